@@ -1,0 +1,39 @@
+"""CPI Tracker: customer performance indicators beside internal KPIs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """Return the folder ``templates``, ``static`` or ``migrations``.
+
+    In a wheel they are installed inside the package; in a source checkout they
+    sit at the top of the repository, beside ``cpi/``.
+    """
+    inside = PACKAGE_DIR / name
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    from flask import Flask
+
+    from cpi import config as cpi_config
+    from cpi import db, web
+
+    app = Flask(
+        __name__,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+        instance_relative_config=False,
+    )
+    cpi_config.load(app, config)
+    db.init_app(app)
+    web.init_app(app)
+    return app

@@ -1,0 +1,64 @@
+"""Configuration: defaults, then ``CPI_*`` variables from the environment, then overrides.
+
+Every name here is documented in ``shared/docs/interfaces.md`` and the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "BASE_URL": "http://127.0.0.1:5000",
+    "MAIL_FROM": "surveys@localhost",
+    "MIN_N": 5,
+    "REDIS_URL": None,
+    "COMPANY_NAME": "CPI Tracker",
+    "PAGE_SIZE": "A4",
+    # imports larger than this are refused up front, before anything is read
+    "IMPORT_MAX_BYTES": 100 * 1024 * 1024,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+}
+
+
+def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("CPI")
+    if overrides:
+        app.config.update(overrides)
+
+    instance = Path(
+        app.config.get("INSTANCE_PATH") or os.environ.get("CPI_INSTANCE_PATH", "instance")
+    )
+    instance = instance.resolve()
+    app.config["INSTANCE_PATH"] = str(instance)
+    app.instance_path = str(instance)
+
+    if not app.config.get("DATABASE_URL"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'cpi.sqlite3'}"
+    if not app.config.get("MAIL_URL"):
+        app.config["MAIL_URL"] = f"file://{instance / 'outbox'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+    app.config["MIN_N"] = int(app.config["MIN_N"])
+
+
+def _instance_secret(instance: Path) -> str:
+    """Generate the secret key once and keep it in the instance folder (mode 0600)."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,100 @@
+"""Cell parsers shared by the four import kinds. Each raises FieldError naming the field."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from cpi.scoring import Period
+
+EMAIL_RE = re.compile(r"^[^@\s\"<>,;()\[\]\\]+@[^@\s\"<>,;()\[\]\\]+\.[^@\s\"<>,;()\[\]\\]+$")
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+MAX_TEXT = {"account_name": 200, "segment": 100, "contact_name": 200, "account_id": 64}
+MAX_COMMENT = 5000
+
+
+class FieldError(ValueError):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def text(field: str, value: str, *, required: bool = False) -> str | None:
+    if not value:
+        if required:
+            raise FieldError(field, "is required")
+        return None
+    if any(ch in value for ch in "\r\n\x00"):
+        raise FieldError(field, "must be on one line")
+    limit = MAX_TEXT.get(field, 200)
+    if len(value) > limit:
+        raise FieldError(field, f"is longer than {limit} characters")
+    return value
+
+
+def email(field: str, value: str, *, required: bool = False) -> str | None:
+    if not value:
+        if required:
+            raise FieldError(field, "is required")
+        return None
+    value = value.strip().lower()
+    if len(value) > 254 or not EMAIL_RE.match(value):
+        raise FieldError(field, f"{value!r} is not an email address")
+    return value
+
+
+def locale(field: str, value: str) -> str | None:
+    if not value:
+        return None
+    if not LOCALE_RE.match(value):
+        raise FieldError(field, f"{value!r} is not a language code like en, fr or de-AT")
+    return value.replace("_", "-").lower()
+
+
+def period(field: str, value: str, *, quarter_only: bool = False) -> str:
+    if not value:
+        raise FieldError(field, "is required")
+    try:
+        parsed = Period.parse(value)
+    except ValueError:
+        raise FieldError(field, f"{value!r} is not a period like 2026-Q3 or 2026") from None
+    if quarter_only and parsed.is_year:
+        raise FieldError(field, f"{value!r} must be a quarter like 2026-Q3")
+    return str(parsed)
+
+
+def number(field: str, value: str, *, required: bool = False) -> float | None:
+    if not value:
+        if required:
+            raise FieldError(field, "is required")
+        return None
+    try:
+        result = float(value)
+    except ValueError:
+        raise FieldError(field, f"{value!r} is not a number") from None
+    if result != result or result in (float("inf"), float("-inf")):
+        raise FieldError(field, f"{value!r} is not a number")
+    return result
+
+
+def timestamp(field: str, value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldError(field, f"{value!r} is not an ISO 8601 date and time") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def comment(field: str, value: str) -> str | None:
+    if not value:
+        return None
+    if "\x00" in value:
+        raise FieldError(field, "contains a NUL character")
+    if len(value) > MAX_COMMENT:
+        raise FieldError(field, f"is longer than {MAX_COMMENT} characters")
+    return value

@@ -1,0 +1,235 @@
+"""Import a CSV file: every row or none.
+
+Rows are parsed and checked one at a time while the file streams in; valid rows
+are written in batches inside the caller's transaction. If any row is bad the
+caller rolls back, so a failed import changes nothing, and every bad row is
+reported, not only the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account, Contact
+from cpi.imports.csvfile import MAX_ERRORS_LISTED, WIDTH_ERROR, ImportFailed, read_rows
+from cpi.imports.rows import COLUMNS, PARSERS, Context, Record, RowErrors
+from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
+from cpi.surveys.models import Response
+from cpi.timeutil import utcnow
+
+BATCH_SIZE = 2000
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    rows: int
+    created: int
+    updated: int
+
+
+def import_csv(
+    session: Session,
+    kind: str,
+    raw: BinaryIO,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import one file of ``kind``; raises ImportFailed listing every problem."""
+    if kind not in PARSERS:
+        raise ImportFailed([f"kind: must be one of {', '.join(PARSERS)}"])
+    parse = PARSERS[kind]
+    writer = WRITERS[kind]
+    table = TABLES[kind]
+    context = _context(session)
+    before = session.scalar(select(func.count()).select_from(table)) or 0
+
+    errors: list[str] = []
+    error_count = 0
+    batch: list[Record] = []
+    rows = 0
+    for line, row in read_rows(raw, COLUMNS[kind]):
+        rows += 1
+        try:
+            if WIDTH_ERROR in row:
+                raise RowErrors([f"row: {row[WIDTH_ERROR]}"])
+            record = parse(row, line, context)
+        except RowErrors as problem:
+            error_count += len(problem.errors)
+            if len(errors) < MAX_ERRORS_LISTED:
+                errors.extend(f"line {line}: {message}" for message in problem.errors)
+            continue
+        if error_count:
+            continue  # the import will fail; only keep checking
+        batch.append(record)
+        if len(batch) >= BATCH_SIZE:
+            writer(session, batch, context)
+            batch.clear()
+        if progress is not None and rows % 1000 == 0:
+            progress(rows)
+    if error_count:
+        raise ImportFailed(errors[:MAX_ERRORS_LISTED], total=error_count)
+    if rows == 0:
+        raise ImportFailed(["line 2: file: the file has a header but no rows"])
+    if batch:
+        writer(session, batch, context)
+    session.flush()
+    after = session.scalar(select(func.count()).select_from(table)) or 0
+    created = after - before
+    return ImportSummary(kind=kind, rows=rows, created=created, updated=rows - created)
+
+
+def _context(session: Session) -> Context:
+    accounts = {
+        account_id: (pk, segment)
+        for pk, account_id, segment in session.execute(
+            select(Account.id, Account.account_id, Account.segment)
+        )
+    }
+    return Context(accounts=accounts, segments={segment for _, segment in accounts.values()})
+
+
+def _upsert(
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    keys: Iterable[str],
+    update: Iterable[str],
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model)
+    update = list(update)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: getattr(statement.excluded, name) for name in update},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    session.execute(statement, rows)
+
+
+def _write_contacts(session: Session, batch: list[Record], context: Context) -> None:
+    accounts = {
+        record["account_id"]: {
+            "account_id": record["account_id"], "name": record["account_name"],
+            "segment": record["segment"], "owner_email": record["owner_email"],
+            "created_at": utcnow(),
+        }
+        for record in batch
+    }  # fmt: skip
+    _upsert(
+        session,
+        Account,
+        list(accounts.values()),
+        ["account_id"],
+        ["name", "segment", "owner_email"],
+    )
+    pks = dict(
+        session.execute(
+            select(Account.account_id, Account.id).where(Account.account_id.in_(accounts))
+        ).all()
+    )
+    contacts = [
+        {"account_id": pks[record["account_id"]], "email": record["contact_email"],
+         "name": record["contact_name"], "locale": record["locale"], "created_at": utcnow()}
+        for record in batch
+    ]  # fmt: skip
+    _upsert(session, Contact, contacts, ["account_id", "email"], ["name", "locale"])
+    for account_id, pk in pks.items():
+        context.accounts[account_id] = (pk, accounts[account_id]["segment"])  # type: ignore[index]
+
+
+def _write_kpis(session: Session, batch: list[Record], _context: Context) -> None:
+    rows = [
+        {"indicator": r["indicator"], "period": r["period"],
+         "scope_key": kpi_scope_key(r["account_id"], r["segment"]),
+         "account_id": r["account_pk"], "segment": r["segment"], "value": r["value"],
+         "numerator": r["numerator"], "denominator": r["denominator"]}
+        for r in batch
+    ]  # fmt: skip
+    _upsert(
+        session,
+        KpiFigure,
+        rows,
+        ["indicator", "period", "scope_key"],
+        ["value", "numerator", "denominator", "account_id", "segment"],
+    )
+
+
+def _write_targets(session: Session, batch: list[Record], _context: Context) -> None:
+    _upsert(session, Target, batch, ["indicator", "period", "segment_key"], ["target", "tolerance"])
+
+
+ANSWER_COLUMNS = (
+    "fcr",
+    "contacts_total",
+    "contacts_value_added",
+    "quote_turnaround_days",
+    "csat",
+    "nps",
+    "ces",
+    "comment",
+    "submitted_at",
+)
+
+
+def _write_responses(session: Session, batch: list[Record], _context: Context) -> None:
+    wanted = {(r["account_pk"], r["contact_email"]) for r in batch}
+    contact_ids = _contact_ids(session, wanted)
+    missing = wanted - contact_ids.keys()
+    if missing:
+        # Answers collected elsewhere may come from people not (yet) in our contacts.
+        _upsert(
+            session,
+            Contact,
+            [{"account_id": pk, "email": email, "created_at": utcnow()} for pk, email in missing],
+            ["account_id", "email"],
+            [],
+        )
+        contact_ids.update(_contact_ids(session, missing))
+    rows = [
+        {"account_id": r["account_pk"],
+         "contact_id": contact_ids[(r["account_pk"], r["contact_email"])],
+         "period": r["period"], "source": "import", "updated_at": None, "name_consent": False,
+         **{name: r[name] for name in ANSWER_COLUMNS}}
+        for r in batch
+    ]  # fmt: skip
+    _upsert(session, Response, rows, ["account_id", "contact_id", "period"], ANSWER_COLUMNS)
+
+
+def _contact_ids(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    account_pks = {pk for pk, _ in wanted}
+    found: dict[tuple[int, str], int] = {}
+    for contact_id, account_pk, email in session.execute(
+        select(Contact.id, Contact.account_id, Contact.email).where(
+            Contact.account_id.in_(account_pks)
+        )
+    ):
+        if (account_pk, email) in wanted:
+            found[(account_pk, email)] = contact_id
+    return found
+
+
+WRITERS: dict[str, Callable[[Session, list[Record], Context], None]] = {
+    "contacts": _write_contacts,
+    "kpis": _write_kpis,
+    "responses": _write_responses,
+    "targets": _write_targets,
+}
+TABLES: dict[str, Any] = {
+    "contacts": Contact,
+    "kpis": KpiFigure,
+    "responses": Response,
+    "targets": Target,
+}

@@ -1,0 +1,235 @@
+"""What a valid row of each import kind is: columns, parsing and cross-row checks.
+
+``parse_<kind>`` turns one CSV row into a plain record or raises RowErrors with
+every problem of the row, each naming its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cpi.imports import fields
+from cpi.imports.csvfile import Columns
+from cpi.imports.fields import FieldError
+from cpi.scoring import INDICATORS_BY_CODE, validate_answers
+
+Record = dict[str, Any]
+
+COLUMNS: dict[str, Columns] = {
+    "contacts": Columns(
+        required=("account_id", "account_name", "segment", "contact_email"),
+        optional=("owner_email", "contact_name", "locale"),
+    ),
+    "kpis": Columns(
+        required=("indicator", "period"),
+        optional=("account_id", "segment", "value", "numerator", "denominator"),
+    ),
+    "responses": Columns(
+        required=("account_id", "contact_email", "period"),
+        optional=(
+            "submitted_at", "fcr", "contacts_total", "contacts_value_added",
+            "quote_turnaround_days", "csat", "nps", "ces", "comment",
+        ),
+    ),
+    "targets": Columns(
+        required=("indicator", "period", "target"),
+        optional=("segment", "tolerance"),
+    ),
+}  # fmt: skip
+
+KINDS = tuple(COLUMNS)
+
+
+class RowErrors(Exception):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class Context:
+    """What rows are checked against: the accounts in the database and earlier rows."""
+
+    accounts: Mapping[str, tuple[int, str]]  # account_id -> (pk, segment)
+    segments: set[str]
+    seen: dict[Any, int] = field(default_factory=dict)  # row key -> first line
+    file_accounts: dict[str, tuple[int, str, str, str | None]] = field(default_factory=dict)
+
+
+class _Collector:
+    """Runs field parsers and keeps every error instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def __call__(self, parse: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return parse(*args, **kwargs)
+        except FieldError as error:
+            self.errors.append(str(error))
+            return None
+
+    def add(self, field_name: str, reason: str) -> None:
+        self.errors.append(f"{field_name}: {reason}")
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise RowErrors(self.errors)
+
+
+def _indicator(check: _Collector, value: str) -> str | None:
+    if not value:
+        check.add("indicator", "is required")
+        return None
+    if value not in INDICATORS_BY_CODE:
+        check.add("indicator", f"{value!r} is not one of {', '.join(INDICATORS_BY_CODE)}")
+        return None
+    return value
+
+
+def _duplicate(context: Context, key: Any, line: int) -> None:
+    first = context.seen.setdefault(hash(key), line)
+    if first != line:
+        raise RowErrors([f"row: duplicate of line {first}"])
+
+
+def parse_contacts(row: Mapping[str, str], line: int, context: Context) -> Record:
+    check = _Collector()
+    account_id = check(fields.text, "account_id", row["account_id"], required=True)
+    name = check(fields.text, "account_name", row["account_name"], required=True)
+    segment = check(fields.text, "segment", row["segment"], required=True)
+    contact_email = check(fields.email, "contact_email", row["contact_email"], required=True)
+    owner = check(fields.email, "owner_email", row.get("owner_email", ""))
+    contact_name = check(fields.text, "contact_name", row.get("contact_name", ""))
+    locale = check(fields.locale, "locale", row.get("locale", ""))
+    check.raise_if_any()
+    _duplicate(context, ("contact", account_id, contact_email), line)
+    earlier = context.file_accounts.setdefault(account_id, (line, name, segment, owner))
+    if earlier[1:] != (name, segment, owner):
+        raise RowErrors(
+            [
+                f"account_id: {account_id!r} has another account_name, segment or owner_email "
+                f"on line {earlier[0]}"
+            ]
+        )
+    return {
+        "account_id": account_id, "account_name": name, "segment": segment,
+        "owner_email": owner, "contact_email": contact_email, "contact_name": contact_name,
+        "locale": locale,
+    }  # fmt: skip
+
+
+def _account(check: _Collector, context: Context, value: str, *, required: bool) -> int | None:
+    if not value:
+        if required:
+            check.add("account_id", "is required")
+        return None
+    known = context.accounts.get(value)
+    if known is None:
+        check.add("account_id", f"no account {value!r}; import it with the contacts first")
+        return None
+    return known[0]
+
+
+def _segment(check: _Collector, context: Context, value: str) -> str | None:
+    if value and value not in context.segments:
+        check.add("segment", f"no account is in segment {value!r}")
+        return None
+    return value or None
+
+
+def parse_kpis(row: Mapping[str, str], line: int, context: Context) -> Record:
+    check = _Collector()
+    indicator = _indicator(check, row["indicator"])
+    period = check(fields.period, "period", row["period"])
+    account_pk = _account(check, context, row.get("account_id", ""), required=False)
+    segment = _segment(check, context, row.get("segment", ""))
+    value = check(fields.number, "value", row.get("value", ""))
+    numerator = check(fields.number, "numerator", row.get("numerator", ""))
+    denominator = check(fields.number, "denominator", row.get("denominator", ""))
+    check.raise_if_any()
+    if account_pk is not None and segment is not None:
+        account_segment = context.accounts[row["account_id"]][1]
+        if segment != account_segment:
+            check.add("segment", f"account {row['account_id']!r} is in segment {account_segment!r}")
+    indicator_def = INDICATORS_BY_CODE[indicator]
+    if (numerator is None) != (denominator is None):
+        check.add(
+            "denominator" if denominator is None else "numerator",
+            "give both numerator and denominator, or neither",
+        )
+    elif denominator is not None and denominator <= 0:
+        check.add("denominator", "must be greater than 0")
+    elif numerator is not None and numerator < 0:
+        check.add("numerator", "must not be negative")
+    if value is None and denominator and numerator is not None and not check.errors:
+        value = numerator / denominator * (100 if indicator_def.is_percent else 1)
+    if value is None and not check.errors:
+        check.add("value", "is required (or give numerator and denominator)")
+    elif value is not None and not _in_range(indicator_def.lower, indicator_def.upper, value):
+        check.add("value", f"must be from {indicator_def.lower:g} to {indicator_def.upper:g}")
+    check.raise_if_any()
+    account_id = row.get("account_id") or None
+    scope_segment = None if account_id else segment
+    _duplicate(context, ("kpi", indicator, period, account_id, scope_segment), line)
+    return {
+        "indicator": indicator, "period": period, "account_pk": account_pk,
+        "account_id": account_id, "segment": scope_segment, "value": value,
+        "numerator": numerator, "denominator": denominator,
+    }  # fmt: skip
+
+
+def _in_range(low: float | None, high: float | None, value: float) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def parse_targets(row: Mapping[str, str], line: int, context: Context) -> Record:
+    check = _Collector()
+    indicator = _indicator(check, row["indicator"])
+    period = check(fields.period, "period", row["period"])
+    segment = _segment(check, context, row.get("segment", ""))
+    target = check(fields.number, "target", row["target"], required=True)
+    tolerance = check(fields.number, "tolerance", row.get("tolerance", ""))
+    if tolerance is not None and tolerance < 0:
+        check.add("tolerance", "must not be negative")
+    check.raise_if_any()
+    indicator_def = INDICATORS_BY_CODE[indicator]
+    if not _in_range(indicator_def.lower, indicator_def.upper, target):
+        check.add("target", f"must be from {indicator_def.lower:g} to {indicator_def.upper:g}")
+    check.raise_if_any()
+    _duplicate(context, ("target", indicator, period, segment), line)
+    return {
+        "indicator": indicator, "period": period, "segment_key": segment or "",
+        "target": target, "tolerance": tolerance,
+    }  # fmt: skip
+
+
+def parse_responses(row: Mapping[str, str], line: int, context: Context) -> Record:
+    check = _Collector()
+    account_pk = _account(check, context, row["account_id"], required=True)
+    contact_email = check(fields.email, "contact_email", row["contact_email"], required=True)
+    period = check(fields.period, "period", row["period"], quarter_only=True)
+    submitted_at = check(fields.timestamp, "submitted_at", row.get("submitted_at", ""))
+    comment = check(fields.comment, "comment", row.get("comment", ""))
+    answers, answer_errors = validate_answers(row)
+    check.errors.extend(answer_errors.values())
+    check.raise_if_any()
+    _duplicate(context, ("response", account_pk, contact_email, period), line)
+    return {
+        "account_pk": account_pk, "contact_email": contact_email, "period": period,
+        "submitted_at": submitted_at, "comment": comment,
+        "fcr": answers.fcr, "contacts_total": answers.contacts_total,
+        "contacts_value_added": answers.contacts_value_added,
+        "quote_turnaround_days": answers.quote_turnaround_days,
+        "csat": answers.csat, "nps": answers.nps, "ces": answers.ces,
+    }  # fmt: skip
+
+
+PARSERS: dict[str, Callable[[Mapping[str, str], int, Context], Record]] = {
+    "contacts": parse_contacts,
+    "kpis": parse_kpis,
+    "responses": parse_responses,
+    "targets": parse_targets,
+}

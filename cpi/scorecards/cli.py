@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from cpi.core_cli import init_database
+from cpi.db import get_session
+from cpi.scorecards import display
+from cpi.scorecards.operations import (
+    ScopeNotFound,
+    has_data,
+    load_scoring_data,
+    resolve_scope,
+    score,
+)
+from cpi.scoring import Period, Scorecard
+
+
+def parse_period(value: str) -> Period:
+    try:
+        return Period.parse(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a period like 2026-Q3 or 2026") from None
+
+
+def _scope_from_flags(
+    account: str | None, segment: str | None, owner: str | None
+) -> tuple[str, str | None]:
+    given = [
+        (kind, value)
+        for kind, value in (("account", account), ("segment", segment), ("owner", owner))
+        if value
+    ]
+    if len(given) > 1:
+        raise click.UsageError("give at most one of --account, --segment, --owner")
+    return given[0] if given else ("company", None)
+
+
+@click.command("score")
+@click.option("--period", "period_text", required=True, help="2026-Q3 or 2026")
+@click.option("--account", default=None, help="account_id")
+@click.option("--segment", default=None)
+@click.option("--owner", default=None, help="account manager's email")
+@click.option(
+    "--format", "output", type=click.Choice(["json", "table"]), default="table", show_default=True
+)
+@with_appcontext
+def score_command(
+    period_text: str, account: str | None, segment: str | None, owner: str | None, output: str
+) -> None:
+    """Compute the scorecard for a scope and period (company-wide without a scope flag)."""
+    period = parse_period(period_text)
+    scope_type, scope_id = _scope_from_flags(account, segment, owner)
+    init_database()
+    session = get_session()
+    if not has_data(session, period):
+        raise click.ClickException(f"no data for period {period}")
+    data = load_scoring_data(session, period)
+    try:
+        scope = resolve_scope(data, scope_type, scope_id)
+    except ScopeNotFound as error:
+        raise click.ClickException(str(error)) from None
+    card = score(data, scope, min_n=current_app.config["MIN_N"])
+    if output == "json":
+        click.echo(json.dumps(card.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_table(card))
+
+
+def render_table(card: Scorecard) -> str:
+    name = card.scope_name or "Company"
+    rate = f", response rate {card.response_rate:.1f}%" if card.response_rate is not None else ""
+    lines = [f"{name} ({card.scope_type}) · {card.period} · {card.responses} responses{rate}", ""]
+    header = ("indicator", "n", "value", "95% CI", "KPI", "gap", "target", "status", "delta")
+    rows = [header]
+    for result in card.indicators:
+        rows.append((
+            result.name, str(result.n), display.value(result), display.interval(result),
+            display.number(result.code, result.kpi), display.gap(result),
+            display.number(result.code, result.target), result.status or "–",
+            display.delta(result),
+        ))  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    lines.append("")
+    lines.append("* the KPI lies outside the 95% interval of the customers' answers")
+    return "\n".join(lines)

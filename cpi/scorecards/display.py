@@ -1,0 +1,52 @@
+"""How figures are shown to staff: rounded for display, and hidden below ``min_n``.
+
+Pages, PDFs, exports and the table output all format through here, so a figure
+reads the same everywhere and the privacy rule (indicators.md) holds everywhere.
+"""
+
+from __future__ import annotations
+
+from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult
+
+INSUFFICIENT = "insufficient data"
+UNIT_SUFFIX = {"percent": "%", "days": " d", "contacts": "", "score": "", "points": ""}
+
+
+def decimals(code: str) -> int:
+    unit = INDICATORS_BY_CODE[code].unit
+    return {"percent": 1, "days": 1, "points": 1, "contacts": 2, "score": 2}[unit]
+
+
+def number(code: str, value: float | None, *, signed: bool = False, unit: bool = True) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:+.{decimals(code)}f}" if signed else f"{value:.{decimals(code)}f}"
+    return text + (UNIT_SUFFIX[INDICATORS_BY_CODE[code].unit] if unit else "")
+
+
+def hidden(result: IndicatorResult) -> bool:
+    """True when the figure rests on too few answers to be shown to staff."""
+    return result.status == "insufficient"
+
+
+def value(result: IndicatorResult) -> str:
+    return INSUFFICIENT if hidden(result) else number(result.code, result.value)
+
+
+def interval(result: IndicatorResult) -> str:
+    if hidden(result) or result.ci_low is None or result.ci_high is None:
+        return "–"
+    places = decimals(result.code)
+    return f"{result.ci_low:.{places}f}–{result.ci_high:.{places}f}"
+
+
+def gap(result: IndicatorResult) -> str:
+    if hidden(result) or result.gap is None:
+        return "–"
+    return number(result.code, result.gap, signed=True) + (" *" if result.gap_significant else "")
+
+
+def delta(result: IndicatorResult) -> str:
+    if hidden(result) or result.delta is None:
+        return "–"
+    return number(result.code, result.delta, signed=True)

@@ -1,0 +1,281 @@
+"""Load what scoring needs from the database, as plain values, and score scopes.
+
+One GROUP BY per query turns the period's responses into additive statistics per
+account and quarter; segments, portfolios and the company are sums of those, so a
+scope never re-reads rows. All arithmetic happens in ``cpi.scoring``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account, Contact
+from cpi.kpis.models import KpiFigure, Target
+from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
+from cpi.surveys.models import Campaign, Invitation, Response
+
+SCOPE_TYPES = ("account", "segment", "owner", "company")
+
+
+class ScopeNotFound(LookupError):
+    """A scope or period that does not exist; the message says which."""
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    account_id: str
+    name: str
+    segment: str
+    owner_email: str | None
+
+
+@dataclass
+class ScoringData:
+    """Everything scoring one period needs, loaded once."""
+
+    period: Period
+    accounts: dict[str, AccountInfo]
+    # account_id -> quarter -> stats
+    stats: dict[str, dict[str, AnswerStats]]
+    kpi_rows: list[KpiRow]
+    target_rows: list[TargetRow]
+    # account_id -> quarter -> invitations
+    invited: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def kpis_by_account(self) -> dict[str | None, list[KpiRow]]:
+        grouped: dict[str | None, list[KpiRow]] = defaultdict(list)
+        for row in self.kpi_rows:
+            grouped[row.account_id].append(row)
+        return grouped
+
+
+def periods_needed(period: Period) -> list[str]:
+    """The quarters of the period and of the period before (for ``previous``)."""
+    return sorted({str(q) for p in (period, period.previous()) for q in p.quarters()})
+
+
+def _stats_query(quarters: Sequence[str]) -> Any:
+    r = Response
+    y, x = r.contacts_value_added, r.contacts_total
+    in_share = (x > 0) & y.is_not(None)
+
+    def count_when(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    def sum_when(condition: Any, expression: Any) -> Any:
+        return func.sum(case((condition, expression), else_=0))
+
+    return (
+        select(
+            r.account_id,
+            r.period,
+            func.count().label("responses"),
+            count_when(r.fcr == "yes").label("fcr_yes"),
+            count_when(r.fcr == "no").label("fcr_no"),
+            func.count(y).label("calls_n"),
+            func.coalesce(func.sum(y), 0).label("calls_sum"),
+            func.coalesce(func.sum(y * y), 0).label("calls_sumsq"),
+            count_when(in_share).label("share_n"),
+            sum_when(in_share, y).label("share_y"),
+            sum_when(in_share, x).label("share_x"),
+            sum_when(in_share, y * y).label("share_yy"),
+            sum_when(in_share, x * x).label("share_xx"),
+            sum_when(in_share, x * y).label("share_xy"),
+            func.count(r.csat).label("csat_n"),
+            count_when(r.csat >= 4).label("csat_top2"),
+            func.count(r.nps).label("nps_n"),
+            count_when(r.nps >= 9).label("nps_promoters"),
+            count_when(r.nps <= 6).label("nps_detractors"),
+            func.count(r.ces).label("ces_n"),
+            func.coalesce(func.sum(r.ces), 0).label("ces_sum"),
+            func.coalesce(func.sum(r.ces * r.ces), 0).label("ces_sumsq"),
+        )
+        .where(r.period.in_(quarters))
+        .group_by(r.account_id, r.period)
+    )
+
+
+def load_scoring_data(session: Session, period: Period | str) -> ScoringData:
+    period = Period.parse(period)
+    quarters = periods_needed(period)
+    accounts_by_pk: dict[int, AccountInfo] = {
+        pk: AccountInfo(account_id, name, segment, owner)
+        for pk, account_id, name, segment, owner in session.execute(
+            select(
+                Account.id, Account.account_id, Account.name, Account.segment, Account.owner_email
+            )
+        )
+    }
+
+    histograms: dict[tuple[int, str], dict[float, int]] = defaultdict(dict)
+    for account_pk, quarter, days, count in session.execute(
+        select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
+        .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
+        .group_by(Response.account_id, Response.period, Response.quote_turnaround_days)
+    ):
+        if days is not None:
+            histograms[(account_pk, quarter)][days] = count
+
+    stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
+    for row in session.execute(_stats_query(quarters)).mappings():
+        values = dict(row)
+        account_pk, quarter = values.pop("account_id"), values.pop("period")
+        account = accounts_by_pk[account_pk]
+        stats[account.account_id][quarter] = AnswerStats(
+            quote_days=histograms.get((account_pk, quarter), {}), **values
+        )
+
+    relevant = set(quarters) | {str(period), str(period.previous())}
+    kpi_rows = [
+        KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
+               value, numerator, denominator)
+        for indicator, kpi_period, pk, segment, value, numerator, denominator in session.execute(
+            select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
+                   KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
+            .where(KpiFigure.period.in_(relevant))
+        )
+    ]  # fmt: skip
+    target_rows = [
+        TargetRow(indicator, target_period, segment_key or None, target, tolerance)
+        for indicator, target_period, segment_key, target, tolerance in session.execute(
+            select(Target.indicator, Target.period, Target.segment_key, Target.target,
+                   Target.tolerance).where(Target.period.in_(relevant))
+        )
+    ]  # fmt: skip
+
+    invited: dict[str, dict[str, int]] = defaultdict(dict)
+    for account_pk, quarter, count in session.execute(
+        select(Contact.account_id, Campaign.period, func.count(Invitation.id))
+        .select_from(Invitation)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .where(Campaign.period.in_(quarters))
+        .group_by(Contact.account_id, Campaign.period)
+    ):
+        invited[accounts_by_pk[account_pk].account_id][quarter] = count
+
+    return ScoringData(
+        period=period,
+        accounts={info.account_id: info for info in accounts_by_pk.values()},
+        stats=dict(stats),
+        kpi_rows=kpi_rows,
+        target_rows=target_rows,
+        invited=dict(invited),
+    )
+
+
+def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
+    """The scope named on a command line or in an address; ScopeNotFound if unknown."""
+    accounts = data.accounts.values()
+    if scope_type == "company":
+        return Scope("company", None, None, frozenset(data.accounts))
+    if scope_type == "account":
+        account = data.accounts.get(scope_id or "")
+        if account is None:
+            raise ScopeNotFound(f"no account {scope_id!r}")
+        return Scope(
+            "account",
+            account.account_id,
+            account.name,
+            frozenset({account.account_id}),
+            account.segment,
+        )
+    if scope_type == "segment":
+        members = frozenset(a.account_id for a in accounts if a.segment == scope_id)
+        if not members:
+            raise ScopeNotFound(f"no segment {scope_id!r}")
+        return Scope("segment", scope_id, scope_id, members, scope_id)
+    if scope_type == "owner":
+        owner = (scope_id or "").strip().lower()
+        members = frozenset(a.account_id for a in accounts if (a.owner_email or "") == owner)
+        if not members:
+            raise ScopeNotFound(f"no accounts owned by {scope_id!r}")
+        return Scope("owner", owner, owner, members)
+    raise ScopeNotFound(f"unknown scope type {scope_type!r}")
+
+
+def _invited_for(data: ScoringData, scope: Scope) -> int | None:
+    quarters = [str(q) for q in data.period.quarters()]
+    total = sum(
+        data.invited.get(account_id, {}).get(quarter, 0)
+        for account_id in scope.account_ids
+        for quarter in quarters
+    )
+    return total or None
+
+
+def _kpis_for(
+    scope: Scope, data: ScoringData, by_account: dict[str | None, list[KpiRow]]
+) -> list[KpiRow]:
+    if scope.type == "company":
+        return data.kpi_rows
+    rows = [row for account_id in scope.account_ids for row in by_account.get(account_id, ())]
+    if scope.type == "segment":
+        rows += [row for row in by_account.get(None, ()) if row.segment == scope.id]
+    return rows
+
+
+def score(
+    data: ScoringData,
+    scope: Scope,
+    *,
+    min_n: int,
+    generated_at: datetime | None = None,
+    by_account: dict[str | None, list[KpiRow]] | None = None,
+) -> Scorecard:
+    stats: dict[str, AnswerStats] = defaultdict(AnswerStats)
+    for account_id in scope.account_ids:
+        for quarter, part in data.stats.get(account_id, {}).items():
+            stats[quarter] = stats[quarter] + part
+    return score_scope(
+        scope,
+        data.period,
+        stats,
+        _kpis_for(scope, data, by_account or data.kpis_by_account()),
+        data.target_rows,
+        min_n=min_n,
+        invited=_invited_for(data, scope),
+        generated_at=generated_at,
+    )
+
+
+def score_accounts(
+    data: ScoringData,
+    account_ids: Iterable[str],
+    *,
+    min_n: int,
+    generated_at: datetime | None = None,
+) -> list[Scorecard]:
+    by_account = data.kpis_by_account()
+    return [
+        score(
+            data,
+            resolve_scope(data, "account", account_id),
+            min_n=min_n,
+            generated_at=generated_at,
+            by_account=by_account,
+        )
+        for account_id in account_ids
+    ]
+
+
+def has_data(session: Session, period: Period) -> bool:
+    """Whether anything (answers, campaigns or KPIs) exists for the period."""
+    quarters = [str(q) for q in period.quarters()] + [str(period)]
+    for model in (Response, Campaign, KpiFigure):
+        found = session.scalar(select(model.id).where(model.period.in_(quarters)).limit(1))
+        if found is not None:
+            return True
+    return False
+
+
+def latest_period(session: Session) -> Period | None:
+    latest = session.scalar(select(func.max(Response.period)))
+    return Period.parse(latest) if latest else None

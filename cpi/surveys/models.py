@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cpi.db import Base
+from cpi.timeutil import utcnow
+
+# The answer fields, named like the responses CSV columns and the form fields.
+ANSWER_FIELDS = (
+    "fcr",
+    "contacts_total",
+    "contacts_value_added",
+    "quote_turnaround_days",
+    "csat",
+    "nps",
+    "ces",
+)
+
+
+class Survey(Base):
+    """A questionnaire; the default one (code ``cpi-pulse``) is created by the first migration."""
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="survey", order_by="Question.position"
+    )
+
+
+class Question(Base):
+    """One question of a survey. The form is built from these rows, not from a class."""
+
+    __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("survey_id", "field"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    # The answer field it fills (see ANSWER_FIELDS), or "comment" / "name_consent".
+    field: Mapped[str] = mapped_column(String(64))
+    # choice | integer | decimal | scale | text | consent
+    kind: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(Text)
+    required: Mapped[bool] = mapped_column(default=False)
+    min_value: Mapped[float | None] = mapped_column(Float)
+    max_value: Mapped[float | None] = mapped_column(Float)
+
+    survey: Mapped[Survey] = relationship(back_populates="questions")
+
+
+class Campaign(Base):
+    """A survey sent to the contacts in a scope, about one period."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(7), index=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # draft -> sending -> open -> closed
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    closes_on: Mapped[date | None]
+    closed_at: Mapped[datetime | None]
+    remind_after_days: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    survey: Mapped[Survey] = relationship()
+    invitations: Mapped[list[Invitation]] = relationship(back_populates="campaign")
+
+
+class Invitation(Base):
+    """One contact invited to one campaign; the token is its credential, stored only hashed."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("campaign_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    bounced_at: Mapped[datetime | None]
+    reminders_sent: Mapped[int] = mapped_column(default=0)
+    last_reminded_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+
+    campaign: Mapped[Campaign] = relationship(back_populates="invitations")
+
+
+class Response(Base):
+    """One respondent's answers for one account and period (imported or from a campaign)."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        UniqueConstraint("account_id", "contact_id", "period"),
+        Index("ix_responses_period_account", "period", "account_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitations.id", ondelete="SET NULL"), unique=True
+    )
+    period: Mapped[str] = mapped_column(String(7))
+    # import | survey
+    source: Mapped[str] = mapped_column(String(16), default="import")
+    submitted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None]
+    fcr: Mapped[str | None] = mapped_column(String(3))
+    contacts_total: Mapped[int | None]
+    contacts_value_added: Mapped[int | None]
+    quote_turnaround_days: Mapped[float | None] = mapped_column(Float)
+    csat: Mapped[int | None]
+    nps: Mapped[int | None]
+    ces: Mapped[int | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    name_consent: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,24 @@
+"""Blueprints, error pages and request-wide settings, registered in one place."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+
+
+def init_app(app: Flask) -> None:
+    from cpi.health import views as health_views
+    from cpi.scorecards import views as scorecard_views
+
+    app.register_blueprint(health_views.bp)
+    app.register_blueprint(scorecard_views.bp)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        return render_template("error.html", error=error), error.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[str, int]:
+        # Logged with its traceback; the user sees a plain page, never the traceback.
+        app.logger.exception("unhandled error")
+        return render_template("error.html", error=None), 500
