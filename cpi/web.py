@@ -7,9 +7,11 @@ from werkzeug.exceptions import HTTPException
 
 
 def init_app(app: Flask) -> None:
+    from cpi import extensions
     from cpi.health import views as health_views
     from cpi.scorecards import views as scorecard_views
 
+    extensions.init_app(app)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(scorecard_views.bp)
 
