@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -62,3 +65,38 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
     assert str(env_dir) in location  # the wheel's copy, not the source tree
     assert css_status == "200"
     assert str(env_dir) in templates
+    _serve_and_fetch(env_dir / "bin" / "cpi", tmp_path, run_env)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve_and_fetch(cpi: Path, cwd: Path, env: dict[str, str]) -> None:
+    """The README's quick start: `cpi demo --serve` answers on its port."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(cpi), "demo", "--serve", "--port", str(port)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
+                    assert reply.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/css/app.css") as reply:
+            assert reply.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
