@@ -87,6 +87,9 @@ class Invitation(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Random salt from which, with the secret key, the token is derived again for
+    # reminders (cpi/surveys/tokens.py); the token itself is never stored.
+    token_salt: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     bounced_at: Mapped[datetime | None]
