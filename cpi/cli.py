@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask.cli import ScriptInfo
 
@@ -9,9 +11,20 @@ from cpi import create_app
 
 
 @click.group()
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default=None,
+    help="Log lines as JSON objects (default, CPI_LOG_FORMAT) or as text for people.",
+)
 @click.pass_context
-def cli(ctx: click.Context) -> None:
+def cli(ctx: click.Context, log_format: str | None) -> None:
     """CPI Tracker: customer performance indicators beside your internal KPIs."""
+    if log_format:
+        from cpi.ops import logs
+
+        os.environ["CPI_LOG_FORMAT"] = log_format
+        logs.configure(log_format)
     if ctx.obj is None:  # tests pass a ScriptInfo of their own app
         ctx.obj = ScriptInfo(create_app=lambda: create_app(), set_debug_flag=False)
 
@@ -21,6 +34,8 @@ def _register() -> None:
     from cpi.core_cli import init_command, serve_command
     from cpi.demo.cli import demo_command
     from cpi.imports.cli import import_group
+    from cpi.jobs.cli import worker_command
+    from cpi.ops.cli import backup_command, contact_group, restore_command
     from cpi.scorecards.cli import score_command
 
     for command in (
@@ -30,6 +45,10 @@ def _register() -> None:
         user_group,
         import_group,
         score_command,
+        worker_command,
+        backup_command,
+        restore_command,
+        contact_group,
     ):
         cli.add_command(command)
 

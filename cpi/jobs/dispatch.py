@@ -1,0 +1,111 @@
+"""Run a task for a command: on a worker when ``CPI_REDIS_URL`` is set, else right here.
+
+With a queue, the command enqueues the task, shows the worker's progress and prints
+its result, exactly as if it had run in-process. If Redis cannot be reached the
+command stops with one line and nothing has been queued or changed (tasks do all
+their work on the worker, none before enqueueing).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.worker import Worker
+
+from cpi.jobs import queue, tasks
+from cpi.jobs.progress import TerminalProgress
+
+POLL_SECONDS = 0.25
+WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def dispatch(name: str, *, wait: bool = True, **kwargs: Any) -> str:
+    """Run task ``name`` and return its summary line; raise ``click.ClickException`` on failure."""
+    spec = tasks.get(name)
+    redis_url = current_app.config.get("REDIS_URL")
+    if not redis_url:
+        return _run_here(spec, kwargs)
+    try:
+        job = queue.enqueue(redis_url, name, kwargs, timeout=spec.timeout, label=spec.label)
+    except queue.QueueUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if not wait:
+        return f"{spec.label}: queued as job {job.id}"
+    return _wait_for(job, spec)
+
+
+def _run_here(spec: tasks.TaskSpec, kwargs: dict[str, Any]) -> str:
+    progress = TerminalProgress(spec.label)
+    try:
+        return spec.func(progress, **kwargs)
+    except tasks.TaskError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.close()
+
+
+def _wait_for(job: Job, spec: tasks.TaskSpec) -> str:
+    click.echo(f"{spec.label}: queued as job {job.id}", err=True)
+    _warn_without_workers(job)
+    progress = TerminalProgress(spec.label)
+    shown = 0
+    try:
+        while True:
+            try:
+                status = job.get_status(refresh=True)
+                job.refresh()
+            except RedisError as error:
+                raise click.ClickException(
+                    f"lost the job queue while waiting ({error}); job {job.id} "
+                    "continues on the worker when Redis is back"
+                ) from None
+            done, total = _progress_of(job)
+            if total:
+                progress.start(total)
+                progress.update(done - shown)
+                shown = done
+            if status == JobStatus.FINISHED:
+                return _result(job)
+            if status not in WAITING:
+                raise click.ClickException(_failure(job, status))
+            time.sleep(POLL_SECONDS)
+    except KeyboardInterrupt:
+        click.echo(f"\nStopped waiting; job {job.id} continues on the worker.", err=True)
+        sys.exit(130)
+    finally:
+        progress.close()
+
+
+def _warn_without_workers(job: Job) -> None:
+    try:
+        if Worker.count(queue=Queue(job.origin, connection=job.connection)) == 0:
+            click.echo("No worker is running yet: start one with `cpi worker`.", err=True)
+    except RedisError:
+        pass
+
+
+def _progress_of(job: Job) -> tuple[int, int]:
+    info = job.meta.get("progress") or {}
+    return int(info.get("done", 0)), int(info.get("total", 0))
+
+
+def _result(job: Job) -> str:
+    result = job.return_value() or {}
+    if not result.get("ok"):
+        raise click.ClickException(result.get("error") or f"job {job.id} failed")
+    return str(result.get("message", ""))
+
+
+def _failure(job: Job, status: JobStatus) -> str:
+    latest = job.latest_result()
+    detail = ""
+    if latest is not None and latest.exc_string:
+        detail = ": " + latest.exc_string.strip().splitlines()[-1]
+    return f"job {job.id} {status.value} on the worker{detail}"

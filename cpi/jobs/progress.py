@@ -1,0 +1,67 @@
+"""How a task reports progress: to a terminal bar in-process, or to the job's meta on a worker.
+
+A task calls ``progress.start(total)`` once it knows how much there is to do, then
+``progress.update(n)`` as it goes (the same ``update`` as :mod:`cpi.progress`, so an
+operation that takes a progress callback accepts either).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+from typing import Any, Protocol
+
+from cpi.progress import Progress, progress_bar
+
+
+class TaskProgress(Protocol):
+    def start(self, total: int) -> None: ...
+
+    def update(self, n_steps: int) -> None: ...
+
+
+class TerminalProgress:
+    """In-process: a bar on a terminal (quiet otherwise), opened when the total is known."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._stack = ExitStack()
+        self._bar: Progress | None = None
+
+    def start(self, total: int) -> None:
+        if self._bar is None:
+            self._bar = self._stack.enter_context(progress_bar(total, self.label))
+
+    def update(self, n_steps: int) -> None:
+        if self._bar is not None:
+            self._bar.update(n_steps)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+class JobProgress:
+    """On a worker: ``{"done": n, "total": m}`` in the job's meta, saved at most twice a second."""
+
+    def __init__(self, job: Any, interval: float = 0.5) -> None:
+        self.job = job
+        self.interval = interval
+        self.done = 0
+        self.total = 0
+        self._saved_at = 0.0
+
+    def start(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self._save(force=True)
+
+    def update(self, n_steps: int) -> None:
+        self.done += n_steps
+        self._save(force=self.done >= self.total)
+
+    def _save(self, *, force: bool) -> None:
+        now = time.monotonic()
+        if force or now - self._saved_at >= self.interval:
+            self.job.meta["progress"] = {"done": self.done, "total": self.total}
+            self.job.save_meta()
+            self._saved_at = now

@@ -1,0 +1,1 @@
+"""Running the app: logs, backups, erasure of personal data."""

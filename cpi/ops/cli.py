@@ -1,0 +1,71 @@
+"""``cpi backup``, ``cpi restore`` and ``cpi contact forget``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from cpi.core_cli import init_database
+from cpi.db import database
+from cpi.ops import backup as sqlite_backup
+from cpi.ops.privacy import forget_contact
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(file: Path) -> None:
+    """Copy the SQLite database to FILE while the app keeps running (checked before kept)."""
+    try:
+        report = sqlite_backup.backup(current_app.config["DATABASE_URL"], file)
+    except sqlite_backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backed up to {report.path} ({report.size / 1e6:.1f} MB, integrity check ok)")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def restore_command(file: Path, yes: bool) -> None:
+    """Replace the SQLite database's content with the backup FILE (refused if damaged)."""
+    url = current_app.config["DATABASE_URL"]
+    try:
+        sqlite_backup.sqlite_path(url)
+        sqlite_backup.check_backup(file.resolve())
+    except sqlite_backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    if not yes:
+        click.confirm(f"Replace every row of the current database with {file}?", abort=True)
+    database().engine.dispose()
+    try:
+        report = sqlite_backup.restore(url, file)
+    except sqlite_backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    init_database()  # a backup from an older release is upgraded to this one's schema
+    click.echo(f"Restored {file} into {report.path} (integrity check ok)")
+
+
+@click.group("contact")
+def contact_group() -> None:
+    """Contacts: erase a person's personal data."""
+
+
+@contact_group.command("forget")
+@click.argument("email")
+@with_appcontext
+def forget_command(email: str) -> None:
+    """Erase EMAIL's name, address and comments everywhere; keep their anonymous answers."""
+    init_database()
+    with database().transaction() as session:
+        erasure = forget_contact(session, email, actor="cli")
+    if not erasure.contacts and not erasure.messages:
+        raise click.ClickException(f"no contact with email {email.strip()!r}; nothing erased")
+    click.echo(
+        f"Erased {erasure.contacts} contact(s): name and email removed, "
+        f"{erasure.comments} comment(s) deleted, {erasure.messages} email(s) removed "
+        "from the outbox; anonymous answers kept"
+    )
