@@ -37,6 +37,12 @@ def _register() -> None:
     from cpi.jobs.cli import worker_command
     from cpi.ops.cli import backup_command, contact_group, restore_command
     from cpi.scorecards.cli import score_command
+    from cpi.surveys.cli import (
+        campaign_group,
+        outbox_group,
+        remind_command,
+        send_command,
+    )
 
     for command in (
         init_command,
@@ -45,6 +51,10 @@ def _register() -> None:
         user_group,
         import_group,
         score_command,
+        campaign_group,
+        send_command,
+        remind_command,
+        outbox_group,
         worker_command,
         backup_command,
         restore_command,

@@ -7,13 +7,16 @@ from werkzeug.exceptions import HTTPException
 
 
 def init_app(app: Flask) -> None:
-    from cpi import extensions
+    from cpi import extensions, i18n
     from cpi.health import views as health_views
     from cpi.scorecards import views as scorecard_views
+    from cpi.surveys import views as survey_views
 
     extensions.init_app(app)
+    i18n.init_app(app)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(scorecard_views.bp)
+    app.register_blueprint(survey_views.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

@@ -1,24 +1,51 @@
 """Customer tokens: the only credential a customer has.
 
-A token is 32 random bytes (256 bits), URL-safe. Only its SHA-256 hash is stored,
-so a copy of the database gives no working link; lookups compare hashes in
-constant time.
+A campaign token is derived from a 256-bit random salt and the app's secret key:
+``token = base64url(HMAC-SHA256(secret, salt))`` (43 characters, 256 bits). The
+database keeps the salt and the SHA-256 hash of the token, never the token, so a
+copy of the database alone gives no working link; with the secret the app can
+derive the same token again for a reminder, so the link in every email of a
+campaign is the same. Lookups go by hash and compare in constant time.
+
+Rotating the secret key kills every outstanding link (documented in the README).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 TOKEN_BYTES = 32
 MAX_TOKEN_LENGTH = 64
+_CONTEXT = b"cpi-survey-token\x00"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    token_hash: str
+    salt: str
 
 
 def new_token() -> tuple[str, str]:
-    """Return ``(token, token_hash)``; give out the token, store the hash."""
+    """Return ``(token, token_hash)`` of a purely random token (no salt to derive it again)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     return token, hash_token(token)
+
+
+def issue_token(secret: str) -> IssuedToken:
+    """A new token for one invitation: store ``token_hash`` and ``salt``, mail ``token``."""
+    salt = secrets.token_hex(TOKEN_BYTES)
+    token = derive_token(secret, salt)
+    return IssuedToken(token=token, token_hash=hash_token(token), salt=salt)
+
+
+def derive_token(secret: str, salt: str) -> str:
+    digest = hmac.new(secret.encode("utf-8"), _CONTEXT + salt.encode("ascii"), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
 
 
 def hash_token(token: str) -> str:

@@ -1,0 +1,226 @@
+"""``cpi campaign create|list|show|close``, ``cpi send``, ``cpi remind``, ``cpi outbox deliver``."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from cpi.core_cli import init_database
+from cpi.db import database
+from cpi.mail.outbox import DeliveryReport, count_due
+from cpi.progress import progress_bar
+from cpi.surveys import operations, sending
+from cpi.surveys.operations import CampaignError, CampaignStats
+
+
+def _closes(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-10-15") from None
+
+
+def _rate(stats: CampaignStats) -> str:
+    return "-" if stats.response_rate is None else f"{stats.response_rate:.1f}%"
+
+
+@click.group("campaign")
+def campaign_group() -> None:
+    """Survey campaigns: create, list, show, close."""
+
+
+@campaign_group.command("create")
+@click.option("--name", required=True)
+@click.option("--period", required=True, help="the quarter it asks about, e.g. 2026-Q3")
+@click.option("--segment", default=None)
+@click.option("--account", "account_id", default=None, help="account_id")
+@click.option("--closes", default=None, help="last day answers are taken, YYYY-MM-DD")
+@click.option("--survey", "survey_code", default=operations.DEFAULT_SURVEY, show_default=True)
+@with_appcontext
+def create_command(
+    name: str,
+    period: str,
+    segment: str | None,
+    account_id: str | None,
+    closes: str | None,
+    survey_code: str,
+) -> None:
+    """Create a campaign over the contacts in scope; prints its id."""
+    closes_on = _closes(closes)
+    init_database()
+    try:
+        with database().transaction() as session:
+            campaign = operations.create_campaign(
+                session,
+                name=name,
+                period=period,
+                segment=segment,
+                account_id=account_id,
+                closes_on=closes_on,
+                survey_code=survey_code,
+            )
+            campaign_id = campaign.id
+            reachable = operations.count_uninvited(session, campaign)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(campaign_id)
+    click.echo(f"campaign {campaign_id} created (draft): {reachable} contacts to invite", err=True)
+
+
+@campaign_group.command("list")
+@with_appcontext
+def list_command() -> None:
+    """Campaigns with invited, answered, response rate, bounced, opted out."""
+    init_database()
+    with database().transaction() as session:
+        operations.close_due_campaigns(session)
+        campaigns = operations.list_campaigns(session)
+        stats = operations.campaign_stats(session, [c.id for c in campaigns])
+    if not campaigns:
+        click.echo("no campaigns")
+        return
+    header = f"{'id':>4}  {'status':<8} {'period':<7} {'invited':>7} {'answered':>8} {'rate':>6} "
+    header += f"{'bounced':>7} {'opted out':>9}  name"
+    click.echo(header)
+    for campaign in campaigns:
+        s = stats[campaign.id]
+        click.echo(
+            f"{campaign.id:>4}  {campaign.status:<8} {campaign.period:<7} {s.invited:>7} "
+            f"{s.answered:>8} {_rate(s):>6} {s.bounced:>7} {s.opted_out:>9}  {campaign.name}"
+        )
+
+
+@campaign_group.command("show")
+@click.argument("campaign_id", type=int)
+@with_appcontext
+def show_command(campaign_id: int) -> None:
+    """One campaign: scope, status and its figures."""
+    init_database()
+    try:
+        with database().transaction() as session:
+            operations.close_due_campaigns(session)
+            campaign = operations.get_campaign(session, campaign_id)
+            stats = operations.campaign_stats(session, [campaign_id])[campaign_id]
+            scope = "all accounts"
+            if campaign.account_id is not None:
+                from cpi.accounts.models import Account
+
+                account = session.get(Account, campaign.account_id)
+                scope = f"account {account.account_id if account else campaign.account_id}"
+            elif campaign.segment:
+                scope = f"segment {campaign.segment}"
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    lines = [
+        ("campaign", f"{campaign.id} {campaign.name}"),
+        ("status", campaign.status),
+        ("period", campaign.period),
+        ("scope", scope),
+        ("closes", campaign.closes_on.isoformat() if campaign.closes_on else "-"),
+        ("invited", stats.invited),
+        ("delivered", stats.delivered),
+        ("queued", stats.queued),
+        ("bounced", stats.bounced),
+        ("answered", stats.answered),
+        ("response rate", _rate(stats)),
+        ("reminded", stats.reminded),
+        ("opted out", stats.opted_out),
+    ]
+    for label, value in lines:
+        click.echo(f"{label + ':':<15}{value}")
+
+
+@campaign_group.command("close")
+@click.argument("campaign_id", type=int)
+@with_appcontext
+def close_command(campaign_id: int) -> None:
+    """Close a campaign now: its links stop taking answers."""
+    init_database()
+    try:
+        with database().transaction() as session:
+            operations.close_campaign(session, campaign_id)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"campaign {campaign_id} closed")
+
+
+def _echo_delivery(report: DeliveryReport | None) -> None:
+    if report is not None:
+        click.echo(f"delivery: {report.summary()}")
+
+
+def _deliver_with_progress() -> DeliveryReport:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with progress_bar(count_due(database()), "Delivering") as bar:
+        return sending.deliver(app, on_progress=bar.update)
+
+
+@click.command("send")
+@click.argument("campaign_id", type=int)
+@with_appcontext
+def send_command(campaign_id: int) -> None:
+    """Queue one invitation per contact not yet invited, then deliver the outbox."""
+    init_database()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with database().transaction() as session:
+            campaign = operations.get_campaign(session, campaign_id)
+            to_invite = operations.count_uninvited(session, campaign)
+        with progress_bar(to_invite, "Queueing invitations") as bar:
+            report = sending.send_campaign(
+                app, campaign_id, deliver_now=False, on_progress=bar.update
+            )
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"campaign {campaign_id}: {report.queued} invitations queued")
+    for line in report.skipped:
+        click.echo(f"skipped {line}", err=True)
+    _echo_delivery(_deliver_with_progress())
+
+
+@click.command("remind")
+@click.argument("campaign_id", type=int)
+@click.option("--after-days", default=5, show_default=True, type=click.IntRange(min=0))
+@with_appcontext
+def remind_command(campaign_id: int, after_days: int) -> None:
+    """Remind invitees who have not answered (at most 2 reminders each)."""
+    init_database()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
+    except CampaignError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"campaign {campaign_id}: {report.queued} reminders queued")
+    for line in report.skipped:
+        click.echo(f"skipped {line}", err=True)
+    _echo_delivery(_deliver_with_progress())
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """The email outbox."""
+
+
+@outbox_group.command("deliver")
+@click.option(
+    "--requeue-interrupted",
+    is_flag=True,
+    help="send again messages whose sender died mid-send (they may have gone out once)",
+)
+@with_appcontext
+def deliver_command(requeue_interrupted: bool) -> None:
+    """Deliver what is still queued (also done by the worker)."""
+    init_database()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with progress_bar(count_due(database()), "Delivering") as bar:
+        report = sending.deliver(
+            app, requeue_interrupted=requeue_interrupted, on_progress=bar.update
+        )
+    _echo_delivery(report)
+    if report.unavailable:
+        raise click.ClickException("mail server unavailable; messages stay queued")
