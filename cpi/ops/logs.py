@@ -80,7 +80,7 @@ class TextFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
-class _CpiHandler(logging.Handler):
+class CpiHandler(logging.Handler):
     """Writes to whatever ``sys.stderr`` is at the time (test runners swap it).
 
     Its class also marks the handler we installed, so that configuring twice replaces it.
@@ -94,7 +94,9 @@ class _CpiHandler(logging.Handler):
             self.handleError(record)
 
 
-def make_formatter(log_format: str) -> logging.Formatter:
+def make_formatter(log_format: str | None = None) -> logging.Formatter:
+    """The formatter for ``log_format``, or for ``CPI_LOG_FORMAT`` (default json)."""
+    log_format = (log_format or os.environ.get("CPI_LOG_FORMAT") or "json").lower()
     return TextFormatter() if log_format == "text" else JsonFormatter()
 
 
@@ -105,16 +107,16 @@ def configure(log_format: str | None = None, level: str | None = None) -> None:
         raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if isinstance(handler, _CpiHandler):
+        if isinstance(handler, CpiHandler):
             root.removeHandler(handler)
-    handler = _CpiHandler()
+    handler = CpiHandler()
     handler.setFormatter(make_formatter(log_format))
     root.addHandler(handler)
     root.setLevel((level or os.environ.get("CPI_LOG_LEVEL") or "INFO").upper())
 
 
 def configured() -> bool:
-    return any(isinstance(h, _CpiHandler) for h in logging.getLogger().handlers)
+    return any(isinstance(h, CpiHandler) for h in logging.getLogger().handlers)
 
 
 def init_app(app: Flask) -> None:
