@@ -46,8 +46,14 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'cpi.sqlite3'}"
     if not app.config.get("MAIL_URL"):
         app.config["MAIL_URL"] = f"file://{instance / 'outbox'}"
+    production = str(app.config.get("ENV", "")).lower() == "production"
     if not app.config.get("SECRET_KEY"):
+        if production:
+            raise RuntimeError("CPI_SECRET_KEY must be set when CPI_ENV=production")
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    if production or str(app.config["BASE_URL"]).startswith("https://"):
+        # Behind TLS the session cookie travels only over HTTPS.
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MIN_N"] = int(app.config["MIN_N"])
 
 

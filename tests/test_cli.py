@@ -184,6 +184,10 @@ def test_short_password_is_refused(runner) -> None:  # type: ignore[no-untyped-d
 
 
 def test_dashboard_shows_the_latest_period(demo, client) -> None:  # type: ignore[no-untyped-def]
+    from staff_support import sign_in
+
+    assert client.get("/").status_code == 302  # sign-in first
+    sign_in(client, "lead@demo.cpi-tracker.test")
     page = client.get("/").get_data(as_text=True)
     assert "2026-Q3" in page and "First-contact resolution" in page
     assert client.get("/?period=2031-Q1").status_code == 200

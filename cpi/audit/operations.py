@@ -10,3 +10,14 @@ def record(session: Session, actor: str, action: str, detail: str | None = None)
     event = AuditEvent(actor=actor, action=action, detail=detail)
     session.add(event)
     return event
+
+
+def audit_export(action: str, detail: str) -> None:
+    """Log a download by the signed-in user in its own short write transaction
+    (the download itself is a read-only GET)."""
+    from flask_login import current_user
+
+    from cpi.db import database
+
+    with database().transaction() as session:
+        record(session, current_user.email, action, detail)

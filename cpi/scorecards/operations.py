@@ -8,12 +8,13 @@ scope never re-reads rows. All arithmetic happens in ``cpi.scoring``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
@@ -56,12 +57,30 @@ class ScoringData:
         return grouped
 
 
-def periods_needed(period: Period) -> list[str]:
-    """The quarters of the period and of the period before (for ``previous``)."""
-    return sorted({str(q) for p in (period, period.previous()) for q in p.quarters()})
+def periods_needed(period: Period, history: int = 0) -> list[str]:
+    """The quarters of the period and of the period before (for ``previous``).
+
+    With ``history`` > 0, also the ``history`` quarters before the period's last
+    quarter and the quarter before each (trend charts score those quarters).
+    """
+    wanted = {str(q) for p in (period, period.previous()) for q in p.quarters()}
+    quarter = period.quarters()[-1]
+    for _ in range(history + 1):
+        wanted.add(str(quarter))
+        quarter = quarter.previous()
+    wanted.add(str(quarter))
+    return sorted(wanted)
 
 
-def _stats_query(quarters: Sequence[str]) -> Any:
+def history_quarters(period: Period, count: int) -> list[Period]:
+    """The ``count`` quarters ending with the period's last quarter, oldest first."""
+    quarters = [period.quarters()[-1]]
+    while len(quarters) < count:
+        quarters.append(quarters[-1].previous())
+    return quarters[::-1]
+
+
+def _stats_query(quarters: Sequence[str], only: Sequence[int] | None = None) -> Any:
     r = Response
     y, x = r.contacts_value_added, r.contacts_total
     in_share = (x > 0) & y.is_not(None)
@@ -98,33 +117,45 @@ def _stats_query(quarters: Sequence[str]) -> Any:
             func.coalesce(func.sum(r.ces * r.ces), 0).label("ces_sumsq"),
         )
         .where(r.period.in_(quarters))
+        .where(r.account_id.in_(only) if only is not None else true())
         .group_by(r.account_id, r.period)
     )
 
 
-def load_scoring_data(session: Session, period: Period | str) -> ScoringData:
+def load_scoring_data(
+    session: Session,
+    period: Period | str,
+    *,
+    history: int = 0,
+    account_ids: Collection[str] | None = None,
+) -> ScoringData:
+    """Load a period's data; ``history`` adds earlier quarters (for trends) and
+    ``account_ids`` limits the load to those accounts (an account page)."""
     period = Period.parse(period)
-    quarters = periods_needed(period)
+    quarters = periods_needed(period, history)
+    account_query = select(
+        Account.id, Account.account_id, Account.name, Account.segment, Account.owner_email
+    )
+    if account_ids is not None:
+        account_query = account_query.where(Account.account_id.in_(list(account_ids)))
     accounts_by_pk: dict[int, AccountInfo] = {
         pk: AccountInfo(account_id, name, segment, owner)
-        for pk, account_id, name, segment, owner in session.execute(
-            select(
-                Account.id, Account.account_id, Account.name, Account.segment, Account.owner_email
-            )
-        )
+        for pk, account_id, name, segment, owner in session.execute(account_query)
     }
+    only = list(accounts_by_pk) if account_ids is not None else None
 
     histograms: dict[tuple[int, str], dict[float, int]] = defaultdict(dict)
     for account_pk, quarter, days, count in session.execute(
         select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
         .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
+        .where(Response.account_id.in_(only) if only is not None else true())
         .group_by(Response.account_id, Response.period, Response.quote_turnaround_days)
     ):
         if days is not None:
             histograms[(account_pk, quarter)][days] = count
 
     stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
-    for row in session.execute(_stats_query(quarters)).mappings():
+    for row in session.execute(_stats_query(quarters, only)).mappings():
         values = dict(row)
         account_pk, quarter = values.pop("account_id"), values.pop("period")
         account = accounts_by_pk[account_pk]
@@ -133,13 +164,14 @@ def load_scoring_data(session: Session, period: Period | str) -> ScoringData:
         )
 
     relevant = set(quarters) | {str(period), str(period.previous())}
+    kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
     kpi_rows = [
         KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
                value, numerator, denominator)
         for indicator, kpi_period, pk, segment, value, numerator, denominator in session.execute(
             select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
                    KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
-            .where(KpiFigure.period.in_(relevant))
+            .where(KpiFigure.period.in_(relevant), kpi_filter)
         )
     ]  # fmt: skip
     target_rows = [
@@ -157,6 +189,7 @@ def load_scoring_data(session: Session, period: Period | str) -> ScoringData:
         .join(Campaign, Campaign.id == Invitation.campaign_id)
         .join(Contact, Contact.id == Invitation.contact_id)
         .where(Campaign.period.in_(quarters))
+        .where(Contact.account_id.in_(only) if only is not None else true())
         .group_by(Contact.account_id, Campaign.period)
     ):
         invited[accounts_by_pk[account_pk].account_id][quarter] = count
@@ -222,6 +255,14 @@ def _kpis_for(
     return rows
 
 
+@lru_cache(maxsize=1024)
+def _period_of(text: str) -> Period | None:
+    try:
+        return Period.parse(text)
+    except ValueError:
+        return None
+
+
 def score(
     data: ScoringData,
     scope: Scope,
@@ -230,16 +271,24 @@ def score(
     generated_at: datetime | None = None,
     by_account: dict[str | None, list[KpiRow]] | None = None,
 ) -> Scorecard:
-    stats: dict[str, AnswerStats] = defaultdict(AnswerStats)
+    # Only what score_scope reads: the period's and the previous period's quarters,
+    # and KPIs and targets of the period itself (the data may hold trend quarters).
+    period = data.period
+    quarters = {str(q) for p in (period, period.previous()) for q in p.quarters()}
+    parts: dict[str, list[AnswerStats]] = defaultdict(list)
     for account_id in scope.account_ids:
         for quarter, part in data.stats.get(account_id, {}).items():
-            stats[quarter] = stats[quarter] + part
+            if quarter in quarters:
+                parts[quarter].append(part)
+    stats = {quarter: AnswerStats.merge(group) for quarter, group in parts.items()}
+    kpi_periods = {period, *period.quarters()}
+    kpis = _kpis_for(scope, data, by_account or data.kpis_by_account())
     return score_scope(
         scope,
-        data.period,
+        period,
         stats,
-        _kpis_for(scope, data, by_account or data.kpis_by_account()),
-        data.target_rows,
+        [row for row in kpis if _period_of(row.period) in kpi_periods],
+        [row for row in data.target_rows if _period_of(row.period) == period],
         min_n=min_n,
         invited=_invited_for(data, scope),
         generated_at=generated_at,

@@ -1,19 +1,41 @@
+"""Staff pages: dashboards, drill-downs, account pages and their PDFs (sign-in required)."""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from io import BytesIO
 
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import func, or_, select
+
+from cpi.accounts.models import Account
+from cpi.audit.operations import audit_export
+from cpi.auth import access
+from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
-from cpi.scorecards.operations import (
-    has_data,
-    latest_period,
-    load_scoring_data,
-    resolve_scope,
-    score,
-)
-from cpi.scoring import Period
+from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period
+from cpi.scorecards.overview import available_periods, build_overview
+from cpi.scorecards.pdf import PdfError
+from cpi.scorecards.rendering import pdf_filename, report_pdf
+from cpi.scorecards.reports import account_exists, build_report
+from cpi.scoring import CATALOGUE, Period
 
 bp = Blueprint("scorecards", __name__)
+access.require_staff(bp)
+
+
+@bp.app_context_processor
+def _staff_context() -> dict[str, object]:
+    return {"logout_form": ActionForm(), "catalogue": CATALOGUE}
 
 
 def requested_period() -> Period | None:
@@ -23,22 +45,135 @@ def requested_period() -> Period | None:
         try:
             return Period.parse(text)
         except ValueError:
-            abort(404, description=f"{text!r} is not a period like 2026-Q3 or 2026.")
+            abort(404, description=f"{text[:40]!r} is not a period like 2026-Q3 or 2026.")
     return latest_period(get_session())
 
 
-@bp.get("/")
-def dashboard() -> str:
+def _min_n() -> int:
+    return int(current_app.config["MIN_N"])
+
+
+def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> ResponseReturnValue:
     session = get_session()
     period = requested_period()
-    card = None
-    if period is not None and has_data(session, period):
-        data = load_scoring_data(session, period)
-        card = score(data, resolve_scope(data, "company", None), min_n=current_app.config["MIN_N"])
+    overview = None
+    if period is not None:
+        try:
+            overview = build_overview(
+                session, scope_type, scope_id, period,
+                request.args.get("indicator", "fcr"), min_n=_min_n(),
+            )  # fmt: skip
+        except ScopeNotFound:
+            if scope_type != "owner" or scope_id != current_user.email:
+                abort(404)
     return render_template(
         "scorecards/dashboard.html",
+        heading=heading,
+        scope_type=scope_type,
+        scope_id=scope_id,
         period=period,
-        card=card,
+        periods=available_periods(session),
+        overview=overview,
+        report=overview.report if overview else None,
         fmt=display,
-        min_n=current_app.config["MIN_N"],
+        min_n=_min_n(),
     )
+
+
+@bp.get("/")
+def dashboard() -> ResponseReturnValue:
+    if current_user.sees_everything:
+        return _overview_page("company", None, "Company")
+    return _overview_page("owner", current_user.email, "My accounts")
+
+
+@bp.get("/segments/<path:segment>")
+def segment(segment: str) -> ResponseReturnValue:
+    access.company_wide_only()
+    return _overview_page("segment", segment, segment)
+
+
+@bp.get("/owners/<path:email>")
+def owner(email: str) -> ResponseReturnValue:
+    email = email.strip().lower()
+    if not current_user.sees_everything and email != current_user.email:
+        abort(404)
+    return _overview_page("owner", email, email)
+
+
+def _visible_account(account_id: str) -> Account:
+    account = account_exists(get_session(), account_id)
+    if account is None or not access.can_see(
+        AccountInfo(account.account_id, account.name, account.segment, account.owner_email)
+    ):
+        abort(404)
+    return account
+
+
+@bp.get("/accounts")
+def accounts() -> ResponseReturnValue:
+    query = request.args.get("q", "").strip()[:100]
+    statement = select(Account).order_by(func.lower(Account.name)).limit(200)
+    if query:
+        pattern = "%" + query.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        statement = statement.where(
+            or_(Account.name.ilike(pattern), Account.account_id.ilike(pattern))
+        )
+    if not current_user.sees_everything:
+        statement = statement.where(Account.owner_email == current_user.email)
+    found = get_session().scalars(statement).all()
+    return render_template("scorecards/accounts.html", accounts=found, query=query)
+
+
+@bp.get("/accounts/<account_id>")
+def account(account_id: str) -> ResponseReturnValue:
+    _visible_account(account_id)
+    session = get_session()
+    period = requested_period()
+    report = None
+    if period is not None:
+        report = build_report(session, "account", account_id, period, min_n=_min_n())
+    return render_template(
+        "scorecards/account.html",
+        account_id=account_id,
+        period=period,
+        periods=available_periods(session),
+        report=report,
+        card=report.card if report else None,
+        fmt=display,
+        min_n=_min_n(),
+    )
+
+
+@bp.get("/accounts/<account_id>/scorecard.pdf")
+def account_pdf(account_id: str) -> ResponseReturnValue:
+    _visible_account(account_id)
+    session = get_session()
+    period = requested_period()
+    if period is None:
+        abort(404, description="There is no period with answers yet.")
+    report = build_report(session, "account", account_id, period, min_n=_min_n())
+    try:
+        pdf = report_pdf(report)
+    except PdfError as error:
+        current_app.logger.error("PDF for %s %s failed: %s", account_id, period, error)
+        abort(503, description="The PDF could not be produced right now. Please try again.")
+    audit_export("export.pdf", f"{account_id} {period}")
+    return send_file(
+        BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=pdf_filename(account_id, str(period)),
+        max_age=0,
+    )
+
+
+@bp.get("/branding/logo")
+def logo() -> ResponseReturnValue:
+    from cpi.scorecards.rendering import logo_path
+
+    path = logo_path()
+    if path is None:
+        return current_app.send_static_file("img/logo.svg")
+    return send_file(path, max_age=300)
+

@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from cpi.core_cli import init_database
 from cpi.db import database
+from cpi.jobs.dispatch import dispatch
 from cpi.mail.outbox import DeliveryReport, count_due
 from cpi.progress import progress_bar
 from cpi.surveys import operations, sending
@@ -166,6 +167,9 @@ def _deliver_with_progress() -> DeliveryReport:
 def send_command(campaign_id: int) -> None:
     """Queue one invitation per contact not yet invited, then deliver the outbox."""
     init_database()
+    if current_app.config.get("REDIS_URL"):  # on a worker, with its progress shown here
+        click.echo(dispatch("send_campaign", campaign_id=campaign_id))
+        return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with database().transaction() as session:
@@ -190,6 +194,9 @@ def send_command(campaign_id: int) -> None:
 def remind_command(campaign_id: int, after_days: int) -> None:
     """Remind invitees who have not answered (at most 2 reminders each)."""
     init_database()
+    if current_app.config.get("REDIS_URL"):
+        click.echo(dispatch("remind_campaign", campaign_id=campaign_id, after_days=after_days))
+        return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
@@ -216,6 +223,10 @@ def outbox_group() -> None:
 def deliver_command(requeue_interrupted: bool) -> None:
     """Deliver what is still queued (also done by the worker)."""
     init_database()
+    if current_app.config.get("REDIS_URL"):
+        # The worker holding the delivery turn requeues interrupted messages itself.
+        click.echo(dispatch("deliver_outbox"))
+        return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     with progress_bar(count_due(database()), "Delivering") as bar:
         report = sending.deliver(

@@ -1,0 +1,96 @@
+"""Administration: targets, and the audit log as plain rows."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cpi.audit.models import AuditEvent
+from cpi.kpis.models import Target
+from cpi.scoring import INDICATORS_BY_CODE, Period
+
+AUDIT_PAGE_SIZE = 100
+
+
+class AdminError(ValueError):
+    """Bad input on an admin form; the message names the field."""
+
+
+def set_target(
+    session: Session,
+    *,
+    indicator: str,
+    period: str,
+    segment: str | None,
+    target: float,
+    tolerance: float | None,
+) -> Target:
+    """Create or change the target for an indicator, period and (optional) segment."""
+    if indicator not in INDICATORS_BY_CODE:
+        raise AdminError(f"indicator: unknown indicator {indicator!r}")
+    try:
+        period = str(Period.parse(period))
+    except ValueError:
+        raise AdminError(f"period: {period[:20]!r} is not a period like 2026-Q3 or 2026") from None
+    spec = INDICATORS_BY_CODE[indicator]
+    if not math.isfinite(target) or (
+        (spec.lower is not None and target < spec.lower)
+        or (spec.upper is not None and target > spec.upper)
+    ):
+        raise AdminError(f"target: must be between {spec.lower:g} and {spec.upper:g}")
+    if tolerance is not None and (not math.isfinite(tolerance) or tolerance < 0):
+        raise AdminError("tolerance: must be zero or more")
+    key = (segment or "").strip()
+    row = session.scalar(
+        select(Target).where(
+            Target.indicator == indicator, Target.period == period, Target.segment_key == key
+        )
+    )
+    if row is None:
+        row = Target(indicator=indicator, period=period, segment_key=key, target=target)
+        session.add(row)
+    row.target = target
+    row.tolerance = tolerance
+    session.flush()
+    return row
+
+
+def delete_target(session: Session, target_id: int) -> Target:
+    row = session.get(Target, target_id)
+    if row is None:
+        raise AdminError(f"target: no target {target_id}")
+    session.delete(row)
+    session.flush()
+    return row
+
+
+def targets_for(session: Session, period: str | None) -> list[Target]:
+    query = select(Target).order_by(Target.period.desc(), Target.segment_key, Target.indicator)
+    if period:
+        query = query.where(Target.period == period)
+    return list(session.scalars(query.limit(500)))
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    page: int
+    pages: int
+
+
+def audit_page(session: Session, page: int, actor: str | None = None) -> AuditPage:
+    where = [AuditEvent.actor == actor] if actor else []
+    total = session.scalar(select(func.count(AuditEvent.id)).where(*where)) or 0
+    pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(*where)
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .offset((page - 1) * AUDIT_PAGE_SIZE)
+        .limit(AUDIT_PAGE_SIZE)
+    )
+    return AuditPage(list(events), page, pages)

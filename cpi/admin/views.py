@@ -1,0 +1,211 @@
+"""Admin pages: CSV uploads (same rules as ``cpi import``), users and roles, targets,
+the audit log. Every route is for administrators only (403 for other staff)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+
+from cpi.admin.forms import TargetForm, UploadForm
+from cpi.admin.operations import (
+    AdminError,
+    audit_page,
+    delete_target,
+    set_target,
+    targets_for,
+)
+from cpi.audit.operations import record
+from cpi.auth.access import admin_only, require_staff
+from cpi.auth.forms import ROLE_LABELS, ActionForm, EditUserForm, NewUserForm
+from cpi.auth.models import User
+from cpi.auth.operations import UserError, create_user, update_user
+from cpi.db import get_session
+from cpi.extensions import csrf
+from cpi.imports.csvfile import ImportFailed
+from cpi.imports.operations import import_csv
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_staff(bp)
+
+
+@bp.before_request
+@admin_only
+def _admins_only() -> None:
+    return None
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    return render_template("admin/index.html")
+
+
+# CSRF is checked by the form itself (UploadForm is a FlaskForm): the global check would
+# read the body under the 1 MB request limit before this view can raise it for uploads.
+@bp.route("/uploads", methods=["GET", "POST"])
+@csrf.exempt
+def uploads() -> ResponseReturnValue:
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    request.max_content_length = limit
+    form = UploadForm()
+    if not form.validate_on_submit():
+        errors = [message for messages in form.errors.values() for message in messages]
+        status = 400 if request.method == "POST" else 200
+        return render_template("admin/uploads.html", form=form, errors=errors, limit=limit), status
+    kind = form.kind.data or ""
+    upload = form.file.data
+    session = get_session()
+    try:
+        summary = import_csv(session, kind, upload.stream)
+    except ImportFailed as failure:
+        session.rollback()
+        lines = failure.errors + (
+            [f"... and {failure.total - len(failure.errors)} more"]
+            if failure.total > len(failure.errors)
+            else []
+        )
+        return render_template(
+            "admin/uploads.html", form=form, errors=lines, failed=True, limit=limit
+        ), 400
+    name = (upload.filename or "upload.csv")[:200]
+    record(session, current_user.email, f"import.{kind}", f"{name}: {summary.rows} rows")
+    session.commit()
+    flash(
+        f"Imported {summary.rows} {kind} rows from {name} ({summary.created} new, "
+        f"{summary.updated} updated or unchanged).",
+        "success",
+    )
+    return redirect(url_for("admin.uploads"))
+
+
+@bp.get("/users")
+def users() -> ResponseReturnValue:
+    return _users_page(NewUserForm())
+
+
+def _users_page(form: NewUserForm, errors: list[str] | None = None) -> ResponseReturnValue:
+    people = get_session().scalars(select(User).order_by(User.email)).all()
+    return render_template(
+        "admin/users.html",
+        form=form,
+        users=people,
+        roles=ROLE_LABELS,
+        edit_form=EditUserForm,
+        errors=errors or [],
+    ), (400 if errors else 200)
+
+
+@bp.post("/users")
+def create_user_view() -> ResponseReturnValue:
+    form = NewUserForm()
+    if not form.validate_on_submit():
+        return _users_page(form, [f"{k}: {m}" for k, ms in form.errors.items() for m in ms])
+    session = get_session()
+    try:
+        user = create_user(
+            session,
+            email=form.email.data or "",
+            role=form.role.data or "",
+            password=form.password.data or "",
+            name=(form.name.data or "").strip() or None,
+        )
+    except UserError as error:
+        session.rollback()
+        return _users_page(form, [str(error)])
+    record(session, current_user.email, "user.create", f"{user.email} as {user.role}")
+    session.commit()
+    flash(f"Created {user.email}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>")
+def edit_user(user_id: int) -> ResponseReturnValue:
+    form = EditUserForm()
+    if not form.validate_on_submit():
+        return _users_page(NewUserForm(formdata=None), ["The form expired; please try again."])
+    session = get_session()
+    if user_id == current_user.id and (form.role.data != "admin" or form.active.data != "1"):
+        return _users_page(
+            NewUserForm(formdata=None), ["role: you cannot demote or disable yourself"]
+        )
+    try:
+        user = update_user(
+            session, user_id, role=form.role.data, active=form.active.data == "1",
+            password=form.password.data or None,
+        )  # fmt: skip
+    except UserError as error:
+        session.rollback()
+        return _users_page(NewUserForm(formdata=None), [str(error)])
+    changes = f"{user.email}: role {user.role}, {'active' if user.active else 'disabled'}"
+    if form.password.data:
+        changes += ", password reset"
+    record(session, current_user.email, "user.update", changes)
+    session.commit()
+    flash(f"Updated {user.email}; their sessions were signed out.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+def targets() -> ResponseReturnValue:
+    form = TargetForm()
+    session = get_session()
+    errors: list[str] = []
+    if form.validate_on_submit():
+        try:
+            row = set_target(
+                session,
+                indicator=form.indicator.data or "",
+                period=form.period.data or "",
+                segment=form.segment.data,
+                target=float(form.target.data or 0),
+                tolerance=float(form.tolerance.data) if form.tolerance.data is not None else None,
+            )
+        except AdminError as error:
+            session.rollback()
+            errors.append(str(error))
+        else:
+            detail = f"{row.indicator} {row.period} {row.segment_key or 'company'} = {row.target:g}"
+            record(session, current_user.email, "target.set", detail)
+            session.commit()
+            flash(f"Target saved: {detail}.", "success")
+            return redirect(url_for("admin.targets", period=row.period))
+    elif request.method == "POST":
+        errors = [f"{k}: {m}" for k, ms in form.errors.items() for m in ms]
+    period = request.args.get("period", "").strip()[:7] or None
+    return render_template(
+        "admin/targets.html",
+        form=form,
+        targets=targets_for(session, period),
+        period=period,
+        errors=errors,
+        delete_form=ActionForm(),
+    ), (400 if errors else 200)
+
+
+@bp.post("/targets/<int:target_id>/delete")
+def remove_target(target_id: int) -> ResponseReturnValue:
+    form = ActionForm()
+    session = get_session()
+    if form.validate_on_submit():
+        try:
+            row = delete_target(session, target_id)
+        except AdminError as error:
+            flash(str(error), "error")
+        else:
+            detail = f"{row.indicator} {row.period} {row.segment_key or 'company'}"
+            record(session, current_user.email, "target.delete", detail)
+            session.commit()
+            flash(f"Target removed: {detail}.", "success")
+    return redirect(url_for("admin.targets"))
+
+
+@bp.get("/audit")
+def audit() -> ResponseReturnValue:
+    page = request.args.get("page", "1")
+    actor = request.args.get("actor", "").strip()[:254] or None
+    return render_template(
+        "admin/audit.html",
+        audit=audit_page(get_session(), int(page) if page.isdigit() else 1, actor),
+        actor=actor,
+    )

@@ -1,0 +1,58 @@
+"""Who may see what. Account managers see only the accounts they own, everywhere;
+anything else answers 404, exactly as if it did not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Blueprint, abort, request
+from flask_login import current_user
+
+from cpi.auth.login import login_manager
+from cpi.scorecards.operations import AccountInfo
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def require_staff(blueprint: Blueprint) -> None:
+    """Every route of the blueprint needs a signed-in staff user."""
+
+    @blueprint.before_request
+    def _signed_in() -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None
+
+
+def admin_only(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403, description="Only administrators can do this.")
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def company_wide_only() -> None:
+    """Segment pages and other people's portfolios: 404 for account managers."""
+    if not current_user.sees_everything:
+        abort(404)
+
+
+def can_see(account: AccountInfo) -> bool:
+    if current_user.sees_everything:
+        return True
+    return (account.owner_email or "").lower() == current_user.email
+
+
+def visible(accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
+    return [account for account in accounts if can_see(account)]
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"

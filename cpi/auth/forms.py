@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from cpi.auth.models import ROLES
+
+ROLE_LABELS = {
+    "admin": "Administrator",
+    "enablement": "Sales enablement",
+    "account_manager": "Account manager",
+}
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but its CSRF token (sign-out, one-button admin actions)."""
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[Optional(), Length(max=200)])
+    role = SelectField("Role", choices=[(role, ROLE_LABELS[role]) for role in ROLES])
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
+
+
+class EditUserForm(FlaskForm):
+    role = SelectField("Role", choices=[(role, ROLE_LABELS[role]) for role in ROLES])
+    active = SelectField("Status", choices=[("1", "Active"), ("0", "Disabled")])
+    password = PasswordField("New password", validators=[Optional(), Length(max=1024)])

@@ -1,0 +1,93 @@
+"""Sign in and out. Failed sign-ins are slowed per email and per client (Flask-Limiter)
+and lock the account after a run of failures (cpi.auth.operations.authenticate)."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from cpi.audit.operations import record
+from cpi.auth.forms import ActionForm, LoginForm
+from cpi.auth.login import StaffUser
+from cpi.auth.models import User
+from cpi.auth.operations import authenticate, end_sessions, normalise_email
+from cpi.db import get_session
+from cpi.extensions import limiter
+from cpi.timeutil import utcnow
+
+bp = Blueprint("auth", __name__)
+
+FAILED = "The email or password is not right."
+
+
+def _failed_login(response: Response) -> bool:
+    # Only failed attempts count against the limits; a success redirects (302).
+    return response.status_code != 302
+
+
+def _email_key() -> str:
+    return "login-email:" + normalise_email(request.form.get("email", ""))[:254]
+
+
+def safe_next(target: str | None) -> str:
+    """A ``next=`` address on this site only: a path, never another host (no open redirect)."""
+    if not target or "\\" in target or any(ord(c) < 32 for c in target):
+        return url_for("scorecards.dashboard")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("scorecards.dashboard")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed_login)
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_email_key, deduct_when=_failed_login)
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        if request.method == "POST" and not form.errors.get("csrf_token"):
+            flash(FAILED, "error")
+        return render_template("auth/login.html", form=form), status
+    db = get_session()
+    user = authenticate(db, form.email.data or "", form.password.data or "", utcnow())
+    if user is None:
+        record(
+            db, normalise_email(form.email.data or "")[:254], "login.failed", request.remote_addr
+        )
+        db.commit()
+        flash(FAILED, "error")
+        return render_template("auth/login.html", form=form), 401
+    record(db, user.email, "login", request.remote_addr)
+    staff = StaffUser.of(user)
+    db.commit()
+    # A new session at sign-in: nothing from before (a planted cookie) carries over.
+    session.clear()
+    session["sid"] = secrets.token_urlsafe(16)
+    login_user(staff)
+    return redirect(safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.login"))
+    if current_user.is_authenticated:
+        db = get_session()
+        user = db.get(User, current_user.id)
+        if user is not None:
+            end_sessions(user)
+            record(db, user.email, "logout")
+            db.commit()
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

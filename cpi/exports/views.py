@@ -1,0 +1,44 @@
+"""Downloads for staff: the scorecards of the accounts they may see, as CSV."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, request
+from flask.typing import ResponseReturnValue
+
+from cpi.audit.operations import audit_export
+from cpi.auth import access
+from cpi.db import get_session
+from cpi.exports.operations import csv_lines, scorecard_rows
+from cpi.scorecards.operations import load_scoring_data
+from cpi.scoring import Period
+
+bp = Blueprint("exports", __name__, url_prefix="/exports")
+access.require_staff(bp)
+
+
+@bp.get("/scorecards.csv")
+def scorecards_csv() -> ResponseReturnValue:
+    """One row per visible account and indicator; ``?segment=`` or ``?account=`` narrow it."""
+    try:
+        period = Period.parse(request.args.get("period", ""))
+    except ValueError:
+        abort(404, description="Give a period like 2026-Q3 or 2026.")
+    segment = request.args.get("segment")
+    account = request.args.get("account")
+    data = load_scoring_data(get_session(), period)
+    accounts = [
+        a
+        for a in access.visible(data.accounts.values())
+        if (segment is None or a.segment == segment)
+        and (account is None or a.account_id == account)
+    ]
+    if account is not None and not accounts:
+        abort(404)
+    audit_export("export.csv", f"{len(accounts)} accounts {period}")
+    rows = scorecard_rows(data, [a.account_id for a in accounts], min_n=current_app.config["MIN_N"])
+    filename = f"cpi-scorecards-{period}.csv"
+    return Response(
+        csv_lines(rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

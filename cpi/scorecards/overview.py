@@ -1,0 +1,167 @@
+"""Dashboards: a scope's scorecard and trend, plus the perception-gap ranking of
+what lies inside it (segments, account managers, accounts).
+
+The ranking is per indicator (gaps in different units do not compare): significant
+gaps first, largest first. Scopes whose figure rests on fewer than ``min_n``
+answers are listed as insufficient and never ranked (the privacy rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cpi.kpis.models import KpiFigure
+from cpi.scorecards import display
+from cpi.scorecards.operations import (
+    AccountInfo,
+    ScoringData,
+    load_scoring_data,
+    resolve_scope,
+    score,
+)
+from cpi.scorecards.reports import TREND_QUARTERS, Report, owner_names, report_from_data
+from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Indicator, IndicatorResult, Period, Scope
+from cpi.surveys.models import Response
+
+RANKED_SHOWN = 25
+INSUFFICIENT_SHOWN = 60
+
+
+@dataclass(frozen=True)
+class RankRow:
+    kind: str  # segment | owner | account
+    key: str
+    label: str
+    detail: str
+    result: IndicatorResult
+
+
+@dataclass(frozen=True)
+class Ranking:
+    kind: str
+    title: str
+    ranked: tuple[RankRow, ...]  # significant gaps first, then by size
+    ranked_total: int
+    no_kpi: int  # enough answers but no KPI to compare with
+    insufficient: tuple[RankRow, ...]
+    insufficient_total: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    report: Report
+    indicator: Indicator
+    rankings: tuple[Ranking, ...]
+
+
+def rank(kind: str, title: str, rows: Iterable[RankRow], *, limit: int = RANKED_SHOWN) -> Ranking:
+    rows = list(rows)
+    insufficient = sorted(
+        (row for row in rows if display.hidden(row.result)), key=lambda row: row.label.lower()
+    )
+    comparable = [
+        row for row in rows if not display.hidden(row.result) and row.result.gap is not None
+    ]
+    no_kpi = sum(1 for row in rows if not display.hidden(row.result) and row.result.gap is None)
+    comparable.sort(key=lambda row: (not row.result.gap_significant, -abs(row.result.gap or 0.0)))
+    return Ranking(
+        kind=kind,
+        title=title,
+        ranked=tuple(comparable[:limit]),
+        ranked_total=len(comparable),
+        no_kpi=no_kpi,
+        insufficient=tuple(insufficient[:INSUFFICIENT_SHOWN]),
+        insufficient_total=len(insufficient),
+    )
+
+
+def _group_rows(
+    data: ScoringData,
+    kind: str,
+    keys: Iterable[str],
+    code: str,
+    *,
+    min_n: int,
+    labels: Mapping[str, str],
+    by_account: Mapping[str | None, list],  # type: ignore[type-arg]
+) -> list[RankRow]:
+    rows = []
+    for key in sorted(keys):
+        scope = resolve_scope(data, kind, key)
+        card = score(data, scope, min_n=min_n, by_account=dict(by_account))
+        rows.append(
+            RankRow(kind, key, labels.get(key, key), f"{len(scope.account_ids)} accounts",
+                    card.indicator(code))
+        )  # fmt: skip
+    return rows
+
+
+def build_overview(
+    session: Session,
+    scope_type: str,
+    scope_id: str | None,
+    period: Period,
+    indicator_code: str,
+    *,
+    min_n: int,
+    visible: Iterable[AccountInfo] | None = None,
+    generated_at: datetime | None = None,
+) -> Overview:
+    """The dashboard of a scope (company, segment or owner); ScopeNotFound if unknown.
+
+    ``visible``: when given, the scope is limited to those accounts (an account
+    manager's own), whatever the scope's type says.
+    """
+    indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
+    data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
+    scope = resolve_scope(data, scope_type, scope_id)
+    if visible is not None:
+        mine = frozenset(a.account_id for a in visible) & scope.account_ids
+        scope = Scope(scope.type, scope.id, scope.name, mine, scope.segment)
+    by_account = data.kpis_by_account()
+    names = owner_names(session)
+    report = report_from_data(
+        data, scope, min_n=min_n, owner_names=names, by_account=by_account,
+        generated_at=generated_at,
+    )  # fmt: skip
+    members = [data.accounts[a] for a in scope.account_ids]
+    rankings = []
+    if scope.type == "company" and visible is None:
+        segments = {a.segment for a in members}
+        owners = {a.owner_email for a in members if a.owner_email}
+        rankings.append(rank("segment", "Segments", _group_rows(
+            data, "segment", segments, indicator.code, min_n=min_n, labels={},
+            by_account=by_account)))  # fmt: skip
+        rankings.append(rank("owner", "Account managers", _group_rows(
+            data, "owner", owners, indicator.code, min_n=min_n, labels=names,
+            by_account=by_account)))  # fmt: skip
+    account_rows = []
+    for account in members:
+        card = score(
+            data,
+            resolve_scope(data, "account", account.account_id),
+            min_n=min_n,
+            by_account=by_account,
+        )
+        account_rows.append(
+            RankRow("account", account.account_id, account.name,
+                    f"{account.account_id} · {account.segment}", card.indicator(indicator.code))
+        )  # fmt: skip
+    rankings.append(rank("account", "Accounts", account_rows))
+    return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
+
+
+def available_periods(session: Session) -> list[str]:
+    """Quarters with answers or KPIs, newest first, each year after its quarters."""
+    quarters = set(session.scalars(select(Response.period).distinct()))
+    quarters |= {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
+    periods: list[str] = []
+    for year in sorted({q[:4] for q in quarters}, reverse=True):
+        periods += sorted((q for q in quarters if q.startswith(year)), reverse=True)
+        periods.append(year)
+    return periods

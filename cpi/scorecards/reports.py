@@ -1,0 +1,224 @@
+"""A scope's report for one period, as plain data: what the page and the PDF both render.
+
+Every figure comes from ``score()``; this module only arranges scorecards (the
+period, the period before, the trend quarters), the headline and the comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account, Contact
+from cpi.auth.models import User
+from cpi.scorecards import display
+from cpi.scorecards.charts import Chart, trend_charts
+from cpi.scorecards.headline import Headline, headline
+from cpi.scorecards.operations import (
+    ScoringData,
+    history_quarters,
+    load_scoring_data,
+    resolve_scope,
+    score,
+)
+from cpi.scoring import KpiRow, Period, Scope, Scorecard
+from cpi.surveys.models import Response
+
+TREND_QUARTERS = 8
+# Comments are capped (count and length): a page or PDF never grows without bound.
+PAGE_COMMENTS = 50
+PDF_COMMENTS = 6
+COMMENT_CHARS = 2000
+PDF_COMMENT_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Comment:
+    text: str
+    author: str | None  # only when the respondent agreed to be named
+    period: str
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    scope_type: str
+    scope_id: str | None
+    title: str
+    subtitle: str
+    period: str
+    card: Scorecard
+    previous_hidden: frozenset[str]  # codes whose previous figure rests on too few answers
+    charts: tuple[Chart, ...]
+    headline: Headline
+    comments: tuple[Comment, ...]
+    comments_total: int
+    min_n: int
+
+    @property
+    def empty(self) -> bool:
+        return self.card.responses == 0
+
+    def delta(self, code: str) -> str:
+        result = self.card.indicator(code)
+        return "–" if code in self.previous_hidden else display.delta(result)
+
+    def pdf_comments(self) -> tuple[Comment, ...]:
+        return tuple(_shorten(c, PDF_COMMENT_CHARS) for c in self.comments[:PDF_COMMENTS])
+
+
+def _shorten(comment: Comment, limit: int) -> Comment:
+    if len(comment.text) <= limit:
+        return comment
+    return replace(comment, text=comment.text[:limit].rstrip() + "…", truncated=True)
+
+
+def score_at(
+    data: ScoringData,
+    scope: Scope,
+    period: Period,
+    *,
+    min_n: int,
+    by_account: Mapping[str | None, list[KpiRow]],
+    generated_at: datetime | None = None,
+) -> Scorecard:
+    """The scope's scorecard for another period covered by ``data`` (a trend quarter)."""
+    return score(
+        replace(data, period=period),
+        scope,
+        min_n=min_n,
+        by_account=dict(by_account),
+        generated_at=generated_at,
+    )
+
+
+def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]:
+    if scope.type == "account":
+        return scope.name or scope.id or "", f"Account {scope.id} · {scope.segment}"
+    if scope.type == "segment":
+        return f"{scope.name}", "Segment"
+    if scope.type == "owner":
+        return owner_names.get(scope.id or "", scope.id or ""), "Account manager's portfolio"
+    return "Company", "All accounts"
+
+
+def report_from_data(
+    data: ScoringData,
+    scope: Scope,
+    *,
+    min_n: int,
+    comments: tuple[Comment, ...] = (),
+    comments_total: int = 0,
+    owner_names: Mapping[str, str] | None = None,
+    by_account: Mapping[str | None, list[KpiRow]] | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    by_account = by_account if by_account is not None else data.kpis_by_account()
+    card = score(data, scope, min_n=min_n, by_account=dict(by_account), generated_at=generated_at)
+    before = score_at(data, scope, data.period.previous(), min_n=min_n, by_account=by_account)
+    trend = [
+        score_at(data, scope, quarter, min_n=min_n, by_account=by_account)
+        for quarter in history_quarters(data.period, TREND_QUARTERS)
+    ]
+    previous_hidden = frozenset(r.code for r in before.indicators if display.hidden(r))
+    title, subtitle = scope_title(scope, owner_names or {})
+    if scope.type == "account" and owner_names is not None:
+        owner = data.accounts[scope.id or ""].owner_email
+        if owner:
+            subtitle += f" · {owner_names.get(owner, owner)}"
+    return Report(
+        scope_type=scope.type,
+        scope_id=scope.id,
+        title=title,
+        subtitle=subtitle,
+        period=str(data.period),
+        card=card,
+        previous_hidden=previous_hidden,
+        charts=trend_charts(trend),
+        headline=headline(card, previous_hidden),
+        comments=comments,
+        comments_total=comments_total,
+        min_n=min_n,
+    )
+
+
+def owner_names(session: Session) -> dict[str, str]:
+    return {email: name for email, name in session.execute(select(User.email, User.name)) if name}
+
+
+def load_comments(
+    session: Session,
+    account_ids: Collection[str] | None,
+    period: Period,
+    *,
+    limit: int = PAGE_COMMENTS,
+) -> tuple[tuple[Comment, ...], int]:
+    """The period's newest comments in scope (at most ``limit``) and how many there are."""
+    quarters = [str(q) for q in period.quarters()]
+    where = [
+        Response.period.in_(quarters),
+        Response.comment.is_not(None),
+        Response.comment != "",
+    ]
+    if account_ids is not None:
+        where.append(Account.account_id.in_(list(account_ids)))
+    total = session.scalar(
+        select(func.count(Response.id))
+        .join(Account, Account.id == Response.account_id)
+        .where(*where)
+    )
+    rows = session.execute(
+        select(Response.comment, Response.period, Response.name_consent, Contact.name,
+               Contact.erased_at)
+        .join(Account, Account.id == Response.account_id)
+        .outerjoin(Contact, Contact.id == Response.contact_id)
+        .where(*where)
+        .order_by(Response.submitted_at.desc(), Response.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    comments = tuple(
+        _shorten(
+            Comment(
+                text=text,
+                author=name if consent and name and erased is None else None,
+                period=quarter,
+                truncated=False,
+            ),
+            COMMENT_CHARS,
+        )
+        for text, quarter, consent, name, erased in rows
+    )
+    return comments, total or 0
+
+
+def build_report(
+    session: Session,
+    scope_type: str,
+    scope_id: str | None,
+    period: Period,
+    *,
+    min_n: int,
+    comment_limit: int = PAGE_COMMENTS,
+) -> Report:
+    """Load and build one scope's report; ScopeNotFound when the scope does not exist."""
+    only = [scope_id or ""] if scope_type == "account" else None
+    data = load_scoring_data(session, period, history=TREND_QUARTERS - 1, account_ids=only)
+    scope = resolve_scope(data, scope_type, scope_id)
+    in_scope = None if scope.type == "company" else scope.account_ids
+    comments, total = load_comments(session, in_scope, period, limit=comment_limit)
+    return report_from_data(
+        data,
+        scope,
+        min_n=min_n,
+        comments=comments,
+        comments_total=total,
+        owner_names=owner_names(session),
+    )
+
+
+def account_exists(session: Session, account_id: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.account_id == account_id))
