@@ -23,7 +23,9 @@ def _closes(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date like 2026-10-15") from None
+        raise click.BadParameter(
+            f"{value!r} is not a date like 2026-10-15", param_hint="--closes"
+        ) from None
 
 
 def _rate(stats: CampaignStats) -> str:

@@ -18,6 +18,11 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Field, RadioField, StringField, TextAreaField
 from wtforms.widgets import NumberInput
 
+try:  # WTForms 3.3+: choices as objects (tuples are deprecated)
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
 from cpi.scoring import Answers, validate_answers
 from cpi.scoring.catalogue import DAYS_RANGE, INTEGER_RANGES
 from cpi.surveys import labels
@@ -39,14 +44,20 @@ def _range(question: Question) -> tuple[float, float]:
     return (question.min_value or 0, question.max_value or 0)
 
 
+def _choices(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
+    if SelectChoice is None:  # pragma: no cover
+        return [(value, str(label)) for value, label in pairs]
+    return [SelectChoice(value, str(label)) for value, label in pairs]
+
+
 def make_field(question: Question) -> Field:
     label = gettext(question.label)
     hint = labels.HINTS.get(question.field, "")
     low, high = _range(question)
     if question.kind == "choice":
-        return RadioField(label, choices=list(labels.FCR_CHOICES), validate_choice=False)
+        return RadioField(label, choices=_choices(labels.FCR_CHOICES), validate_choice=False)
     if question.kind == "scale":
-        choices = [(str(n), str(n)) for n in range(int(low), int(high) + 1)]
+        choices = _choices((str(n), str(n)) for n in range(int(low), int(high) + 1))
         return RadioField(label, choices=choices, validate_choice=False)
     if question.kind in ("integer", "decimal"):
         step = "1" if question.kind == "integer" else "0.5"

@@ -15,7 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy.exc import IntegrityError
 
@@ -71,8 +71,9 @@ def compose_survey_email(
             subject = gettext("Reminder: %(company)s would value your opinion", company=company)
         else:
             subject = gettext("%(company)s: how did we do this quarter?", company=company)
-        text = render_template("mail/survey.txt", **context)
-        html = render_template("mail/survey.html", **context)
+        # Straight from the Jinja environment: page context processors do not apply to mail.
+        text = current_app.jinja_env.get_template("mail/survey.txt").render(context)
+        html = current_app.jinja_env.get_template("mail/survey.html").render(context)
     return build_message(
         sender=sender,
         sender_name=sender_name or company,

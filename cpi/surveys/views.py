@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,11 @@ def _wrong_token(response: WerkzeugResponse) -> bool:
 # Only failed lookups are counted, across all token addresses; a client over the
 # limit gets 429 for a while.
 token_limit = limiter.shared_limit(_token_limit, scope="survey-token", deduct_when=_wrong_token)
+
+
+@bp.context_processor
+def page_language() -> dict[str, str]:
+    return {"html_lang": g.get("cpi_locale") or "en"}
 
 
 def _speak(visit: operations.Visit | None) -> None:
