@@ -7,19 +7,19 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
-
-from cpi.accounts.models import Contact
-from cpi.surveys.models import Campaign, Invitation, Response
-from cpi.timeutil import utcnow
 from survey_support import (
     GOOD_ANSWERS,
     is_checked,
+    open_form,
     outbox_messages,
     parts,
     setup_campaign,
     tokens_by_email,
-    open_form,
 )
+
+from cpi.accounts.models import Contact
+from cpi.surveys.models import Campaign, Invitation, Response
+from cpi.timeutil import utcnow
 
 
 def count(db: Any, model: Any) -> int:
@@ -94,7 +94,8 @@ def test_page_prefills_from_link_and_get_records_nothing(app: Any, runner: Any, 
         client.get(f"/s/{token}?fcr=yes")
     assert count(db, Response) == 0
     db.rollback()
-    assert db.scalar(select(Invitation.answered_at).where(Invitation.answered_at.is_not(None))) is None
+    answered = select(Invitation.answered_at).where(Invitation.answered_at.is_not(None))
+    assert db.scalar(answered) is None
 
 
 def test_submit_records_and_resubmit_updates_the_same_response(
