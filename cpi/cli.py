@@ -36,7 +36,7 @@ def _register() -> None:
     from cpi.imports.cli import import_group
     from cpi.jobs.cli import worker_command
     from cpi.ops.cli import backup_command, contact_group, restore_command
-    from cpi.scorecards.cli import score_command
+    from cpi.scorecards.cli import score_command, scorecard_command
     from cpi.surveys.cli import (
         campaign_group,
         outbox_group,
@@ -51,14 +51,15 @@ def _register() -> None:
         user_group,
         import_group,
         score_command,
-        campaign_group,
-        send_command,
-        remind_command,
-        outbox_group,
+        scorecard_command,
         worker_command,
         backup_command,
         restore_command,
         contact_group,
+        campaign_group,
+        send_command,
+        remind_command,
+        outbox_group,
     ):
         cli.add_command(command)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -8,6 +9,7 @@ from flask.cli import with_appcontext
 
 from cpi.core_cli import init_database
 from cpi.db import get_session
+from cpi.progress import progress_bar
 from cpi.scorecards import display
 from cpi.scorecards.operations import (
     ScopeNotFound,
@@ -89,3 +91,66 @@ def render_table(card: Scorecard) -> str:
     lines.append("")
     lines.append("* the KPI lies outside the 95% interval of the customers' answers")
     return "\n".join(lines)
+
+
+@click.command("scorecard")
+@click.option("--period", "period_text", required=True, help="2026-Q3 or 2026")
+@click.option("--account", default=None, help="account_id")
+@click.option("--segment", default=None)
+@click.option("--owner", default=None, help="account manager's email")
+@click.option("--company", is_flag=True, help="the whole company")
+@click.option("--all-accounts", is_flag=True, help="one PDF per account (PATH: folder or .zip)")
+@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path))
+@click.option("--processes", type=click.IntRange(1, 256), default=None, help="default: all cores")
+@with_appcontext
+def scorecard_command(
+    period_text: str,
+    account: str | None,
+    segment: str | None,
+    owner: str | None,
+    company: bool,
+    all_accounts: bool,
+    output: Path,
+    processes: int | None,
+) -> None:
+    """Write the PDF scorecard of a scope, or of every account (--all-accounts)."""
+    from cpi.scorecards.batch import render_account_pdfs
+    from cpi.scorecards.pdf import PdfError
+    from cpi.scorecards.rendering import pdf_filename, report_pdf
+    from cpi.scorecards.reports import build_report
+
+    period = parse_period(period_text)
+    flags = (account, segment, owner, company, all_accounts)
+    chosen = [flag for flag in flags if flag]
+    if len(chosen) != 1:
+        raise click.UsageError(
+            "give exactly one of --account, --segment, --owner, --company, --all-accounts"
+        )
+    init_database()
+    session = get_session()
+    if all_accounts:
+        count = len(load_scoring_data(session, period).accounts)
+        with progress_bar(count, "Rendering PDFs") as bar:
+            result = render_account_pdfs(period, output, processes=processes, progress=bar.update)
+        for failure in result.failed:
+            click.echo(f"failed: {failure}", err=True)
+        click.echo(f"Wrote {result.written} PDF scorecards for {period} to {output}")
+        if result.failed:
+            raise click.ClickException(f"{len(result.failed)} PDF(s) could not be produced")
+        return
+    scope_type, scope_id = _scope_from_flags(account, segment, owner)
+    try:
+        report = build_report(
+            session, scope_type, scope_id, period, min_n=current_app.config["MIN_N"],
+            comment_limit=6,
+        )  # fmt: skip
+        pdf = report_pdf(report)
+    except ScopeNotFound as error:
+        raise click.ClickException(str(error)) from None
+    except PdfError as error:
+        raise click.ClickException(f"the PDF could not be produced: {error}") from None
+    target = output / pdf_filename(scope_id, str(period)) if output.is_dir() else output
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(pdf)
+    partial.replace(target)
+    click.echo(f"Wrote {target} ({len(pdf) / 1024:.0f} kB)")

@@ -153,11 +153,12 @@ def owner_names(session: Session) -> dict[str, str]:
 def load_comments(
     session: Session,
     account_ids: Collection[str] | None,
-    period: Period,
+    period: Period | str,
     *,
     limit: int = PAGE_COMMENTS,
 ) -> tuple[tuple[Comment, ...], int]:
     """The period's newest comments in scope (at most ``limit``) and how many there are."""
+    period = Period.parse(period)
     quarters = [str(q) for q in period.quarters()]
     where = [
         Response.period.in_(quarters),
@@ -199,7 +200,7 @@ def build_report(
     session: Session,
     scope_type: str,
     scope_id: str | None,
-    period: Period,
+    period: Period | str,
     *,
     min_n: int,
     comment_limit: int = PAGE_COMMENTS,

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    has_request_context,
     render_template,
     request,
     send_file,
@@ -35,6 +36,8 @@ access.require_staff(bp)
 
 @bp.app_context_processor
 def _staff_context() -> dict[str, object]:
+    if not has_request_context():  # a PDF rendered by a command or a worker
+        return {"catalogue": CATALOGUE}
     return {"logout_form": ActionForm(), "catalogue": CATALOGUE}
 
 
