@@ -44,8 +44,9 @@ def test_campaign_create_refuses_bad_options(runner: Any, write_csv: Any) -> Non
         assert named in result.output, (args, result.output)
 
 
-def test_send_invites_each_reachable_contact_once(app: Any, runner: Any, write_csv: Any,
-                                                  db: Any) -> None:  # fmt: skip
+def test_send_invites_each_reachable_contact_once(
+    app: Any, runner: Any, write_csv: Any, db: Any
+) -> None:
     campaign_id = setup_campaign(runner, write_csv)
     with app.app_context():
         from cpi.db import database
@@ -79,8 +80,9 @@ def test_send_invites_each_reachable_contact_once(app: Any, runner: Any, write_c
     assert "Q3 pulse" in listing.output and "open" in listing.output
 
 
-def test_page_prefills_from_link_and_get_records_nothing(app: Any, runner: Any, write_csv: Any,
-                                                        client: Any, db: Any) -> None:  # fmt: skip
+def test_page_prefills_from_link_and_get_records_nothing(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
     runner.invoke("send", str(setup_campaign(runner, write_csv)))
     token = tokens_by_email(app)["bob@acme.test"]
     page = client.get(f"/s/{token}?fcr=no&nps=10&csat=9&contacts_total=abc")
@@ -148,8 +150,9 @@ def test_submit_updates_an_imported_response_of_the_same_quarter(
     ]
 
 
-def test_bad_answers_are_refused_naming_the_field(app: Any, runner: Any, write_csv: Any,
-                                                 client: Any, db: Any) -> None:  # fmt: skip
+def test_bad_answers_are_refused_naming_the_field(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
     runner.invoke("send", str(setup_campaign(runner, write_csv)))
     token = tokens_by_email(app)["bob@acme.test"]
     csrf = open_form(client, token)
@@ -178,8 +181,9 @@ def test_bad_answers_are_refused_naming_the_field(app: Any, runner: Any, write_c
     assert count(db, Response) == 0
 
 
-def test_submit_without_csrf_token_records_nothing(app: Any, runner: Any, write_csv: Any,
-                                                  client: Any, db: Any) -> None:  # fmt: skip
+def test_submit_without_csrf_token_records_nothing(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
     runner.invoke("send", str(setup_campaign(runner, write_csv)))
     token = tokens_by_email(app)["bob@acme.test"]
     open_form(client, token)
@@ -190,8 +194,9 @@ def test_submit_without_csrf_token_records_nothing(app: Any, runner: Any, write_
     assert count(db, Response) == 0
 
 
-def test_closed_campaign_links_show_the_not_found_page(app: Any, runner: Any, write_csv: Any,
-                                                      client: Any, db: Any) -> None:  # fmt: skip
+def test_closed_campaign_links_show_the_not_found_page(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
     campaign_id = setup_campaign(runner, write_csv)
     runner.invoke("send", str(campaign_id))
     token = tokens_by_email(app)["bob@acme.test"]
@@ -208,8 +213,9 @@ def test_closed_campaign_links_show_the_not_found_page(app: Any, runner: Any, wr
     assert runner.invoke("remind", str(campaign_id)).exit_code != 0
 
 
-def test_campaign_closes_after_its_closing_day(app: Any, runner: Any, write_csv: Any,
-                                              client: Any, db: Any) -> None:  # fmt: skip
+def test_campaign_closes_after_its_closing_day(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
     closes = (utcnow().date() + timedelta(days=1)).isoformat()
     campaign_id = setup_campaign(runner, write_csv, "--closes", closes)
     runner.invoke("send", str(campaign_id))
@@ -229,8 +235,9 @@ def test_campaign_closes_after_its_closing_day(app: Any, runner: Any, write_csv:
     assert "closed" in runner.invoke("campaign", "show", str(campaign_id)).output
 
 
-def test_opt_out_is_one_post_and_honoured_later(app: Any, runner: Any, write_csv: Any,
-                                               client: Any, db: Any) -> None:  # fmt: skip
+def test_opt_out_is_one_post_and_honoured_later(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
     campaign_id = setup_campaign(runner, write_csv)
     runner.invoke("send", str(campaign_id))
     token = tokens_by_email(app)["bob@acme.test"]
@@ -277,8 +284,9 @@ def test_reminders_go_to_who_has_not_answered_at_most_twice(
     assert "reminded:      1" in runner.invoke("campaign", "show", str(campaign_id)).output
 
 
-def test_email_and_page_speak_the_contacts_language(app: Any, runner: Any, write_csv: Any,
-                                                   client: Any) -> None:  # fmt: skip
+def test_email_and_page_speak_the_contacts_language(
+    app: Any, runner: Any, write_csv: Any, client: Any
+) -> None:
     runner.invoke("send", str(setup_campaign(runner, write_csv)))
     by_addr = {m["To"].addresses[0].addr_spec: m for m in outbox_messages(app)}
     assert "trimestre" in str(by_addr["ann@acme.test"]["Subject"])

@@ -25,6 +25,9 @@ _ADDRESS = re.compile(
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
+_UNFOLDED = policy.SMTP.clone(max_line_length=998)
+
+
 class InvalidAddress(ValueError):
     """An email address that cannot be used safely in a header."""
 
@@ -75,5 +78,10 @@ def build_message(
 
 
 def as_text(message: EmailMessage) -> str:
-    """The message as stored in the outbox: ASCII, CRLF line ends (headers are encoded)."""
-    return message.as_bytes(policy=policy.SMTP).decode("ascii")
+    """The message as stored in the outbox: ASCII, CRLF line ends (headers are encoded).
+
+    Headers are not folded below 998 characters, so that a long ``List-Unsubscribe``
+    address stays on one line (some receivers mishandle folded URLs); bodies were
+    already encoded in 78-character lines when they were set.
+    """
+    return message.as_bytes(policy=_UNFOLDED).decode("ascii")
