@@ -14,7 +14,7 @@ from sqlalchemy import update
 from cpi.db import database
 from cpi.jobs import outbox_lock
 from cpi.jobs.progress import TaskProgress
-from cpi.jobs.tasks import SCHEDULE_TASK, task
+from cpi.jobs.tasks import SCHEDULE_TASK, TaskError, task
 from cpi.timeutil import utcnow
 
 
@@ -31,14 +31,24 @@ def _delivery_turn() -> Iterator[outbox_lock.Turn | None]:
 
 
 def deliver(progress: TaskProgress) -> str:
-    """Deliver everything due, in rounds, until nothing is left (new mail joins the next round)."""
-    from cpi.mail.models import OutboxMessage
-    from cpi.mail.outbox import count_due, deliver_outbox
+    return deliver_report(progress)[0]
 
+
+def deliver_report(progress: TaskProgress) -> tuple[str, bool]:
+    """Deliver everything due, in rounds, until nothing is left (new mail joins a next round).
+
+    Returns the summary line and whether the mail server was unavailable.
+    """
+    from cpi.mail.models import OutboxMessage
+    from cpi.mail.outbox import DeliveryReport, count_due
+    from cpi.surveys import sending
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     db = database()
+    total = DeliveryReport()
     with _delivery_turn() as turn:
         if turn is None:
-            return "another worker is delivering the outbox; it takes these messages too"
+            return "delivery: another worker is delivering the outbox; it sends these too", False
         if turn.locked:
             # We hold the only delivery turn, so a message still marked "sending" was being
             # sent by a worker that died: the server never accepted it unless the worker
@@ -50,44 +60,74 @@ def deliver(progress: TaskProgress) -> str:
                     .values(status="queued", next_attempt_at=utcnow())
                     .execution_options(synchronize_session=False)
                 )
-        sent = retrying = bounced = 0
-        notes: list[str] = []
         while True:
             due = count_due(db)
             if not due:
                 break
-            progress.start(due)
+            progress.start(due, "Delivering")
 
             def advance(n: int) -> None:
                 progress.update(n)
                 turn.extend()
 
-            report = deliver_outbox(
-                db,
-                current_app.config["MAIL_URL"],
-                current_app.config["MAIL_FROM"],
-                limit=1000,
-                on_progress=advance,
-            )
-            sent, retrying, bounced = (
-                sent + report.sent,
-                retrying + report.retrying,
-                bounced + report.bounced,
-            )
-            if report.unavailable:
-                notes.append(
-                    f"mail server unavailable ({report.unavailable}): the rest stays queued"
-                )
-                break
-            if not (report.sent or report.bounced):
-                break  # everything left is waiting for its retry time
-    summary = f"Outbox: sent {sent}, retrying later {retrying}, bounced {bounced}"
-    return "; ".join([summary, *notes])
+            report = sending.deliver(app, on_progress=advance)
+            total.sent += report.sent
+            total.retrying += report.retrying
+            total.bounced += report.bounced
+            total.unavailable = report.unavailable
+            if report.unavailable or not (report.sent or report.bounced):
+                break  # no server, or everything left waits for its retry time
+    return f"delivery: {total.summary()}", total.unavailable is not None
+
+
+def _campaign_error(error: Exception) -> TaskError:
+    return TaskError(str(error))
+
+
+@task("send_campaign", label="Sending the campaign", timeout=12 * 3600)
+def send_campaign(progress: TaskProgress, campaign_id: int) -> str:
+    """``cpi send`` on a worker: queue the invitations (resumable), then deliver them."""
+    from cpi.surveys import operations, sending
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with database().transaction() as session:
+            campaign = operations.get_campaign(session, campaign_id)
+            progress.start(operations.count_uninvited(session, campaign), "Queueing invitations")
+        report = sending.send_campaign(
+            app, campaign_id, deliver_now=False, on_progress=progress.update
+        )
+    except operations.CampaignError as error:
+        raise _campaign_error(error) from None
+    lines = [f"campaign {campaign_id}: {report.queued} invitations queued"]
+    lines += [f"skipped {line}" for line in report.skipped]
+    lines.append(deliver(progress))
+    return "\n".join(lines)
+
+
+@task("remind_campaign", label="Sending reminders", timeout=12 * 3600)
+def remind_campaign(progress: TaskProgress, campaign_id: int, after_days: int) -> str:
+    """``cpi remind`` on a worker."""
+    from cpi.surveys import operations, sending
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
+    except operations.CampaignError as error:
+        raise _campaign_error(error) from None
+    lines = [f"campaign {campaign_id}: {report.queued} reminders queued"]
+    lines += [f"skipped {line}" for line in report.skipped]
+    lines.append(deliver(progress))
+    return "\n".join(lines)
 
 
 @task("deliver_outbox", label="Delivering the outbox", timeout=6 * 3600)
 def deliver_outbox_task(progress: TaskProgress) -> str:
-    return deliver(progress)
+    """``cpi outbox deliver`` on a worker: fails (exit 1) when the mail server is unavailable."""
+    summary, unavailable = deliver_report(progress)
+    if unavailable:
+        raise TaskError(f"{summary}; messages stay queued")
+    return summary
 
 
 @task(SCHEDULE_TASK, label="Scheduled work", timeout=6 * 3600)
@@ -98,9 +138,32 @@ def schedule_tick(progress: TaskProgress) -> str:
     with database().transaction() as session:
         closed = close_due_campaigns(session)
     reminded = _queue_due_reminders()
-    outbox = deliver(progress)
-    return f"closed {closed} campaign(s); queued {reminded} reminder(s); {outbox}"
+    return f"closed {closed} campaign(s); {reminded} reminder(s) queued; {deliver(progress)}"
 
 
 def _queue_due_reminders() -> int:
-    return 0
+    """For each open campaign with a reminder setting, remind whoever is due (at most 2 each)."""
+    from sqlalchemy import select
+
+    from cpi.surveys import operations, sending
+    from cpi.surveys.models import Campaign
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with database().transaction() as session:
+        campaigns = list(
+            session.execute(
+                select(Campaign.id, Campaign.remind_after_days).where(
+                    Campaign.status == "open", Campaign.remind_after_days.is_not(None)
+                )
+            )
+        )
+    queued = 0
+    for campaign_id, after_days in campaigns:
+        try:
+            report = sending.remind_campaign(
+                app, campaign_id, after_days=after_days, deliver_now=False
+            )
+        except operations.CampaignError:
+            continue  # closed since we looked
+        queued += report.queued
+    return queued

@@ -36,7 +36,6 @@ def worker_command(
             "CPI_REDIS_URL is not set: without a queue, commands run their work themselves "
             "and `cpi outbox deliver` retries the outbox"
         )
-    logs.configure(log_format)
     tasks.get(tasks.SCHEDULE_TASK)  # import every task before forking work horses
     interval = interval or float(current_app.config.get("SCHEDULE_INTERVAL") or 60)
     try:
@@ -45,4 +44,5 @@ def worker_command(
         raise click.ClickException(
             f"cannot reach the job queue at {job_queue.describe(redis_url)} ({error})"
         ) from None
+    logs.configure(log_format)
     run_worker(redis_url, burst=burst, schedule=not no_schedule, interval=interval)

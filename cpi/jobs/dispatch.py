@@ -38,7 +38,7 @@ def dispatch(name: str, *, wait: bool = True, **kwargs: Any) -> str:
         raise click.ClickException(str(error)) from None
     if not wait:
         return f"{spec.label}: queued as job {job.id}"
-    return _wait_for(job, spec)
+    return _wait_for(job, spec, current_app.config.get("JOBS_WAIT_SECONDS"))
 
 
 def _run_here(spec: tasks.TaskSpec, kwargs: dict[str, Any]) -> str:
@@ -51,11 +51,13 @@ def _run_here(spec: tasks.TaskSpec, kwargs: dict[str, Any]) -> str:
         progress.close()
 
 
-def _wait_for(job: Job, spec: tasks.TaskSpec) -> str:
+def _wait_for(job: Job, spec: tasks.TaskSpec, limit: float | str | None) -> str:
+    """Follow the job until it ends (or ``CPI_JOBS_WAIT_SECONDS`` pass; the job goes on)."""
     click.echo(f"{spec.label}: queued as job {job.id}", err=True)
+    deadline = time.monotonic() + float(limit) if limit else None
     _warn_without_workers(job)
     progress = TerminalProgress(spec.label)
-    shown = 0
+    stage = shown = 0
     try:
         while True:
             try:
@@ -66,15 +68,23 @@ def _wait_for(job: Job, spec: tasks.TaskSpec) -> str:
                     f"lost the job queue while waiting ({error}); job {job.id} "
                     "continues on the worker when Redis is back"
                 ) from None
-            done, total = _progress_of(job)
-            if total:
-                progress.start(total)
+            info = job.meta.get("progress") or {}
+            if info.get("stage", 0) != stage:
+                stage, shown = info["stage"], 0
+                progress.start(int(info.get("total") or 0), info.get("label"))
+            done = int(info.get("done") or 0)
+            if done > shown:
                 progress.update(done - shown)
                 shown = done
             if status == JobStatus.FINISHED:
                 return _result(job)
             if status not in WAITING:
                 raise click.ClickException(_failure(job, status))
+            if deadline is not None and time.monotonic() > deadline:
+                raise click.ClickException(
+                    f"stopped waiting after {limit} s; job {job.id} is {status.value} "
+                    "and continues on the worker"
+                )
             time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         click.echo(f"\nStopped waiting; job {job.id} continues on the worker.", err=True)
@@ -89,11 +99,6 @@ def _warn_without_workers(job: Job) -> None:
             click.echo("No worker is running yet: start one with `cpi worker`.", err=True)
     except RedisError:
         pass
-
-
-def _progress_of(job: Job) -> tuple[int, int]:
-    info = job.meta.get("progress") or {}
-    return int(info.get("done", 0)), int(info.get("total", 0))
 
 
 def _result(job: Job) -> str:

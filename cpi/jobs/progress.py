@@ -15,7 +15,7 @@ from cpi.progress import Progress, progress_bar
 
 
 class TaskProgress(Protocol):
-    def start(self, total: int) -> None: ...
+    def start(self, total: int, label: str | None = None) -> None: ...
 
     def update(self, n_steps: int) -> None: ...
 
@@ -28,9 +28,10 @@ class TerminalProgress:
         self._stack = ExitStack()
         self._bar: Progress | None = None
 
-    def start(self, total: int) -> None:
-        if self._bar is None:
-            self._bar = self._stack.enter_context(progress_bar(total, self.label))
+    def start(self, total: int, label: str | None = None) -> None:
+        """Open a bar (closing the previous stage's) for ``total`` steps."""
+        self.close()
+        self._bar = self._stack.enter_context(progress_bar(total, label or self.label))
 
     def update(self, n_steps: int) -> None:
         if self._bar is not None:
@@ -38,21 +39,26 @@ class TerminalProgress:
 
     def close(self) -> None:
         self._stack.close()
+        self._bar = None
 
 
 class JobProgress:
-    """On a worker: ``{"done": n, "total": m}`` in the job's meta, saved at most twice a second."""
+    """On a worker: the stage's ``done`` and ``total`` in the job's meta, saved twice a second."""
 
     def __init__(self, job: Any, interval: float = 0.5) -> None:
         self.job = job
         self.interval = interval
         self.done = 0
         self.total = 0
+        self.stage = 0
+        self.label: str | None = None
         self._saved_at = 0.0
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, label: str | None = None) -> None:
         self.total = total
         self.done = 0
+        self.stage += 1
+        self.label = label
         self._save(force=True)
 
     def update(self, n_steps: int) -> None:
@@ -62,6 +68,11 @@ class JobProgress:
     def _save(self, *, force: bool) -> None:
         now = time.monotonic()
         if force or now - self._saved_at >= self.interval:
-            self.job.meta["progress"] = {"done": self.done, "total": self.total}
+            self.job.meta["progress"] = {
+                "done": self.done,
+                "total": self.total,
+                "stage": self.stage,
+                "label": self.label,
+            }
             self.job.save_meta()
             self._saved_at = now

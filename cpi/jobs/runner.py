@@ -42,7 +42,7 @@ def run_task(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 
 class _NoProgress:
-    def start(self, total: int) -> None:
+    def start(self, total: int, label: str | None = None) -> None:
         pass
 
     def update(self, n_steps: int) -> None:

@@ -1,0 +1,216 @@
+"""Real parts for the job tests: a private Redis, an SMTP server, ``cpi worker`` processes.
+
+Each test gets its own ``redis-server`` on a free loopback port (so that the shared
+Redis on 6379 is never touched and "Redis down" is a real stopped server), an aiosmtpd
+server that records what it accepts, and workers started as the ``cpi`` command with
+the test app's configuration in their environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from flask import Flask
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+class RedisServer:
+    def __init__(self, tmp: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.tmp = tmp
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._answers, 20, "redis-server")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+class Recorder:
+    """An aiosmtpd handler that keeps every accepted message; ``on_data`` may refuse one."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.lock = threading.Lock()
+        self.on_data: Callable[[int], str | None] | None = None
+        self.attempts = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        with self.lock:
+            self.attempts += 1
+            attempt = self.attempts
+        if self.on_data is not None:
+            refusal = self.on_data(attempt)
+            if refusal:
+                return refusal
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def recipients(self) -> Counter[str]:
+        with self.lock:
+            return Counter(m["To"].addresses[0].addr_spec for m in self.messages)
+
+
+class SmtpServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.handler = Recorder()
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.controller.start()
+    yield server
+    server.controller.stop()
+
+
+def worker_env(app: Flask, **extra: str) -> dict[str, str]:
+    """The environment that gives a ``cpi`` process the same configuration as ``app``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPI_")}
+    for key in (
+        "DATABASE_URL", "SECRET_KEY", "MAIL_URL", "MAIL_FROM", "BASE_URL", "INSTANCE_PATH",
+        "REDIS_URL",
+    ):  # fmt: skip
+        value = app.config.get(key)
+        if value:
+            env[f"CPI_{key}"] = str(value)
+    env.update(extra)
+    return env
+
+
+class WorkerProcess:
+    """``cpi worker`` in its own process group (so that a kill takes its work horse too)."""
+
+    def __init__(self, app: Flask, log_path: Path, interval: float = 1.0) -> None:
+        self.app = app
+        self.log_path = log_path
+        self.interval = interval
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from cpi.cli import cli; cli()",
+                "worker",
+                "--interval",
+                str(self.interval),
+            ],  # fmt: skip
+            env=worker_env(self.app),
+            cwd=REPO,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+
+    def kill(self) -> None:
+        """SIGKILL, as the kernel's OOM killer or a lost machine would."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def worker(app: Flask, tmp_path: Path) -> Iterator[WorkerProcess]:
+    process = WorkerProcess(app, tmp_path / "worker.log")
+    yield process
+    process.stop()
+    # Kill whatever a killed worker might have left in its group (nothing, normally).
+    if process.process is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.process.pid, signal.SIGKILL)
