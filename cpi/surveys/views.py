@@ -84,6 +84,7 @@ def survey(token: str) -> Any:
     return _survey_page(visit, form, {}, 200)
 
 
+@bp.post("/s/", defaults={"token": ""})
 @bp.post("/s/<path:token>")
 @token_limit
 def submit(token: str) -> Any:
@@ -143,6 +144,7 @@ def unsubscribe(token: str) -> Any:
 
 # One-click unsubscribe (RFC 8058): mail clients POST without cookies or a CSRF
 # token; the token in the address is the credential, so CSRF protection adds nothing.
+@bp.post("/u/", defaults={"token": ""})
 @bp.post("/u/<path:token>")
 @csrf.exempt
 @token_limit
@@ -173,3 +175,15 @@ def csrf_failed(_error: CSRFError) -> Any:
         )
     }
     return _survey_page(visit, form, errors, 400)
+
+
+@bp.errorhandler(413)
+def too_large(_error: Exception) -> Any:
+    """A body over MAX_CONTENT_LENGTH: refused before it is read; nothing recorded.
+
+    Rendered straight from the Jinja environment: app-wide context processors may
+    read the (refused) form body again.
+    """
+    _speak(None)
+    page = current_app.jinja_env.get_template("surveys/too_large.html")
+    return page.render(html_lang=g.get("cpi_locale") or "en"), 413
