@@ -4,14 +4,16 @@ sending, reminders, PDF batches and large imports)."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import current_app
 from rq import get_current_job
 from sqlalchemy import update
 
-from cpi.db import database
+from cpi.db import database, get_session
 from cpi.jobs import outbox_lock
 from cpi.jobs.progress import TaskProgress
 from cpi.jobs.tasks import SCHEDULE_TASK, TaskError, task
@@ -167,3 +169,54 @@ def _queue_due_reminders() -> int:
             continue  # closed since we looked
         queued += report.queued
     return queued
+
+
+@task("render_scorecards", label="Rendering PDF scorecards", timeout=24 * 3600)
+def render_scorecards(
+    progress: TaskProgress, period: str, output: str, processes: int | None = None
+) -> str:
+    """``cpi scorecard --all-accounts`` on a worker.
+
+    Into a folder, a rerun of the same job (after its worker died) renders only the
+    accounts whose PDF it has not yet written, so each PDF is produced once; a .zip is
+    written whole under a temporary name, so a rerun simply writes it again.
+    """
+    from cpi.scorecards.batch import render_account_pdfs
+    from cpi.scorecards.operations import load_scoring_data
+    from cpi.scorecards.rendering import pdf_filename
+    from cpi.scoring import Period
+
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        raise TaskError(f"{period!r} is not a period like 2026-Q3 or 2026") from None
+    started = progress.remember("started", time.time())
+    accounts = sorted(load_scoring_data(get_session(), parsed).accounts)
+    destination = Path(output)
+    todo = accounts
+    if destination.suffix.lower() != ".zip" and destination.is_dir():
+        done = {
+            account
+            for account in accounts
+            if _written_since(destination / pdf_filename(account, str(parsed)), started)
+        }
+        todo = [account for account in accounts if account not in done]
+    progress.start(len(accounts), "Rendering PDFs")
+    progress.update(len(accounts) - len(todo))
+    result = render_account_pdfs(
+        parsed, destination, account_ids=todo, processes=processes, progress=progress.update
+    )
+    written = result.written + len(accounts) - len(todo)
+    if result.failed:
+        raise TaskError(
+            "; ".join(f"failed: {line}" for line in result.failed)
+            + f"; {len(result.failed)} PDF(s) could not be produced"
+        )
+    return f"Wrote {written} PDF scorecards for {parsed} to {output}"
+
+
+def _written_since(path: Path, started: float) -> bool:
+    try:
+        return path.stat().st_mtime >= started - 1
+    except FileNotFoundError:
+        return False

@@ -19,6 +19,9 @@ class TaskProgress(Protocol):
 
     def update(self, n_steps: int) -> None: ...
 
+    def remember(self, key: str, value: Any) -> Any:
+        """``value`` the first time; on a rerun of the same job, what the first run stored."""
+
 
 class TerminalProgress:
     """In-process: a bar on a terminal (quiet otherwise), opened when the total is known."""
@@ -40,6 +43,9 @@ class TerminalProgress:
     def close(self) -> None:
         self._stack.close()
         self._bar = None
+
+    def remember(self, key: str, value: Any) -> Any:
+        return value
 
 
 class JobProgress:
@@ -64,6 +70,13 @@ class JobProgress:
     def update(self, n_steps: int) -> None:
         self.done += n_steps
         self._save(force=self.done >= self.total)
+
+    def remember(self, key: str, value: Any) -> Any:
+        memo = self.job.meta.setdefault("memo", {})
+        if key not in memo:
+            memo[key] = value
+            self.job.save_meta()
+        return memo[key]
 
     def _save(self, *, force: bool) -> None:
         now = time.monotonic()

@@ -47,3 +47,6 @@ class _NoProgress:
 
     def update(self, n_steps: int) -> None:
         pass
+
+    def remember(self, key: str, value: Any) -> Any:
+        return value

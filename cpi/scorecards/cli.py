@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from cpi.core_cli import init_database
 from cpi.db import get_session
+from cpi.jobs.dispatch import dispatch
 from cpi.progress import progress_bar
 from cpi.scorecards import display
 from cpi.scorecards.operations import (
@@ -127,6 +128,17 @@ def scorecard_command(
             "give exactly one of --account, --segment, --owner, --company, --all-accounts"
         )
     init_database()
+    if all_accounts and current_app.config.get("REDIS_URL"):
+        # On a worker (which must see PATH: the same machine or a shared volume).
+        click.echo(
+            dispatch(
+                "render_scorecards",
+                period=str(period),
+                output=str(output.resolve()),
+                processes=processes,
+            )
+        )
+        return
     session = get_session()
     if all_accounts:
         count = len(load_scoring_data(session, period).accounts)
