@@ -128,7 +128,7 @@ def test_survey_page_has_no_wcag_21_aa_violations(
         page.goto(live_url + path)
         results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
         assert results.violations_count == 0, results.generate_report()
-        assert len(results.response["passes"]) >= 10  # axe really ran its rules
+        assert len(results.response["passes"]) >= 5  # axe really ran its rules
         checked.append(page.title())
     # the form with errors shown is checked too
     page.goto(f"{live_url}/s/{token}")
