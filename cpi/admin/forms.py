@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DecimalField, SelectField, StringField
+from wtforms import DecimalField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cpi.imports.rows import KINDS
@@ -10,12 +10,14 @@ from cpi.scoring import CATALOGUE
 
 
 class UploadForm(FlaskForm):
-    kind = SelectField("What the file holds", choices=[(kind, kind.capitalize()) for kind in KINDS])
+    kind = SelectField(
+        "What the file holds", choices=[SelectChoice(kind, kind.capitalize()) for kind in KINDS]
+    )
     file = FileField("CSV file", validators=[FileRequired("file: choose a CSV file to upload")])
 
 
 class TargetForm(FlaskForm):
-    indicator = SelectField("Indicator", choices=[(i.code, i.name) for i in CATALOGUE])
+    indicator = SelectField("Indicator", choices=[SelectChoice(i.code, i.name) for i in CATALOGUE])
     period = StringField("Period", validators=[DataRequired(), Length(max=7)])
     segment = StringField("Segment (blank: company-wide)", validators=[Optional(), Length(max=100)])
     target = DecimalField("Target", validators=[InputRequired()], places=None)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from cpi.auth.models import ROLES
@@ -25,11 +25,13 @@ class ActionForm(FlaskForm):
 class NewUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     name = StringField("Name", validators=[Optional(), Length(max=200)])
-    role = SelectField("Role", choices=[(role, ROLE_LABELS[role]) for role in ROLES])
+    role = SelectField("Role", choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
     password = PasswordField("Initial password", validators=[DataRequired(), Length(max=1024)])
 
 
 class EditUserForm(FlaskForm):
-    role = SelectField("Role", choices=[(role, ROLE_LABELS[role]) for role in ROLES])
-    active = SelectField("Status", choices=[("1", "Active"), ("0", "Disabled")])
+    role = SelectField("Role", choices=[SelectChoice(role, ROLE_LABELS[role]) for role in ROLES])
+    active = SelectField(
+        "Status", choices=[SelectChoice("1", "Active"), SelectChoice("0", "Disabled")]
+    )
     password = PasswordField("New password", validators=[Optional(), Length(max=1024)])
