@@ -119,6 +119,13 @@ def t_interval(n: int, total: float, sum_squares: float) -> Interval | None:
     """mean ± t(0.975, n−1)·s/√n from n, Σx and Σx² (exact for ints)."""
     if n < 2:
         return None
+    if type(total) is int and type(sum_squares) is int:
+        # s² = (nΣx² − (Σx)²) / (n(n−1)) exactly: int / int is correctly rounded,
+        # so this is the same float as the Fraction path below, only faster.
+        variance_ints = max(0, n * sum_squares - total * total) / (n * (n - 1))
+        half = t_quantile_975(n - 1) * math.sqrt(variance_ints / n)
+        centre = total / n
+        return centre - half, centre + half
     mean = Fraction(total) / n
     ss = Fraction(sum_squares) - Fraction(total) * Fraction(total) / n
     variance = max(Fraction(0), ss / (n - 1))
@@ -221,11 +228,14 @@ def ratio_interval(
     """
     if n < 2 or sum_x <= 0:
         return None
-    ratio = Fraction(sum_y, sum_x)
-    residual_ss = sum_yy - 2 * ratio * sum_xy + ratio * ratio * sum_xx
-    variance = max(Fraction(0), residual_ss * n / ((n - 1) * sum_x * sum_x))
-    half = Z * math.sqrt(float(variance))
-    centre = float(ratio)
+    # Σ(y − Rx)² · (Σx)², an integer; one int / int division (correctly rounded)
+    # gives var(R) = Σ(y − Rx)² · n / ((n−1) · (Σx)²) without any cancellation.
+    residual_scaled = (
+        sum_yy * sum_x * sum_x - 2 * sum_y * sum_x * sum_xy + sum_y * sum_y * sum_xx
+    )
+    variance = max(0, residual_scaled) * n / ((n - 1) * sum_x**4)
+    half = Z * math.sqrt(variance)
+    centre = sum_y / sum_x
     return centre - half, centre + half
 
 
@@ -233,9 +243,9 @@ def nps_interval(n: int, promoters: int, detractors: int) -> Interval | None:
     """NPS ± 100·z·√((P + D − (P − D)²)/n), in points."""
     if n <= 0:
         return None
-    p = Fraction(promoters, n)
-    d = Fraction(detractors, n)
-    variance = max(Fraction(0), (p + d - (p - d) ** 2) / n)
-    half = 100.0 * Z * math.sqrt(float(variance))
-    centre = float(100 * (p - d))
+    # (P + D − (P − D)²) / n with P, D as counts: ((p + d)·n − (p − d)²) / n³, exactly.
+    net = promoters - detractors
+    variance = max(0, (promoters + detractors) * n - net * net) / n**3
+    half = 100.0 * Z * math.sqrt(variance)
+    centre = 100 * net / n
     return centre - half, centre + half

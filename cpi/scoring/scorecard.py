@@ -106,7 +106,7 @@ def _quarterly(stats_by_period: Mapping[str, AnswerStats]) -> dict[Period, Answe
         period = Period.parse(key)
         if period.is_year:
             raise ValueError(f"stats_by_period must be keyed by quarter, got the year {key!r}")
-        quarterly[period] = quarterly.get(period, AnswerStats()) + stats
+        quarterly[period] = quarterly[period] + stats if period in quarterly else stats
     return quarterly
 
 
@@ -131,14 +131,19 @@ def score_scope(
     quarterly = _quarterly(stats_by_period)
     current = pooled_stats(period, quarterly)
     before = pooled_stats(period.previous(), quarterly)
-    kpis = list(kpi_rows)
-    targets = list(target_rows)
+    # Each indicator only looks at its own rows: group them once.
+    kpis: dict[str, list[KpiRow]] = {}
+    for kpi_row in kpi_rows:
+        kpis.setdefault(kpi_row.indicator, []).append(kpi_row)
+    targets: dict[str, list[TargetRow]] = {}
+    for target_row in target_rows:
+        targets.setdefault(target_row.indicator, []).append(target_row)
     results = []
     for indicator in CATALOGUE:
         estimate = compute_indicator(indicator, current)
         previous = compute_indicator(indicator, before).value
-        kpi, kpi_derived = resolve_kpi(indicator, scope, period, kpis)
-        target, tolerance = find_target(indicator, scope, period, targets)
+        kpi, kpi_derived = resolve_kpi(indicator, scope, period, kpis.get(indicator.code, ()))
+        target, tolerance = find_target(indicator, scope, period, targets.get(indicator.code, ()))
         value = estimate.value
         has_interval = estimate.ci_low is not None and estimate.ci_high is not None
         gap_significant = (

@@ -105,12 +105,17 @@ class AnswerStats:
     ces_sumsq: int = 0
 
     def __post_init__(self) -> None:
+        # Scoring a company builds thousands of these: skip conversions not needed.
         for name in _INT_FIELDS:
-            object.__setattr__(self, name, _as_int(name, getattr(self, name)))
+            value = getattr(self, name)
+            if type(value) is not int:
+                object.__setattr__(self, name, _as_int(name, value))
         histogram: dict[float, int] = {}
         for days, count in (self.quote_days or {}).items():
-            key = float(days)
-            histogram[key] = histogram.get(key, 0) + _as_int("quote_days", count)
+            key = days if type(days) is float else float(days)
+            if type(count) is not int:
+                count = _as_int("quote_days", count)
+            histogram[key] = histogram.get(key, 0) + count
         object.__setattr__(self, "quote_days", {k: c for k, c in histogram.items() if c})
 
     @property
@@ -137,10 +142,17 @@ class AnswerStats:
     @classmethod
     def merge(cls, parts: Iterable[AnswerStats]) -> AnswerStats:
         """The sum of any number of stats (the empty stats for none)."""
-        total = cls()
+        parts = list(parts)
+        if len(parts) == 1:
+            return parts[0]  # frozen: sharing it is safe
+        sums = dict.fromkeys(_INT_FIELDS, 0)
+        histogram: dict[float, int] = {}
         for part in parts:
-            total = total + part
-        return total
+            for name in _INT_FIELDS:
+                sums[name] += getattr(part, name)
+            for days, count in part.quote_days.items():
+                histogram[days] = histogram.get(days, 0) + count
+        return cls(quote_days=histogram, **sums)
 
     @classmethod
     def from_answers(cls, answers: Iterable[Answers]) -> AnswerStats:
