@@ -106,7 +106,12 @@ class Response(Base):
     __tablename__ = "responses"
     __table_args__ = (
         UniqueConstraint("account_id", "contact_id", "period"),
-        Index("ix_responses_period_account", "period", "account_id"),
+        # Covers the scoring GROUP BYs (cpi/scorecards/operations.py): index-only scans.
+        Index(
+            "ix_responses_period_account_answers",
+            "period", "account_id", "quote_turnaround_days", "fcr", "contacts_total",
+            "contacts_value_added", "csat", "nps", "ces",
+        ),  # fmt: skip
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
