@@ -49,8 +49,11 @@ def small_dataset(runner: Any, write_csv: Any, *, port: int = 9, thin: bool = Tr
     Staff users: admin, lead, owner A and owner B (password ``password-123``)."""
     contacts = ["account_id,account_name,segment,owner_email,contact_email,contact_name"]
     responses = ["account_id,contact_email,period,fcr,csat,nps,ces,quote_turnaround_days,comment"]
-    accounts = [("ACC-1", TRICKY_NAME, "Retail", OWNER_A, 8), ("ACC-2", "Beta GmbH", "Retail",
-                OWNER_B, 8), ("ACC-3", "Gamma Ltd", "Health", OWNER_A, 3 if thin else 8)]  # fmt: skip
+    accounts = [
+        ("ACC-1", TRICKY_NAME, "Retail", OWNER_A, 8),
+        ("ACC-2", "Beta GmbH", "Retail", OWNER_B, 8),
+        ("ACC-3", "Gamma Ltd", "Health", OWNER_A, 3 if thin else 8),
+    ]
     for account_id, name, segment, owner, answers in accounts:
         quoted = '"' + name.replace('"', '""') + '"'
         for i in range(answers):
@@ -66,19 +69,34 @@ def small_dataset(runner: Any, write_csv: Any, *, port: int = 9, thin: bool = Tr
                 if period == "2026-Q3" and i == 1:
                     comment = "Named praise from a consenting customer"
                 csat = 5 if i % 3 else 2
-                responses.append(f"{account_id},{email},{period},{fcr},{csat},{9 - i % 5},"
-                                 f"{4 + i % 3},{1 + i},{comment}")  # fmt: skip
-    kpis = ["indicator,period,account_id,value", "fcr,2026-Q3,ACC-1,99", "fcr,2026-Q3,ACC-2,70",
-            "fcr,2026-Q3,ACC-3,95", "csat,2026-Q3,ACC-1,80"]  # fmt: skip
+                responses.append(
+                    f"{account_id},{email},{period},{fcr},{csat},{9 - i % 5},"
+                    f"{4 + i % 3},{1 + i},{comment}"
+                )
+    kpis = [
+        "indicator,period,account_id,value",
+        "fcr,2026-Q3,ACC-1,99",
+        "fcr,2026-Q3,ACC-2,70",
+        "fcr,2026-Q3,ACC-3,95",
+        "csat,2026-Q3,ACC-1,80",
+    ]
     targets = ["indicator,period,target", "fcr,2026-Q3,80", "csat,2026-Q3,70"]
-    for kind, lines in (("contacts", contacts), ("responses", responses), ("kpis", kpis),
-                        ("targets", targets)):  # fmt: skip
+    for kind, lines in (
+        ("contacts", contacts),
+        ("responses", responses),
+        ("kpis", kpis),
+        ("targets", targets),
+    ):
         result = runner.invoke(
             "import", kind, str(write_csv(f"{kind}.csv", "\n".join(lines) + "\n"))
         )
         assert result.exit_code == 0, result.output
-    for email, role in (("admin@example.test", "admin"), ("lead@example.test", "enablement"),
-                        (OWNER_A, "account_manager"), (OWNER_B, "account_manager")):  # fmt: skip
+    for email, role in (
+        ("admin@example.test", "admin"),
+        ("lead@example.test", "enablement"),
+        (OWNER_A, "account_manager"),
+        (OWNER_B, "account_manager"),
+    ):
         result = runner.invoke(
             "user", "create", "--email", email, "--role", role, env={"CPI_PASSWORD": "password-123"}
         )

@@ -23,8 +23,15 @@ def post_login(client, email: str, password: str):  # type: ignore[no-untyped-de
 
 
 def test_staff_pages_need_sign_in(client, staff) -> None:  # type: ignore[no-untyped-def]
-    for url in ("/", "/accounts", "/accounts/ACC-1", "/accounts/ACC-1/scorecard.pdf",
-                "/segments/Retail", "/exports/scorecards.csv?period=2026-Q3", "/admin/"):  # fmt: skip
+    for url in (
+        "/",
+        "/accounts",
+        "/accounts/ACC-1",
+        "/accounts/ACC-1/scorecard.pdf",
+        "/segments/Retail",
+        "/exports/scorecards.csv?period=2026-Q3",
+        "/admin/",
+    ):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response.headers["Location"].startswith("/login?next="), url
@@ -126,15 +133,24 @@ def test_session_cookie_flags(app, staff) -> None:  # type: ignore[no-untyped-de
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/", "/\\evil.example", "http:/evil.example",
-     "javascript:alert(1)", "\t//evil.example"],
-)  # fmt: skip
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example",
+        "http:/evil.example",
+        "javascript:alert(1)",
+        "\t//evil.example",
+    ],
+)
 def test_next_only_goes_to_this_site(client, staff, target: str) -> None:  # type: ignore[no-untyped-def]
     response = client.post(
         "/login?next=" + target,
-        data={"email": "lead@example.test", "password": "password-123",
-              "csrf_token": csrf_token(client)},
-    )  # fmt: skip
+        data={
+            "email": "lead@example.test",
+            "password": "password-123",
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
 
@@ -142,9 +158,12 @@ def test_next_only_goes_to_this_site(client, staff, target: str) -> None:  # typ
 def test_next_goes_to_the_page_asked_for(client, staff) -> None:  # type: ignore[no-untyped-def]
     response = client.post(
         "/login?next=/accounts/ACC-1",
-        data={"email": "lead@example.test", "password": "password-123",
-              "csrf_token": csrf_token(client)},
-    )  # fmt: skip
+        data={
+            "email": "lead@example.test",
+            "password": "password-123",
+            "csrf_token": csrf_token(client),
+        },
+    )
     assert response.headers["Location"] == "/accounts/ACC-1"
 
 

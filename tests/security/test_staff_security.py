@@ -31,8 +31,11 @@ from cpi.scorecards.pdf import PdfError, html_to_pdf, render_pdf
 from cpi.surveys.models import Response
 
 PASSWORD = "password-123"
-ROLES = {"admin": "admin@example.test", "enablement": "lead@example.test",
-         "account_manager": OWNER_A}  # fmt: skip
+ROLES = {
+    "admin": "admin@example.test",
+    "enablement": "lead@example.test",
+    "account_manager": OWNER_A,
+}
 
 
 class Listener:
@@ -76,8 +79,9 @@ def listener():  # type: ignore[no-untyped-def]
 def staff(runner, write_csv, listener, db):  # type: ignore[no-untyped-def]
     small_dataset(runner, write_csv, port=listener.port)
     # the respondent who wrote the praise agreed to be named
-    db.execute(update(Response).where(Response.comment.like("Named praise%")).values(
-        name_consent=True))  # fmt: skip
+    db.execute(
+        update(Response).where(Response.comment.like("Named praise%")).values(name_consent=True)
+    )
     db.commit()
 
 
@@ -149,9 +153,11 @@ def test_csrf_on_every_staff_form(app, staff) -> None:  # type: ignore[no-untype
         "/admin/users/1": {"role": "admin", "active": "1"},
         "/admin/targets": {"indicator": "fcr", "period": "2026-Q3", "target": "50"},
         "/admin/targets/1/delete": {},
-        "/admin/uploads": {"kind": "targets", "file": (io.BytesIO(b"indicator,period,target\n"
-                                                                  b"fcr,2026-Q4,1\n"), "t.csv")},
-    }  # fmt: skip
+        "/admin/uploads": {
+            "kind": "targets",
+            "file": (io.BytesIO(b"indicator,period,target\nfcr,2026-Q4,1\n"), "t.csv"),
+        },
+    }
     for url, data in posts.items():
         response = client.post(url, data=data)
         assert response.status_code in (302, 400), url
@@ -181,8 +187,16 @@ def test_security_headers_on_every_page(app, staff) -> None:  # type: ignore[no-
 
 def test_pages_have_no_inline_script_or_style(app, staff) -> None:  # type: ignore[no-untyped-def]
     client = client_as(app, "admin")
-    for url in ("/login", "/?period=2026-Q3", "/accounts/ACC-1?period=2026-Q3", "/admin/users",
-                "/admin/targets", "/admin/uploads", "/admin/audit", "/accounts"):  # fmt: skip
+    for url in (
+        "/login",
+        "/?period=2026-Q3",
+        "/accounts/ACC-1?period=2026-Q3",
+        "/admin/users",
+        "/admin/targets",
+        "/admin/uploads",
+        "/admin/audit",
+        "/accounts",
+    ):
         page = client.get(url).get_data(as_text=True)
         assert "<script" not in page.replace("&lt;script", ""), url
         assert " style=" not in page, url
@@ -206,8 +220,11 @@ def test_admin_actions_refused_to_other_roles(app, staff, role: str, db) -> None
     }
     for url, data in attempts.items():
         assert client.post(url, data={**data, "csrf_token": token}).status_code == 403, url
-    upload = {"kind": "targets", "csrf_token": token,
-              "file": (io.BytesIO(b"indicator,period,target\nfcr,2026-Q3,1\n"), "t.csv")}  # fmt: skip
+    upload = {
+        "kind": "targets",
+        "csrf_token": token,
+        "file": (io.BytesIO(b"indicator,period,target\nfcr,2026-Q3,1\n"), "t.csv"),
+    }
     assert client.post("/admin/uploads", data=upload).status_code == 403
     from cpi.auth.models import User
     from cpi.kpis.models import Target
@@ -220,18 +237,39 @@ def test_admin_actions_refused_to_other_roles(app, staff, role: str, db) -> None
 def test_audit_log_records_and_shows_who_did_what(app, staff, db) -> None:  # type: ignore[no-untyped-def]
     admin = client_as(app, "admin")
     token = csrf_token(admin, "/admin/targets")
-    admin.post("/admin/targets", data={"indicator": "csat", "period": "2026-Q4", "target": "75",
-                                       "csrf_token": token})  # fmt: skip
-    admin.post("/admin/users", data={"email": "new@example.test", "role": "enablement",
-                                     "password": "long-password", "csrf_token": token})  # fmt: skip
-    admin.post("/admin/uploads", data={"kind": "targets", "csrf_token": token, "file": (
-        io.BytesIO(b"indicator,period,target\nnps,2026-Q4,20\n"), "t.csv")})  # fmt: skip
+    admin.post(
+        "/admin/targets",
+        data={"indicator": "csat", "period": "2026-Q4", "target": "75", "csrf_token": token},
+    )
+    admin.post(
+        "/admin/users",
+        data={
+            "email": "new@example.test",
+            "role": "enablement",
+            "password": "long-password",
+            "csrf_token": token,
+        },
+    )
+    admin.post(
+        "/admin/uploads",
+        data={
+            "kind": "targets",
+            "csrf_token": token,
+            "file": (io.BytesIO(b"indicator,period,target\nnps,2026-Q4,20\n"), "t.csv"),
+        },
+    )
     admin.get("/exports/scorecards.csv?period=2026-Q3")
     admin.get("/accounts/ACC-1/scorecard.pdf?period=2026-Q3")
     db.rollback()
     actions = {(e.actor, e.action) for e in db.scalars(select(AuditEvent))}
-    for action in ("login", "target.set", "user.create", "import.targets", "export.csv",
-                   "export.pdf"):  # fmt: skip
+    for action in (
+        "login",
+        "target.set",
+        "user.create",
+        "import.targets",
+        "export.csv",
+        "export.pdf",
+    ):
         assert ("admin@example.test", action) in actions, action
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert "target.set" in page and "user.create" in page and "export.pdf" in page
@@ -247,9 +285,15 @@ def test_production_refuses_to_start_without_secret_key(app_config) -> None:  # 
 
 def test_no_traceback_for_users(app, staff) -> None:  # type: ignore[no-untyped-def]
     client = client_as(app, "admin")
-    for url in ("/accounts/%00", "/accounts/" + "x" * 5000, "/?period=2026-Q9",
-                "/accounts/ACC-1?period=' OR 1=1 --", "/admin/audit?page=-1",
-                "/exports/scorecards.csv?period=nope", "/segments/%E2%80%AE"):  # fmt: skip
+    for url in (
+        "/accounts/%00",
+        "/accounts/" + "x" * 5000,
+        "/?period=2026-Q9",
+        "/accounts/ACC-1?period=' OR 1=1 --",
+        "/admin/audit?page=-1",
+        "/exports/scorecards.csv?period=nope",
+        "/segments/%E2%80%AE",
+    ):
         response = client.get(url)
         assert response.status_code in (200, 404), url
         assert "Traceback" not in response.get_data(as_text=True)
@@ -260,8 +304,11 @@ def test_no_traceback_for_users(app, staff) -> None:  # type: ignore[no-untyped-
 
 def test_user_text_is_escaped_on_pages(app, staff) -> None:  # type: ignore[no-untyped-def]
     client = client_as(app, "enablement")
-    for url in ("/accounts/ACC-1?period=2026-Q3", "/?period=2026-Q3&indicator=fcr",
-                "/accounts?q=Bolt"):  # fmt: skip
+    for url in (
+        "/accounts/ACC-1?period=2026-Q3",
+        "/?period=2026-Q3&indicator=fcr",
+        "/accounts?q=Bolt",
+    ):
         page = client.get(url).get_data(as_text=True)
         assert "Bolt &lt;&amp;&gt; &#34;Nut&#34; &#39;Co&#39; Звезда Ünïcode" in page, url
         assert TRICKY_NAME not in page, url
@@ -276,8 +323,9 @@ def test_names_and_html_show_literally_in_pdf(app, staff, listener, tmp_path) ->
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     path = tmp_path / "acc1.pdf"
     path.write_bytes(response.data)
-    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = " ".join(text.split())
     assert TRICKY_NAME in flat
     assert '<img src="file:///etc/passwd">' in flat and "<script>alert(1)</script>" in flat
@@ -331,8 +379,11 @@ def test_ten_thousand_comments_and_a_huge_comment_give_a_capped_pdf(
     app, staff, db, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
     account_pk = db.scalar(select(Response.account_id).where(Response.comment.is_not(None)))
-    db.execute(update(Response).where(Response.comment.like("Named praise%")).values(
-        comment="A" * 100_000, submitted_at=None))  # fmt: skip
+    db.execute(
+        update(Response)
+        .where(Response.comment.like("Named praise%"))
+        .values(comment="A" * 100_000, submitted_at=None)
+    )
     db.add_all(
         Response(account_id=account_pk, period="2026-Q3", comment=f"bulk comment {i}")
         for i in range(10_000)
@@ -371,8 +422,13 @@ def test_min_n_holds_on_pages_pdfs_exports_and_ranking(app, staff, tmp_path) -> 
     page = client.get("/accounts/ACC-3?period=2026-Q3").get_data(as_text=True)
     assert page.count("insufficient data") >= 7
     assert "66.7%" not in page and "33.3%" not in page  # 2 of 3, 1 of 3
-    rows = [r for r in csv.DictReader(io.StringIO(client.get(
-        "/exports/scorecards.csv?period=2026-Q3").get_data(as_text=True))) if r["account_id"] == "ACC-3"]  # fmt: skip
+    rows = [
+        r
+        for r in csv.DictReader(
+            io.StringIO(client.get("/exports/scorecards.csv?period=2026-Q3").get_data(as_text=True))
+        )
+        if r["account_id"] == "ACC-3"
+    ]
     assert rows and all(r["value"] == r["ci_low"] == r["gap"] == "" for r in rows)
     assert all(r["status"] == "insufficient" for r in rows)
     ranking = client.get("/?period=2026-Q3&indicator=fcr").get_data(as_text=True)
@@ -381,8 +437,9 @@ def test_min_n_holds_on_pages_pdfs_exports_and_ranking(app, staff, tmp_path) -> 
     assert "Gamma Ltd" in ranking  # listed as insufficient
     pdf = tmp_path / "acc3.pdf"
     pdf.write_bytes(client.get("/accounts/ACC-3/scorecard.pdf?period=2026-Q3").data)
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert text.count("insufficient data") >= 7
     assert "66.7%" not in text and "33.3%" not in text
 
