@@ -10,7 +10,22 @@ from flask.cli import ScriptInfo
 from cpi import create_app
 
 
-@click.group()
+class CpiGroup(click.Group):
+    """Turns "the database is unavailable" (down, locked, read-only, full) into one line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            reason = str(error.orig or error).strip().splitlines()[0][:200]
+            raise click.ClickException(
+                f"the database is unavailable ({reason}); try again when it is back"
+            ) from None
+
+
+@click.group(cls=CpiGroup)
 @click.option(
     "--log-format",
     type=click.Choice(["json", "text"]),

@@ -214,3 +214,74 @@ def worker(app: Flask, tmp_path: Path) -> Iterator[WorkerProcess]:
     if process.process is not None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.process.pid, signal.SIGKILL)
+
+
+class Gunicorn:
+    """A real gunicorn serving the test app's configuration on a free loopback port."""
+
+    def __init__(
+        self, app: Flask, tmp: Path, *, workers: int = 2, log_format: str = "json"
+    ) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / f"gunicorn-{self.port}.log"
+        self.workers = workers
+        self.log_format = log_format
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Gunicorn:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child process
+        env = worker_env(
+            self.app,
+            CPI_BIND=f"127.0.0.1:{self.port}",
+            WEB_CONCURRENCY=str(self.workers),
+            CPI_LOG_FORMAT=self.log_format,
+        )
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:cpi.gunicorn_conf",
+                "cpi:create_app()",
+            ],  # fmt: skip
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        wait_until(self._healthy, 60, f"gunicorn on {self.url}\n{self.log()}")
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited:\n{self.log()}")
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                return b" 200 " in sock.recv(64)
+        except OSError:
+            return False
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

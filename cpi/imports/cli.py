@@ -13,6 +13,8 @@ from cpi.db import database
 from cpi.imports.csvfile import ImportFailed
 from cpi.imports.operations import import_csv
 from cpi.imports.rows import KINDS
+from cpi.jobs.dispatch import dispatch
+from cpi.jobs.staging import stage
 from cpi.progress import progress_bar
 
 
@@ -30,6 +32,21 @@ def import_group(kind: str, file: Path) -> None:
             "(CPI_IMPORT_MAX_BYTES)"
         )
     init_database()
+    if current_app.config.get("REDIS_URL") and size >= int(
+        current_app.config.get("IMPORT_QUEUE_BYTES", 5_000_000)
+    ):
+        # A large file is imported by a worker, from a copy in the shared instance folder.
+        staged = stage(file)
+        click.echo(
+            dispatch(
+                "import_csv",
+                kind=kind,
+                path=str(staged),
+                name=str(file),
+                not_queued=lambda: staged.unlink(missing_ok=True),
+            )
+        )
+        return
     with open(file, "rb") as raw, progress_bar(size, f"Importing {kind}") as bar:
         done = 0
 

@@ -220,3 +220,43 @@ def _written_since(path: Path, started: float) -> bool:
         return path.stat().st_mtime >= started - 1
     except FileNotFoundError:
         return False
+
+
+@task("import_csv", label="Importing", timeout=6 * 3600)
+def import_csv_task(progress: TaskProgress, kind: str, path: str, name: str) -> str:
+    """A large ``cpi import`` on a worker, from the copy the command staged for it.
+
+    One transaction, as in-process: a worker killed mid-import leaves nothing, and the
+    rerun (the staged copy is kept until the import ends) imports the file once.
+    """
+    from cpi.audit.operations import record
+    from cpi.imports.csvfile import ImportFailed
+    from cpi.imports.operations import import_csv
+
+    staged = Path(path)
+    if not staged.is_file():
+        raise TaskError(f"{name}: the staged copy {staged} is gone; run the import again")
+    size = staged.stat().st_size
+    progress.start(size, f"Importing {kind}")
+    try:
+        with open(staged, "rb") as raw, database().transaction() as session:
+            done = 0
+
+            def advance(_rows: int) -> None:
+                nonlocal done
+                position = raw.tell()
+                progress.update(position - done)
+                done = position
+
+            summary = import_csv(session, kind, raw, progress=advance)
+            record(session, "cli", f"import.{kind}", f"{name}: {summary.rows} rows")
+    except ImportFailed as failure:
+        staged.unlink(missing_ok=True)
+        raise TaskError(
+            f"{failure.report()}\n{name}: nothing imported; {failure.total} problem(s) listed above"
+        ) from None
+    staged.unlink(missing_ok=True)
+    return (
+        f"Imported {summary.rows} {kind} rows from {name} "
+        f"({summary.created} new, {summary.updated} updated or unchanged)"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -26,8 +27,17 @@ POLL_SECONDS = 0.25
 WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
-def dispatch(name: str, *, wait: bool = True, **kwargs: Any) -> str:
-    """Run task ``name`` and return its summary line; raise ``click.ClickException`` on failure."""
+def dispatch(
+    name: str,
+    *,
+    wait: bool = True,
+    not_queued: Callable[[], None] | None = None,
+    **kwargs: Any,
+) -> str:
+    """Run task ``name`` and return its summary line; raise ``click.ClickException`` on failure.
+
+    ``not_queued`` undoes what the command prepared for the worker when Redis is down.
+    """
     spec = tasks.get(name)
     redis_url = current_app.config.get("REDIS_URL")
     if not redis_url:
@@ -35,6 +45,8 @@ def dispatch(name: str, *, wait: bool = True, **kwargs: Any) -> str:
     try:
         job = queue.enqueue(redis_url, name, kwargs, timeout=spec.timeout, label=spec.label)
     except queue.QueueUnavailable as error:
+        if not_queued is not None:
+            not_queued()
         raise click.ClickException(str(error)) from None
     if not wait:
         return f"{spec.label}: queued as job {job.id}"
