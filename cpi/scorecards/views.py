@@ -38,7 +38,7 @@ access.require_staff(bp)
 def _staff_context() -> dict[str, object]:
     if not has_request_context():  # a PDF rendered by a command or a worker
         return {"catalogue": CATALOGUE}
-    return {"logout_form": ActionForm(), "catalogue": CATALOGUE}
+    return {"logout_form": ActionForm(formdata=None), "catalogue": CATALOGUE}
 
 
 def requested_period() -> Period | None:
