@@ -93,7 +93,7 @@ def dashboard() -> ResponseReturnValue:
 @bp.get("/segments/<path:segment>")
 def segment(segment: str) -> ResponseReturnValue:
     access.company_wide_only()
-    return _overview_page("segment", segment, segment)
+    return _overview_page("segment", segment, "")
 
 
 @bp.get("/owners/<path:email>")
@@ -101,7 +101,7 @@ def owner(email: str) -> ResponseReturnValue:
     email = email.strip().lower()
     if not current_user.sees_everything and email != current_user.email:
         abort(404)
-    return _overview_page("owner", email, email)
+    return _overview_page("owner", email, "" if current_user.sees_everything else "My accounts")
 
 
 def _visible_account(account_id: str) -> Account:
@@ -179,4 +179,3 @@ def logo() -> ResponseReturnValue:
     if path is None:
         return current_app.send_static_file("img/logo.svg")
     return send_file(path, max_age=300)
-
