@@ -17,7 +17,7 @@ from cpi.scorecards import display
 from cpi.scoring import CATALOGUE, IndicatorResult, Scorecard
 
 WIDTH, HEIGHT = 320, 150
-LEFT, RIGHT, TOP, BOTTOM = 34, 10, 12, 24
+LEFT, RIGHT, TOP, BOTTOM = 34, 18, 12, 24
 T = TypeVar("T")
 FIXED_RANGE = {"percent": (0.0, 100.0), "points": (-100.0, 100.0), "score": (1.0, 7.0)}
 
@@ -59,7 +59,7 @@ def _nice_ceiling(value: float) -> float:
     if value <= 0:
         return 1.0
     magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 2, 4, 6, 8, 10):  # a quarter of each is a round tick
         if step * magnitude >= value:
             return step * magnitude
     return 10 * magnitude
