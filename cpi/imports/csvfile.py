@@ -70,9 +70,10 @@ def _decoded_lines(raw: BinaryIO) -> Iterator[str]:
 def check_header(header: list[str], columns: Columns) -> list[str]:
     names = [name.strip() for name in header]
     errors: list[str] = []
-    if len(names) == 1 and (";" in names[0] or "\t" in names[0]):
-        separator = "semicolons" if ";" in names[0] else "tabs"
-        return [f"line 1: header: columns are separated by {separator}; use commas"]
+    if len(names) == 1:
+        for mark, separator in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+            if mark in names[0]:
+                return [f"line 1: header: columns are separated by {separator}; use commas"]
     seen: set[str] = set()
     for name in names:
         if name in seen:
