@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover - older WTForms
 from cpi.scoring import Answers, validate_answers
 from cpi.scoring.catalogue import DAYS_RANGE, INTEGER_RANGES
 from cpi.surveys import labels
-from cpi.surveys.models import ANSWER_FIELDS, Question
+from cpi.surveys.models import ANSWER_FIELDS
+from cpi.surveys.operations import QuestionInfo
 
 COMMENT_MAX_CHARS = 5000
 CONSENT_VALUES = ("y", "yes", "on", "1", "true")
@@ -36,7 +37,7 @@ FORM_FIELDS = frozenset(ANSWER_FIELDS) | {"comment", "name_consent"}
 _FORBIDDEN = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
 
 
-def _range(question: Question) -> tuple[float, float]:
+def _range(question: QuestionInfo) -> tuple[float, float]:
     if question.field in INTEGER_RANGES:
         return INTEGER_RANGES[question.field]
     if question.field == "quote_turnaround_days":
@@ -50,7 +51,7 @@ def _choices(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
     return [SelectChoice(value, str(label)) for value, label in pairs]
 
 
-def make_field(question: Question) -> Field:
+def make_field(question: QuestionInfo) -> Field:
     label = gettext(question.label)
     hint = labels.HINTS.get(question.field, "")
     low, high = _range(question)
@@ -76,7 +77,7 @@ def make_field(question: Question) -> Field:
     raise ValueError(f"question {question.field}: unknown kind {question.kind!r}")
 
 
-def build_form_class(questions: Iterable[Question]) -> type[FlaskForm]:
+def build_form_class(questions: Iterable[QuestionInfo]) -> type[FlaskForm]:
     """A FlaskForm subclass with one field per question, in question order."""
     attrs: dict[str, Any] = {q.field: make_field(q) for q in questions}
     return type("SurveyForm", (FlaskForm,), attrs)
@@ -89,7 +90,7 @@ class Submission:
     name_consent: bool
 
 
-def _message(question: Question, problem: str) -> str:
+def _message(question: QuestionInfo, problem: str) -> str:
     low, high = _range(question)
     if problem == "more_than_total":
         return gettext("This cannot be more than your number of contacts.")
@@ -103,7 +104,7 @@ def _message(question: Question, problem: str) -> str:
 
 
 def parse_submission(
-    form: MultiDict[str, str], questions: list[Question]
+    form: MultiDict[str, str], questions: list[QuestionInfo]
 ) -> tuple[Submission | None, dict[str, str]]:
     """The submission, or ``{field: message}`` naming every field that is wrong."""
     by_field = {q.field: q for q in questions}
@@ -145,7 +146,7 @@ def _has_surrogates(text: str) -> bool:
     return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
-def prefill(query: Mapping[str, str], questions: list[Question]) -> dict[str, Any]:
+def prefill(query: Mapping[str, str], questions: list[QuestionInfo]) -> dict[str, Any]:
     """Answers from a link's query string that would be accepted; the rest is ignored."""
     fields = {q.field for q in questions}
     answers, problems = validate_answers({k: query.get(k) for k in ANSWER_FIELDS if k in fields})

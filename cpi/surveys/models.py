@@ -109,8 +109,15 @@ class Response(Base):
         # Covers the scoring GROUP BYs (cpi/scorecards/operations.py): index-only scans.
         Index(
             "ix_responses_period_account_answers",
-            "period", "account_id", "quote_turnaround_days", "fcr", "contacts_total",
-            "contacts_value_added", "csat", "nps", "ces",
+            "period",
+            "account_id",
+            "quote_turnaround_days",
+            "fcr",
+            "contacts_total",
+            "contacts_value_added",
+            "csat",
+            "nps",
+            "ces",
         ),  # fmt: skip
     )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -284,41 +285,71 @@ class Visit:
     opted_out: bool
 
 
+# Built once: a submit runs these on every request, and building SQLAlchemy
+# statements costs more than running them (see benchmarks/bench_submits.py).
+_VISIT_QUERY = (
+    select(
+        Invitation.id,
+        Invitation.token_hash,
+        Invitation.campaign_id,
+        Invitation.contact_id,
+        Contact.account_id,
+        Contact.locale,
+        Contact.opted_out_at,
+        Contact.erased_at,
+        Campaign.period,
+        Campaign.survey_id,
+        Campaign.status,
+        Campaign.closes_on,
+    )
+    .join(Campaign, Campaign.id == Invitation.campaign_id)
+    .join(Contact, Contact.id == Invitation.contact_id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
+
+
 def find_visit(session: Session, token: str, today: date | None = None) -> Visit | None:
     """The invitation a token belongs to, or None for anything unknown or malformed."""
     if not isinstance(token, str) or not plausible(token):
         return None
     token_hash = hash_token(token)
-    row = session.execute(
-        select(Invitation, Campaign, Contact)
-        .join(Campaign, Campaign.id == Invitation.campaign_id)
-        .join(Contact, Contact.id == Invitation.contact_id)
-        .where(Invitation.token_hash == token_hash)
-    ).first()
-    if row is None or not same_hash(row.Invitation.token_hash, token_hash):
+    row = session.execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
+    if row is None or not same_hash(row.token_hash, token_hash) or row.erased_at is not None:
         return None
-    invitation, campaign, contact = row
-    if contact.erased_at is not None:
-        return None
+    today = today or utcnow().date()
     return Visit(
-        invitation_id=invitation.id,
-        campaign_id=campaign.id,
-        contact_id=contact.id,
-        account_id=contact.account_id,
-        period=campaign.period,
-        survey_id=campaign.survey_id,
-        locale=contact.locale,
-        taking_answers=is_taking_answers(campaign, today),
-        opted_out=contact.opted_out_at is not None,
+        invitation_id=row.id,
+        campaign_id=row.campaign_id,
+        contact_id=row.contact_id,
+        account_id=row.account_id,
+        period=row.period,
+        survey_id=row.survey_id,
+        locale=row.locale,
+        taking_answers=row.status in LIVE_STATUSES
+        and (row.closes_on is None or row.closes_on >= today),
+        opted_out=row.opted_out_at is not None,
     )
 
 
-def survey_questions(session: Session, survey_id: int) -> list[Question]:
-    return list(
-        session.scalars(
+@dataclass(frozen=True)
+class QuestionInfo:
+    """A question as plain values (cached between requests)."""
+
+    field: str
+    kind: str
+    label: str
+    required: bool
+    min_value: float | None
+    max_value: float | None
+
+
+def survey_questions(session: Session, survey_id: int) -> list[QuestionInfo]:
+    return [
+        QuestionInfo(q.field, q.kind, q.label, q.required, q.min_value, q.max_value)
+        for q in session.scalars(
             select(Question).where(Question.survey_id == survey_id).order_by(Question.position)
         )
-    )
+    ]
 
 
 def current_answers(session: Session, visit: Visit) -> dict[str, Any]:
@@ -355,11 +386,10 @@ def record_answers(
     person and quarter is updated in place.
     """
     now = now or utcnow()
-    values: dict[str, Any] = {name: getattr(answers, name) for name in ANSWER_FIELDS}
-    values.update(comment=comment, name_consent=name_consent)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Response).values(
+    params: dict[str, Any] = {name: getattr(answers, name) for name in ANSWER_FIELDS}
+    params.update(
+        comment=comment,
+        name_consent=name_consent,
         account_id=visit.account_id,
         contact_id=visit.contact_id,
         period=visit.period,
@@ -367,25 +397,35 @@ def record_answers(
         source="survey",
         submitted_at=now,
         updated_at=now,
-        **values,
     )
-    statement = statement.on_conflict_do_update(
+    upsert, mark_answered = _answer_statements(session.get_bind().dialect.name)
+    session.execute(upsert, params)
+    session.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
+
+
+@cache
+def _answer_statements(dialect: str) -> tuple[Any, Any]:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Response)
+    excluded = statement.excluded
+    answer_columns = (*ANSWER_FIELDS, "comment", "name_consent")
+    upsert = statement.on_conflict_do_update(
         index_elements=["account_id", "contact_id", "period"],
         set_={
-            **{name: statement.excluded[name] for name in values},
-            "invitation_id": statement.excluded.invitation_id,
-            "source": "survey",
-            "updated_at": now,
-            "submitted_at": func.coalesce(Response.submitted_at, statement.excluded.submitted_at),
+            **{name: excluded[name] for name in answer_columns},
+            "invitation_id": excluded.invitation_id,
+            "source": excluded.source,
+            "updated_at": excluded.updated_at,
+            "submitted_at": func.coalesce(Response.submitted_at, excluded.submitted_at),
         },
     )
-    session.execute(statement)
-    session.execute(
+    mark_answered = (
         update(Invitation)
-        .where(Invitation.id == visit.invitation_id)
-        .values(answered_at=func.coalesce(Invitation.answered_at, now))
+        .where(Invitation.id == bindparam("invitation_id"))
+        .values(answered_at=func.coalesce(Invitation.answered_at, bindparam("now")))
         .execution_options(synchronize_session=False)
     )
+    return upsert, mark_answered
 
 
 def opt_out(session: Session, visit: Visit, now: datetime | None = None) -> None:

@@ -7,15 +7,19 @@ reason; wrong tokens count against a per-client rate limit (429).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from cpi.db import get_session
+from cpi.db import database, get_session
 from cpi.extensions import csrf, limiter
 from cpi.i18n import normalise, use_locale
 from cpi.surveys import labels, operations
@@ -53,8 +57,47 @@ def _not_found() -> tuple[str, int]:
     return render_template("surveys/unavailable.html"), 404
 
 
+QUESTIONS_CACHE_SECONDS = 60.0
+
+
+@contextmanager
+def _read_session() -> Iterator[Session]:
+    """A short read-only session (no write lock), also during POST requests."""
+    session = database().session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _lookup(token: str) -> operations.Visit | None:
+    with _read_session() as session:
+        return operations.find_visit(session, token)
+
+
+def _questions(survey_id: int) -> list[operations.QuestionInfo]:
+    """The survey's questions, kept a minute per process (they change very rarely)."""
+    cache = current_app.extensions.setdefault("cpi_survey_questions", {})
+    hit = cache.get(survey_id)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]  # type: ignore[no-any-return]
+    with _read_session() as session:
+        questions = operations.survey_questions(session, survey_id)
+    cache[survey_id] = (time.monotonic() + QUESTIONS_CACHE_SECONDS, questions)
+    return questions
+
+
+def _form_class(questions: list[operations.QuestionInfo]) -> Any:
+    """The form class for these questions in this request's language (built once)."""
+    cache = current_app.extensions.setdefault("cpi_survey_forms", {})
+    key = (g.get("cpi_locale") or "en", tuple(questions))
+    if key not in cache:
+        cache[key] = build_form_class(questions)
+    return cache[key]
+
+
 def _survey_page(visit: operations.Visit, form: Any, errors: dict[str, str], status: int) -> Any:
-    questions = operations.survey_questions(get_session(), visit.survey_id)
+    questions = _questions(visit.survey_id)
     return (
         render_template(
             "surveys/survey.html",
@@ -77,10 +120,10 @@ def survey(token: str) -> Any:
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
-    questions = operations.survey_questions(session, visit.survey_id)
+    questions = _questions(visit.survey_id)
     data = form_values(operations.current_answers(session, visit))
     data.update(prefill(request.args, questions))
-    form = build_form_class(questions)(formdata=None, data=data)
+    form = _form_class(questions)(formdata=None, data=data)
     return _survey_page(visit, form, {}, 200)
 
 
@@ -88,36 +131,33 @@ def survey(token: str) -> Any:
 @bp.post("/s/<path:token>")
 @token_limit
 def submit(token: str) -> Any:
-    session = get_session()
-    visit = operations.find_visit(session, token)
+    # Look up and validate before taking SQLite's write lock, so that the locked
+    # part of a submit is only the upsert and its commit.
+    visit = _lookup(token)
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
-    questions = operations.survey_questions(session, visit.survey_id)
-    form = build_form_class(questions)()
+    questions = _questions(visit.survey_id)
     submission, errors = parse_submission(request.form, questions)
     if submission is None:
-        return _survey_page(visit, form, errors, 400)
-    try:
-        operations.record_answers(
-            session,
-            visit,
-            submission.answers,
-            comment=submission.comment,
-            name_consent=submission.name_consent,
-        )
-        session.commit()
-    except IntegrityError:
-        # A concurrent first insert won the race; the upsert now finds its row.
-        session.rollback()
-        operations.record_answers(
-            session,
-            visit,
-            submission.answers,
-            comment=submission.comment,
-            name_consent=submission.name_consent,
-        )
-        session.commit()
+        return _survey_page(visit, _form_class(questions)(), errors, 400)
+    session = get_session()
+    for attempt in (1, 2):
+        try:
+            operations.record_answers(
+                session,
+                visit,
+                submission.answers,
+                comment=submission.comment,
+                name_consent=submission.name_consent,
+            )
+            session.commit()
+            break
+        except IntegrityError:
+            # A concurrent first insert won the race; the upsert now finds its row.
+            session.rollback()
+            if attempt == 2:
+                raise
     return redirect(url_for("surveys.thanks", token=token), code=303)
 
 
@@ -162,12 +202,12 @@ def unsubscribe_confirm(token: str) -> Any:
 @bp.errorhandler(CSRFError)
 def csrf_failed(_error: CSRFError) -> Any:
     """A stale or missing CSRF token: nothing recorded; show the form again to resubmit."""
-    visit = operations.find_visit(get_session(), (request.view_args or {}).get("token", ""))
+    visit = _lookup((request.view_args or {}).get("token", ""))
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
-    questions = operations.survey_questions(get_session(), visit.survey_id)
-    form = build_form_class(questions)(formdata=request.form)
+    questions = _questions(visit.survey_id)
+    form = _form_class(questions)(formdata=request.form)
     errors = {
         "form": gettext(
             "Your answers were not saved because the page had expired. "
