@@ -118,7 +118,9 @@ def _stats_query(quarters: Sequence[str], only: Sequence[int] | None = None) -> 
         )
         .where(r.period.in_(quarters))
         .where(r.account_id.in_(only) if only is not None else true())
-        .group_by(r.account_id, r.period)
+        # In the order of ix_responses_period_account_answers: a streaming aggregate.
+        .group_by(r.period, r.account_id)
+        .order_by(r.period, r.account_id)
     )
 
 
@@ -149,7 +151,8 @@ def load_scoring_data(
         select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
         .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
         .where(Response.account_id.in_(only) if only is not None else true())
-        .group_by(Response.account_id, Response.period, Response.quote_turnaround_days)
+        .group_by(Response.period, Response.account_id, Response.quote_turnaround_days)
+        .order_by(Response.period, Response.account_id, Response.quote_turnaround_days)
     ):
         if days is not None:
             histograms[(account_pk, quarter)][days] = count
