@@ -1,0 +1,257 @@
+"""Survey submits per second through a real gunicorn (4 workers) over loopback HTTP.
+
+    python benchmarks/bench_load.py [--db sqlite,postgresql] [--submits 4000]
+                                    [--workers 4] [--clients 4] [--threads 4]
+
+For each database: a fresh database with one open campaign and one invitation per
+submit (bench_submits.seed), gunicorn started with the documented config
+(``-c python:cpi.gunicorn_conf``), then ``--clients`` client processes of
+``--threads`` threads each send every submit once (GET the form once per thread for
+the session cookie and CSRF token, then one POST per invitation; gunicorn's sync
+workers close each connection). Rows are counted afterwards: accepted (303) minus
+stored = lost. Then the same rows are inserted with SQLAlchemy Core in the same run,
+one transaction per row over the same number of threads (the ceiling), and in one
+executemany. Loopback only; everything stops by itself.
+
+PostgreSQL: ``--pg-url`` (default the local server) must allow CREATE DATABASE; a
+database ``cpi_bench_<pid>`` is created and dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_submits import ANSWERS, bench_core, response_rows, seed  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+
+from cpi.db import make_engine  # noqa: E402
+from cpi.surveys.models import Invitation, Response  # noqa: E402
+
+SECRET = "bench-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(url: str, tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CPI_")}
+    env.update(
+        CPI_DATABASE_URL=url, CPI_SECRET_KEY=SECRET, CPI_INSTANCE_PATH=str(tmp),
+        CPI_MAIL_URL=f"file://{tmp}/outbox", CPI_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY=str(workers), CPI_LOG_LEVEL="WARNING",
+    )  # fmt: skip
+    log = open(tmp / "gunicorn.log", "ab")  # noqa: SIM115 - handed to the child
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:cpi.gunicorn_conf", "cpi:create_app()"],
+        env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True,
+    )  # fmt: skip
+    log.close()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            status, _, _ = request(port, "GET", "/healthz")
+            if status == 200:
+                return process, port
+        except OSError:
+            time.sleep(0.2)
+    stop(process)
+    raise SystemExit("gunicorn did not start:\n" + (tmp / "gunicorn.log").read_text())
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def _client(port: int, tokens: list[str], threads: int, barrier: Any, results: Any) -> None:
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    prepared = []
+    for chunk in (tokens[i::threads] for i in range(threads)):
+        status, headers, body = request(port, "GET", f"/s/{chunk[0]}")
+        cookie = headers.get("set-cookie", "").split(";", 1)[0]
+        match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', body)
+        assert status == 200 and match and cookie, (status, body[:300])
+        prepared.append((chunk, cookie, match.group(1).decode()))
+
+    def send(chunk: list[str], cookie: str, csrf: str) -> None:
+        form = urllib.parse.urlencode({**ANSWERS, "csrf_token": csrf}).encode()
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        mine: dict[int, int] = {}
+        for token in chunk:
+            try:
+                status = request(port, "POST", f"/s/{token}", form, headers)[0]
+            except OSError:
+                status = 0
+            mine[status] = mine.get(status, 0) + 1
+        with lock:
+            for key, n in mine.items():
+                statuses[key] = statuses.get(key, 0) + n
+
+    workers = [threading.Thread(target=send, args=p) for p in prepared]
+    barrier.wait()
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    results.put(statuses)
+
+
+def drive(port: int, tokens: list[str], clients: int, threads: int) -> tuple[float, dict[int, int]]:
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(clients + 1)
+    results = context.Queue()
+    children = [
+        context.Process(target=_client, args=(port, tokens[i::clients], threads, barrier, results))
+        for i in range(clients)
+    ]
+    for child in children:
+        child.start()
+    barrier.wait()
+    start = time.perf_counter()
+    collected = [results.get() for _ in children]
+    elapsed = time.perf_counter() - start
+    for child in children:
+        child.join()
+    statuses: dict[int, int] = {}
+    for part in collected:
+        for key, n in part.items():
+            statuses[key] = statuses.get(key, 0) + n
+    return elapsed, statuses
+
+
+def count_rows(url: str) -> tuple[int, int]:
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        stored = connection.scalar(select(func.count()).select_from(Response)) or 0
+        answered = (
+            connection.scalar(select(func.count()).where(Invitation.answered_at.is_not(None))) or 0
+        )
+    engine.dispose()
+    return stored, answered
+
+
+def run(label: str, url: str, tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
+    tokens = seed(url, SECRET, args.submits)
+    server, port = start_gunicorn(url, tmp, args.workers)
+    try:
+        elapsed, statuses = drive(port, tokens, args.clients, args.threads)
+    finally:
+        stop(server)
+    stored, answered = count_rows(url)
+    ceiling = bench_core(url, response_rows(url), args.clients * args.threads)
+    accepted = statuses.get(303, 0)
+    result = {
+        "label": label,
+        "rate": len(tokens) / elapsed,
+        "seconds": elapsed,
+        "statuses": statuses,
+        "accepted": accepted,
+        "stored": stored,
+        "answered": answered,
+        "lost": accepted - stored,
+        "errors": sum(n for key, n in statuses.items() if key != 303),
+        "core_per_row": ceiling["per_row_rate"],
+        "core_bulk": ceiling["bulk_rate"],
+    }
+    print(
+        f"{label:<10} {result['rate']:7.0f} submits/s ({elapsed:.1f} s) | "
+        f"raw insert 1 tx/row {result['core_per_row']:7.0f}/s, executemany "
+        f"{result['core_bulk']:7.0f}/s | app/ceiling {result['rate'] / result['core_per_row']:.2f}"
+        f" | accepted {accepted}, stored {stored}, lost {result['lost']}, "
+        f"errors {result['errors']} {statuses}",
+        flush=True,
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--submits", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per client process")
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    print(
+        f"{args.submits} submits, gunicorn {args.workers} sync workers, {args.clients} client "
+        f"processes x {args.threads} threads, loopback HTTP, {os.cpu_count()} CPUs "
+        f"(clients and server share them), Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    goals = {"sqlite": 500, "postgresql": 1500}
+    results = []
+    for name in args.db.split(","):
+        tmp = Path(tempfile.mkdtemp(prefix="cpi-load-"))
+        try:
+            if name == "sqlite":
+                results.append(run("SQLite", f"sqlite:///{tmp / 'load.sqlite3'}", tmp, args))
+            else:
+                admin = create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+                database = f"cpi_bench_{os.getpid()}"
+                with admin.connect() as connection:
+                    connection.execute(text(f"CREATE DATABASE {database}"))
+                url = args.pg_url.rsplit("/", 1)[0] + f"/{database}"
+                try:
+                    results.append(run("PostgreSQL", url, tmp, args))
+                finally:
+                    with admin.connect() as connection:
+                        connection.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    admin.dispose()
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    for result in results:
+        goal = goals["sqlite" if result["label"] == "SQLite" else "postgresql"]
+        met = result["rate"] >= goal and result["lost"] == 0 and result["errors"] == 0
+        print(
+            f"goal {result['label']}: >= {goal}/s, 0 errors, 0 lost: {'met' if met else 'NOT met'}"
+        )
+
+
+if __name__ == "__main__":
+    main()
