@@ -137,7 +137,7 @@ def test_a_bad_request_fails_with_its_message_and_is_not_retried(
 def test_the_schedule_closes_campaigns_reminds_and_retries_the_outbox(
     app, runner, write_csv, db, worker: WorkerProcess, smtp_server: SmtpServer
 ) -> None:  # type: ignore[no-untyped-def]
-    reminded = setup_campaign(runner, write_csv, contacts=contacts_csv(4))
+    reminded = setup_campaign(runner, write_csv, "--remind-after", "2", contacts=contacts_csv(4))
     closing = setup_campaign(runner, write_csv, contacts=contacts_csv(4))
     worker.start()
     # The mail server refuses for now: the invitations wait in the outbox for a retry.
@@ -157,7 +157,6 @@ def test_the_schedule_closes_campaigns_reminds_and_retries_the_outbox(
     change(
         app,
         update(Invitation).values(sent_at=past),
-        update(Campaign).where(Campaign.id == reminded).values(remind_after_days=2),
         update(Campaign).where(Campaign.id == closing).values(closes_on=past.date()),
     )
     wait_until(lambda: outbox_states(db) == {"sent": 8}, 60, "the reminders")

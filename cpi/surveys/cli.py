@@ -44,6 +44,13 @@ def campaign_group() -> None:
 @click.option("--account", "account_id", default=None, help="account_id")
 @click.option("--closes", default=None, help="last day answers are taken, YYYY-MM-DD")
 @click.option("--survey", "survey_code", default=operations.DEFAULT_SURVEY, show_default=True)
+@click.option(
+    "--remind-after",
+    "remind_after_days",
+    type=click.IntRange(1, 90),
+    default=None,
+    help="`cpi worker` reminds non-respondents after N days (at most 2 reminders)",
+)
 @with_appcontext
 def create_command(
     name: str,
@@ -52,6 +59,7 @@ def create_command(
     account_id: str | None,
     closes: str | None,
     survey_code: str,
+    remind_after_days: int | None,
 ) -> None:
     """Create a campaign over the contacts in scope; prints its id."""
     closes_on = _closes(closes)
@@ -66,6 +74,7 @@ def create_command(
                 account_id=account_id,
                 closes_on=closes_on,
                 survey_code=survey_code,
+                remind_after_days=remind_after_days,
             )
             campaign_id = campaign.id
             reachable = operations.count_uninvited(session, campaign)

@@ -40,6 +40,7 @@ def create_campaign(
     closes_on: date | None = None,
     survey_code: str = DEFAULT_SURVEY,
     today: date | None = None,
+    remind_after_days: int | None = None,
 ) -> Campaign:
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -72,6 +73,7 @@ def create_campaign(
         account_id=account_pk,
         status="draft",
         closes_on=closes_on,
+        remind_after_days=remind_after_days,
         created_at=utcnow(),
     )
     session.add(campaign)
