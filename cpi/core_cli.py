@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -29,6 +31,10 @@ def serve(host: str, port: int) -> None:
     """
     from werkzeug.serving import run_simple
 
+    from cpi.ops import logs
+
+    # Werkzeug's own request log would print survey tokens; ours redacts them.
+    logs.configure(os.environ.get("CPI_LOG_FORMAT") or "text")
     click.echo(f"Serving CPI Tracker on http://{host}:{port}/ (Ctrl+C to stop)")
     run_simple(
         host,
