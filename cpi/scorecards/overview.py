@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
+from cpi.scorecards.cache import cached, data_fingerprint
 from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
     load_scoring_data,
+    periods_needed,
     resolve_scope,
     score,
 )
@@ -165,3 +167,22 @@ def available_periods(session: Session) -> list[str]:
         periods += sorted((q for q in quarters if q.startswith(year)), reverse=True)
         periods.append(year)
     return periods
+
+
+def cached_overview(
+    session: Session,
+    scope_type: str,
+    scope_id: str | None,
+    period: Period,
+    indicator_code: str,
+    *,
+    min_n: int,
+) -> Overview:
+    """``build_overview``, reused while the data behind it is unchanged (cpi.scorecards.cache)."""
+    quarters = periods_needed(period, TREND_QUARTERS - 1)
+    key = (
+        str(session.get_bind().url), scope_type, scope_id, str(period), indicator_code, min_n,
+        data_fingerprint(session, quarters),
+    )  # fmt: skip
+    return cached(key, lambda: build_overview(
+        session, scope_type, scope_id, period, indicator_code, min_n=min_n))  # fmt: skip

@@ -24,7 +24,7 @@ from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
 from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period
-from cpi.scorecards.overview import available_periods, build_overview
+from cpi.scorecards.overview import available_periods, cached_overview
 from cpi.scorecards.pdf import PdfError
 from cpi.scorecards.rendering import pdf_filename, report_pdf
 from cpi.scorecards.reports import account_exists, build_report
@@ -62,7 +62,7 @@ def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> Respo
     overview = None
     if period is not None:
         try:
-            overview = build_overview(
+            overview = cached_overview(
                 session, scope_type, scope_id, period,
                 request.args.get("indicator", "fcr"), min_n=_min_n(),
             )  # fmt: skip

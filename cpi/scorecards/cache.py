@@ -1,0 +1,73 @@
+"""A small in-process cache for dashboards, keyed by a fingerprint of the data.
+
+Scoring 2,000 accounts over eight quarters takes seconds; the data behind a
+dashboard changes only when something is imported, answered or edited. Each
+request computes a cheap fingerprint of what a dashboard reads: the latest audit
+event (every import, target, user change and erasure is logged), the count, largest
+id and latest update of the period's answers (survey answers and edits), KPI,
+target and invitation counts, and every account's name, segment and owner (so an
+owner change is seen at once). A result computed from the same fingerprint is
+reused; any change computes afresh. Direct database edits that bypass the app
+are not seen until the process restarts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account
+from cpi.audit.models import AuditEvent
+from cpi.kpis.models import KpiFigure, Target
+from cpi.surveys.models import Invitation, Response
+
+T = TypeVar("T")
+MAX_ENTRIES = 32
+_entries: OrderedDict[Hashable, Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+def data_fingerprint(session: Session, quarters: Sequence[str]) -> str:
+    r = Response
+    parts: list[Any] = [
+        # every import, target, user change and erasure writes an audit event
+        session.scalar(select(func.max(AuditEvent.id))),
+        session.execute(
+            select(func.count(), func.max(r.id), func.max(r.updated_at)).where(
+                r.period.in_(quarters)
+            )
+        ).one(),
+        session.execute(select(func.count(), func.max(KpiFigure.id))).one(),
+        session.execute(select(func.count(), func.max(Target.id), func.sum(Target.target))).one(),
+        session.execute(select(func.count(), func.max(Invitation.id))).one(),
+    ]
+    digest = hashlib.sha256(repr(parts).encode())
+    for row in session.execute(
+        select(Account.account_id, Account.name, Account.segment, Account.owner_email)
+    ):
+        digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()
+
+
+def cached(key: Hashable, compute: Callable[[], T]) -> T:
+    with _lock:
+        if key in _entries:
+            _entries.move_to_end(key)
+            return _entries[key]  # type: ignore[no-any-return]
+    value = compute()
+    with _lock:
+        _entries[key] = value
+        while len(_entries) > MAX_ENTRIES:
+            _entries.popitem(last=False)
+    return value
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()
