@@ -138,12 +138,14 @@ def _app_worker(url: str, tmp: str, tokens: list[str], threads: int, start_barri
 
     workers = [threading.Thread(target=worker, args=c) for c in clients]
     start_barrier.wait()
+    cpu_start = time.process_time()
     for thread in workers:
         thread.start()
     for thread in workers:
         thread.join()
+    cpu = time.process_time() - cpu_start
     database(app).engine.dispose()
-    results.put((statuses, counter.locked))
+    results.put((statuses, counter.locked, cpu))
 
 
 def bench_app(url: str, tmp: Path, tokens: list[str], processes: int, threads: int
@@ -167,7 +169,7 @@ def bench_app(url: str, tmp: Path, tokens: list[str], processes: int, threads: i
     for child in children:
         child.join()
     statuses: dict[int, int] = {}
-    for child_statuses, _ in collected:
+    for child_statuses, _, _ in collected:
         for status, n in child_statuses.items():
             statuses[status] = statuses.get(status, 0) + n
     engine = make_engine(url)
@@ -184,7 +186,8 @@ def bench_app(url: str, tmp: Path, tokens: list[str], processes: int, threads: i
         "accepted": statuses.get(303, 0),
         "stored": stored,
         "answered": answered,
-        "locked": sum(locked for _, locked in collected),
+        "locked": sum(locked for _, locked, _ in collected),
+        "cpu_seconds": sum(cpu for _, _, cpu in collected),
     }
 
 
@@ -256,6 +259,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="app processes (workers)")
     parser.add_argument("--threads", type=int, default=8, help="client threads per process")
     args = parser.parse_args()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     tmp = Path(tempfile.mkdtemp(prefix="cpi-bench-"))
     try:
         url = f"sqlite:///{tmp / 'bench.sqlite3'}"
@@ -266,6 +270,7 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     lost = app_result["accepted"] - app_result["stored"]
+    print(f"load average before the run: {load_before}")
     print(
         f"SQLite WAL, {args.submits} submits, {args.processes} app processes x "
         f"{args.threads} threads, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
@@ -273,6 +278,11 @@ def main() -> None:
     print(
         f"  through the WSGI app : {app_result['rate']:8.0f} submits/s "
         f"({app_result['seconds']:.2f} s; statuses {app_result['statuses']})"
+    )
+    cpu_per_submit = app_result["cpu_seconds"] / args.submits
+    print(
+        f"  app CPU per submit  : {cpu_per_submit * 1000:8.2f} ms -> at most "
+        f"{(os.cpu_count() or 1) / cpu_per_submit:.0f} submits/s on {os.cpu_count()} idle CPUs"
     )
     print(f"  raw Core, 1 tx/row  : {core_result['per_row_rate']:8.0f} rows/s")
     print(f"  raw Core, executemany: {core_result['bulk_rate']:7.0f} rows/s")
