@@ -23,6 +23,13 @@ def require_staff(blueprint: Blueprint) -> None:
     def _signed_in() -> Any:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
+        # A NUL byte is never part of an id, period or name (and PostgreSQL refuses it).
+        if "\x00" in request.path or any("\x00" in v for v in request.args.values()):
+            abort(404)
+        # (uploads are multipart and checked by the importer, under their own size limit)
+        urlencoded = request.mimetype == "application/x-www-form-urlencoded"
+        if urlencoded and any("\x00" in v for v in request.form.values()):
+            abort(400, description="A field contains a NUL byte.")
         return None
 
 
