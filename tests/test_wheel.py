@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import venv
 from pathlib import Path
@@ -81,8 +82,8 @@ def _serve_and_fetch(cpi: Path, cwd: Path, env: dict[str, str]) -> None:
         [str(cpi), "demo", "--serve", "--port", str(port)],
         cwd=cwd,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -91,7 +92,9 @@ def _serve_and_fetch(cpi: Path, cwd: Path, env: dict[str, str]) -> None:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
                     assert reply.status == 200
                     break
-            except OSError:
+            except OSError as error:
+                if isinstance(error, urllib.error.HTTPError):
+                    error.close()
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.3)
