@@ -164,6 +164,21 @@ def drive(port: int, tokens: list[str], clients: int, threads: int) -> tuple[flo
     return elapsed, statuses
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in the process group (gunicorn's)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def count_rows(url: str) -> tuple[int, int]:
     engine = make_engine(url)
     with engine.connect() as connection:
@@ -179,7 +194,9 @@ def run(label: str, url: str, tmp: Path, args: argparse.Namespace) -> dict[str, 
     tokens = seed(url, SECRET, args.submits)
     server, port = start_gunicorn(url, tmp, args.workers)
     try:
+        cpu_before = group_cpu_seconds(server.pid)
         elapsed, statuses = drive(port, tokens, args.clients, args.threads)
+        server_cpu = group_cpu_seconds(server.pid) - cpu_before
     finally:
         stop(server)
     stored, answered = count_rows(url)
@@ -197,6 +214,7 @@ def run(label: str, url: str, tmp: Path, args: argparse.Namespace) -> dict[str, 
         "errors": sum(n for key, n in statuses.items() if key != 303),
         "core_per_row": ceiling["per_row_rate"],
         "core_bulk": ceiling["bulk_rate"],
+        "cpu_ms": 1000 * server_cpu / len(tokens),
     }
     print(
         f"{label:<10} {result['rate']:7.0f} submits/s ({elapsed:.1f} s) | "
@@ -204,6 +222,12 @@ def run(label: str, url: str, tmp: Path, args: argparse.Namespace) -> dict[str, 
         f"{result['core_bulk']:7.0f}/s | app/ceiling {result['rate'] / result['core_per_row']:.2f}"
         f" | accepted {accepted}, stored {stored}, lost {result['lost']}, "
         f"errors {result['errors']} {statuses}",
+        flush=True,
+    )
+    print(
+        f"{'':<10} gunicorn CPU {result['cpu_ms']:.2f} ms per submit -> at most "
+        f"{1000 / result['cpu_ms'] * (os.cpu_count() or 1):.0f} submits/s on "
+        f"{os.cpu_count()} idle CPUs for the web tier alone",
         flush=True,
     )
     return result
