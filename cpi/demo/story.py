@@ -201,7 +201,7 @@ def build_accounts(rng: random.Random) -> list[DemoAccount]:
             owner = OWNERS[(index + SEGMENTS.index(segment)) % len(OWNERS)][0]
             account = DemoAccount(account_id, name, segment, owner, quality=rng.gauss(0, 0.08))
             domain = f"{account_id.lower()}.example.com"
-            for number in range(rng.randint(4, 8)):
+            for number in range(rng.randint(7, 12)):
                 locale = rng.choice(LOCALES_BY_SEGMENT[segment])
                 first = FIRST_NAMES[locale][number % 6]
                 last = LAST_NAMES[locale][rng.randrange(3)]

@@ -18,10 +18,17 @@ def decimals(code: str) -> int:
 
 
 def number(code: str, value: float | None, *, signed: bool = False, unit: bool = True) -> str:
+    """A rounded figure with its unit; a signed difference of percents is in points."""
     if value is None:
         return "–"
-    text = f"{value:+.{decimals(code)}f}" if signed else f"{value:.{decimals(code)}f}"
-    return text + (UNIT_SUFFIX[INDICATORS_BY_CODE[code].unit] if unit else "")
+    indicator_unit = INDICATORS_BY_CODE[code].unit
+    if signed:
+        text = f"{value:+.{decimals(code)}f}"
+        suffix = " pts" if indicator_unit == "percent" else UNIT_SUFFIX[indicator_unit]
+    else:
+        text = f"{value:.{decimals(code)}f}"
+        suffix = UNIT_SUFFIX[indicator_unit]
+    return text + (suffix if unit else "")
 
 
 def hidden(result: IndicatorResult) -> bool:
