@@ -221,7 +221,7 @@ def _trend(account: DemoAccount, quarter_index: int) -> float:
 
 def answer(rng: random.Random, account: DemoAccount, quarter_index: int) -> dict[str, object]:
     mood = account.quality + _trend(account, quarter_index) + rng.gauss(0, 0.1)
-    fcr_yes = _clamp(0.74 + mood - (0.3 if account.account_id == NORTHWIND else 0.0))
+    fcr_yes = _clamp(0.74 + mood - (0.4 if account.account_id == NORTHWIND else 0.0))
     fcr = "na" if rng.random() < 0.08 else ("yes" if rng.random() < fcr_yes else "no")
     total = max(0, round(rng.gauss(6, 2.5)))
     value_added = sum(rng.random() < _clamp(0.55 + mood) for _ in range(total))
