@@ -33,6 +33,7 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     from cpi import extensions, i18n
     from cpi.admin import views as admin_views
+    from cpi.api import views as api_views
     from cpi.auth import login
     from cpi.auth import views as auth_views
     from cpi.exports import views as export_views
@@ -51,6 +52,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(scorecard_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(export_views.bp)
+    app.register_blueprint(api_views.bp)
     app.register_blueprint(survey_views.bp)
 
     @app.errorhandler(HTTPException)

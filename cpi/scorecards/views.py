@@ -104,7 +104,7 @@ def owner(email: str) -> ResponseReturnValue:
     return _overview_page("owner", email, "" if current_user.sees_everything else "My accounts")
 
 
-def _visible_account(account_id: str) -> Account:
+def visible_account_or_404(account_id: str) -> Account:
     account = account_exists(get_session(), account_id)
     if account is None or not access.can_see(
         AccountInfo(account.account_id, account.name, account.segment, account.owner_email)
@@ -130,7 +130,7 @@ def accounts() -> ResponseReturnValue:
 
 @bp.get("/accounts/<account_id>")
 def account(account_id: str) -> ResponseReturnValue:
-    _visible_account(account_id)
+    visible_account_or_404(account_id)
     session = get_session()
     period = requested_period()
     report = None
@@ -150,7 +150,7 @@ def account(account_id: str) -> ResponseReturnValue:
 
 @bp.get("/accounts/<account_id>/scorecard.pdf")
 def account_pdf(account_id: str) -> ResponseReturnValue:
-    _visible_account(account_id)
+    visible_account_or_404(account_id)
     session = get_session()
     period = requested_period()
     if period is None:

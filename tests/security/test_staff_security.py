@@ -98,8 +98,15 @@ ACCOUNT_URLS = (
     "/accounts/{id}?period=2026-Q3",
     "/accounts/{id}/scorecard.pdf?period=2026-Q3",
     "/exports/scorecards.csv?period=2026-Q3&account={id}",
+    "/api/scorecard?period=2026-Q3&account={id}",
 )
-COMPANY_URLS = ("/segments/Retail?period=2026-Q3", f"/owners/{OWNER_B}?period=2026-Q3")
+COMPANY_URLS = (
+    "/segments/Retail?period=2026-Q3",
+    f"/owners/{OWNER_B}?period=2026-Q3",
+    "/api/scorecard?period=2026-Q3&segment=Retail",
+    f"/api/scorecard?period=2026-Q3&owner={OWNER_B}",
+    "/api/scorecard?period=2026-Q3",
+)
 ADMIN_URLS = ("/admin/", "/admin/uploads", "/admin/users", "/admin/targets", "/admin/audit")
 
 
