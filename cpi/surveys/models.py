@@ -131,7 +131,7 @@ class Response(Base):
     # import | survey
     source: Mapped[str] = mapped_column(String(16), default="import")
     submitted_at: Mapped[datetime | None]
-    updated_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime | None] = mapped_column(index=True)
     fcr: Mapped[str | None] = mapped_column(String(3))
     contacts_total: Mapped[int | None]
     contacts_value_added: Mapped[int | None]
