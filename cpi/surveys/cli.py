@@ -192,7 +192,12 @@ def send_command(campaign_id: int) -> None:
             )
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"campaign {campaign_id}: {report.queued} invitations queued")
+    _queued_then_deliver(campaign_id, report, "invitations")
+
+
+def _queued_then_deliver(campaign_id: int, report: sending.SendReport, what: str) -> None:
+    """Say what was queued and skipped, then deliver the outbox with a progress bar."""
+    click.echo(f"campaign {campaign_id}: {report.queued} {what} queued")
     for line in report.skipped:
         click.echo(f"skipped {line}", err=True)
     _echo_delivery(_deliver_with_progress())
@@ -213,10 +218,7 @@ def remind_command(campaign_id: int, after_days: int) -> None:
         report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"campaign {campaign_id}: {report.queued} reminders queued")
-    for line in report.skipped:
-        click.echo(f"skipped {line}", err=True)
-    _echo_delivery(_deliver_with_progress())
+    _queued_then_deliver(campaign_id, report, "reminders")
 
 
 @click.group("outbox")
