@@ -230,9 +230,7 @@ def ratio_interval(
         return None
     # Σ(y − Rx)² · (Σx)², an integer; one int / int division (correctly rounded)
     # gives var(R) = Σ(y − Rx)² · n / ((n−1) · (Σx)²) without any cancellation.
-    residual_scaled = (
-        sum_yy * sum_x * sum_x - 2 * sum_y * sum_x * sum_xy + sum_y * sum_y * sum_xx
-    )
+    residual_scaled = sum_yy * sum_x * sum_x - 2 * sum_y * sum_x * sum_xy + sum_y * sum_y * sum_xx
     variance = max(0, residual_scaled) * n / ((n - 1) * sum_x**4)
     half = Z * math.sqrt(variance)
     centre = sum_y / sum_x
