@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import multiprocessing
 import os
 import re
 import shutil
@@ -40,7 +39,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_submits import ANSWERS, bench_core, response_rows, seed  # noqa: E402
+from bench_submits import (  # noqa: E402
+    ANSWERS,
+    bench_core,
+    merge_counts,
+    response_rows,
+    run_together,
+    seed,
+)
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from cpi.db import make_engine  # noqa: E402
@@ -142,26 +148,10 @@ def _client(port: int, tokens: list[str], threads: int, barrier: Any, results: A
 
 
 def drive(port: int, tokens: list[str], clients: int, threads: int) -> tuple[float, dict[int, int]]:
-    context = multiprocessing.get_context("fork")
-    barrier = context.Barrier(clients + 1)
-    results = context.Queue()
-    children = [
-        context.Process(target=_client, args=(port, tokens[i::clients], threads, barrier, results))
-        for i in range(clients)
-    ]
-    for child in children:
-        child.start()
-    barrier.wait()
-    start = time.perf_counter()
-    collected = [results.get() for _ in children]
-    elapsed = time.perf_counter() - start
-    for child in children:
-        child.join()
-    statuses: dict[int, int] = {}
-    for part in collected:
-        for key, n in part.items():
-            statuses[key] = statuses.get(key, 0) + n
-    return elapsed, statuses
+    elapsed, collected = run_together(
+        _client, [(port, tokens[i::clients], threads) for i in range(clients)]
+    )
+    return elapsed, merge_counts(collected)
 
 
 def group_cpu_seconds(pgid: int) -> float:

@@ -148,30 +148,38 @@ def _app_worker(url: str, tmp: str, tokens: list[str], threads: int, start_barri
     results.put((statuses, counter.locked, cpu))
 
 
-def bench_app(url: str, tmp: Path, tokens: list[str], processes: int, threads: int
-              ) -> dict[str, Any]:  # fmt: skip
+def run_together(target: Any, arg_sets: list[tuple[Any, ...]]) -> tuple[float, list[Any]]:
+    """One forked process per argument tuple (each also gets a start barrier and a
+    result queue); all start at once; the seconds until every one has reported."""
     context = multiprocessing.get_context("fork")
-    start_barrier = context.Barrier(processes + 1)
+    barrier = context.Barrier(len(arg_sets) + 1)
     results = context.Queue()
-    children = [
-        context.Process(
-            target=_app_worker,
-            args=(url, str(tmp), tokens[i::processes], threads, start_barrier, results),
-        )
-        for i in range(processes)
-    ]
+    children = [context.Process(target=target, args=(*args, barrier, results)) for args in arg_sets]
     for child in children:
         child.start()
-    start_barrier.wait()
+    barrier.wait()
     start = time.perf_counter()
     collected = [results.get() for _ in children]
     elapsed = time.perf_counter() - start
     for child in children:
         child.join()
-    statuses: dict[int, int] = {}
-    for child_statuses, _, _ in collected:
-        for status, n in child_statuses.items():
-            statuses[status] = statuses.get(status, 0) + n
+    return elapsed, collected
+
+
+def merge_counts(parts: Any) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for part in parts:
+        for key, n in part.items():
+            merged[key] = merged.get(key, 0) + n
+    return merged
+
+
+def bench_app(url: str, tmp: Path, tokens: list[str], processes: int, threads: int
+              ) -> dict[str, Any]:  # fmt: skip
+    elapsed, collected = run_together(
+        _app_worker, [(url, str(tmp), tokens[i::processes], threads) for i in range(processes)]
+    )
+    statuses = merge_counts(child_statuses for child_statuses, _, _ in collected)
     engine = make_engine(url)
     with engine.connect() as connection:
         stored = connection.scalar(select(func.count()).select_from(Response))
