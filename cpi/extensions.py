@@ -9,12 +9,27 @@ from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 # Rate limits are declared where they apply (survey tokens, login); storage is Redis
-# when CPI_REDIS_URL is set, so that every web process shares the counts.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# when CPI_REDIS_URL is set, so that every web process shares the counts. Redis down:
+# each process counts in memory until Redis answers again (never a 500; /healthz says
+# "degraded"). The client address is REMOTE_ADDR, which cpi.web.TrustedProxies sets from
+# X-Forwarded-For only for requests that come through a trusted proxy.
+limiter = Limiter(
+    key_func=get_remote_address,
+    default_limits=[],
+    in_memory_fallback_enabled=True,
+    swallow_errors=True,
+)
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    csrf.init_app(app)
+    if app.config.get("REDIS_URL"):
+        # Fail fast when Redis is down instead of hanging a request.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+        )
+    # The limiter checks before CSRF protection: a request without a CSRF token is
+    # still counted and throttled (survey token guessing, issue 11 item 8).
     limiter.init_app(app)
+    csrf.init_app(app)
