@@ -136,12 +136,12 @@ def init_app(app: Flask) -> None:
     proxies = trusted_proxies(app)
     if proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
-    app.before_request(_relative_redirect)
     logs.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)
     login.init_app(app)
     timeouts.init_app(app)
+    app.before_request(_relative_redirect)  # after the request id is set: logged too
     app.after_request(_security_headers)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(auth_views.bp)
