@@ -27,8 +27,9 @@ from sqlalchemy import func, select
 from staff_support import small_dataset
 from survey_support import setup_campaign, tokens_by_email
 
+from cpi.audit.models import AuditEvent
 from cpi.surveys.models import Response
-from tests.jobs_support import Gunicorn, free_port
+from tests.jobs_support import Gunicorn
 
 pytestmark = pytest.mark.slow
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}
@@ -96,7 +97,7 @@ class TlsProxy:
     """A TLS-terminating reverse proxy, as the README's nginx: it forwards each request
     to the app over HTTP with ``X-Forwarded-Proto: https`` and ``X-Forwarded-For``."""
 
-    def __init__(self, upstream_port: int, context: ssl.SSLContext) -> None:
+    def __init__(self, upstream_port: int, context: ssl.SSLContext, client: str) -> None:
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -105,7 +106,8 @@ class TlsProxy:
                 body = self.rfile.read(length) if length else None
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
                 headers["X-Forwarded-Proto"] = "https"
-                headers["X-Forwarded-For"] = self.client_address[0]
+                # The browser's address as a proxy on another host would see it.
+                headers["X-Forwarded-For"] = client
                 upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 reply = upstream.getresponse()
@@ -191,14 +193,14 @@ def sign_in_and_answer(browser: Any, base: str, token: str, elsewhere: RefererRe
     context = browser.new_context(ignore_https_errors=True, bypass_csp=True, locale="en-GB")
     page = context.new_page()
     try:
-        response = page.goto(base + "/login")
-        assert response is not None and response.status == 200
-        assert response.headers["strict-transport-security"].startswith("max-age=")
+        login = page.goto(base + "/login")
+        assert login is not None and login.status == 200
         page.fill("#email", "lead@example.test")
         page.fill("#password", "password-123")
         page.click("button[type=submit]")
         page.wait_for_url(base + "/")
         assert "referrer header is missing" not in page.content()
+        assert login.headers["strict-transport-security"].startswith("max-age=")  # item 13
 
         survey = page.goto(f"{base}/s/{token}")
         assert survey is not None and survey.status == 200
@@ -248,34 +250,32 @@ def test_item1_sign_in_and_survey_over_https_served_by_gunicorn(
 
 
 def test_item1_sign_in_and_survey_behind_a_tls_terminating_proxy(
-    app_config: dict[str, Any],
+    app: Flask,
     campaign: dict[str, str],
     browser: Any,
     certificate: Any,
+    tmp_path: Path,
     db: Any,
 ) -> None:
-    from werkzeug.serving import make_server
-
-    from cpi import create_app
-    from cpi.db import database
-
+    """The README's set-up: gunicorn on HTTP behind a proxy that terminates TLS; the
+    app trusts that proxy's X-Forwarded-For and -Proto (``CPI_TRUSTED_PROXIES``)."""
     before = answers(db)
-    web = create_app({**app_config, "TRUSTED_PROXIES": "127.0.0.1", "SESSION_COOKIE_SECURE": True})
-    server = make_server("127.0.0.1", free_port(), web, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     elsewhere = RefererRecorder(tls_context(*certificate))
     try:
-        with TlsProxy(server.server_port, tls_context(*certificate)) as proxy:
-            web.config["BASE_URL"] = proxy.url
-            sign_in_and_answer(browser, proxy.url, campaign["bob@acme.test"], elsewhere)
-            assert proxy.forwarded >= 6
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("GUNICORN_CMD_ARGS", "--env CPI_TRUSTED_PROXIES=127.0.0.1")
+            server = Gunicorn(app, tmp_path, workers=2)
+            proxy = TlsProxy(server.port, tls_context(*certificate), client="198.51.100.77")
+            app.config["BASE_URL"] = proxy.url
+            with server, proxy:
+                sign_in_and_answer(browser, proxy.url, campaign["bob@acme.test"], elsewhere)
+                assert proxy.forwarded >= 6
     finally:
         elsewhere.close()
-        server.shutdown()
-        thread.join(10)
-        database(web).engine.dispose()
     assert answers(db) == before + 1
+    db.rollback()
+    sign_ins = db.scalars(select(AuditEvent.detail).where(AuditEvent.action == "login"))
+    assert list(sign_ins) == ["198.51.100.77"]  # the client's address, from the proxy
 
 
 def raw_request(port: int, method: str, path: str) -> int:
