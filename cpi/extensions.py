@@ -29,7 +29,8 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
         )
-    # The limiter checks before CSRF protection: a request without a CSRF token is
-    # still counted and throttled (survey token guessing, issue 11 item 8).
     limiter.init_app(app)
+    # The limiter object is shared by every app made in this process (tests make many):
+    # a new app starts on its own storage, not on a fallback an earlier app fell into.
+    limiter._storage_dead = False
     csrf.init_app(app)
