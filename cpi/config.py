@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     # imports larger than this are refused up front, before anything is read
     "IMPORT_MAX_BYTES": 100 * 1024 * 1024,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # form fields per body, urlencoded or multipart (cpi.web caps urlencoded too)
+    "MAX_FORM_PARTS": 1000,
     "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import io
+import ipaddress
+from collections.abc import Iterable
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from flask import Flask, redirect, render_template, request
+from flask.wrappers import Request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.formparser import FormDataParser
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response
 
 # No inline script anywhere; styles and images from this site only (inline SVG charts
-# are markup, not script). frame-ancestors: no clickjacking. no-referrer: a survey
-# link never leaks to another site through the Referer header.
+# are markup, not script). frame-ancestors: no clickjacking. Referrer-Policy
+# same-origin: a survey link (its token) never leaks to another site through the
+# Referer header, while this site's own forms keep the same-origin Referer that
+# CSRF protection demands over HTTPS (Flask-WTF's WTF_CSRF_SSL_STRICT).
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -19,22 +31,100 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+# Browsers remember HTTPS for a year once they saw it over HTTPS (never sent over HTTP).
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    # Staff pages, CSV, PDFs, the API and survey pages hold personal data or a
+    # customer's token: no browser or proxy keeps a copy. Static files stay cacheable.
+    if request.endpoint != "static":
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
     return response
+
+
+def _relative_redirect() -> Response | None:
+    """Werkzeug's own redirects (``//x`` -> ``/x``, ``/admin`` -> ``/admin/``) name
+    the host from the request's Host header; answer them with a path instead."""
+    error = request.routing_exception
+    if not isinstance(error, RequestRedirect):
+        return None
+    parts = urlsplit(error.new_url)
+    location = "/" + parts.path.lstrip("/\\")
+    if parts.query:
+        location += "?" + parts.query
+    return redirect(location, error.code)
+
+
+class _CappedFormParser(FormDataParser):
+    """Werkzeug caps multipart parts (``MAX_FORM_PARTS``); this caps urlencoded fields too."""
+
+    def _parse_urlencoded(
+        self, stream: IO[bytes], mimetype: str, content_length: int | None, options: Any
+    ) -> Any:
+        if self.max_form_parts is None:
+            return super()._parse_urlencoded(stream, mimetype, content_length, options)
+        data = stream.read()
+        if data.count(b"&") >= self.max_form_parts:
+            raise RequestEntityTooLarge()
+        return super()._parse_urlencoded(io.BytesIO(data), mimetype, len(data), options)
+
+
+class CpiRequest(Request):
+    form_data_parser_class = _CappedFormParser
+
+
+class TrustedProxies:
+    """``X-Forwarded-For``/``-Proto`` from a trusted proxy (``CPI_TRUSTED_PROXIES``,
+    addresses or networks) give the client's address and scheme (one proxy hop,
+    Werkzeug's ProxyFix); from anyone else they are ignored."""
+
+    def __init__(self, wsgi_app: Any, networks: Iterable[str]) -> None:
+        self.plain = wsgi_app
+        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=1)
+        self.networks = []
+        for item in networks:
+            try:
+                self.networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise RuntimeError(
+                    f"CPI_TRUSTED_PROXIES: {item!r} is not an IP address or network"
+                ) from None
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.networks)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if self._trusted(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.plain(environ, start_response)
+
+
+def trusted_proxies(app: Flask) -> list[str]:
+    value = app.config.get("TRUSTED_PROXIES") or ""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return [item.strip() for item in items if item.strip()]
 
 
 def init_app(app: Flask) -> None:
     from cpi import extensions, i18n
     from cpi.admin import views as admin_views
     from cpi.api import views as api_views
-    from cpi.auth import login
+    from cpi.auth import login, timeouts
     from cpi.auth import views as auth_views
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
@@ -42,10 +132,16 @@ def init_app(app: Flask) -> None:
     from cpi.scorecards import views as scorecard_views
     from cpi.surveys import views as survey_views
 
+    app.request_class = CpiRequest
+    proxies = trusted_proxies(app)
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
     logs.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)
     login.init_app(app)
+    timeouts.init_app(app)
+    app.before_request(_relative_redirect)  # after the request id is set: logged too
     app.after_request(_security_headers)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(auth_views.bp)

@@ -94,7 +94,9 @@ def test_account_locks_after_repeated_failures(app, client, staff, db) -> None: 
 
     limiter.enabled = False
     try:
-        for i in range(10):
+        from cpi.auth.operations import MAX_FAILED_LOGINS
+
+        for i in range(MAX_FAILED_LOGINS):
             assert post_login(client, OWNER_A, f"wrong-{i}").status_code == 401
         # locked: even the right password is refused, with the same message
         response = post_login(client, OWNER_A, "password-123")

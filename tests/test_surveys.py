@@ -187,10 +187,15 @@ def test_submit_without_csrf_token_records_nothing(
     runner.invoke("send", str(setup_campaign(runner, write_csv)))
     token = tokens_by_email(app)["bob@acme.test"]
     open_form(client, token)
-    response = client.post(f"/s/{token}", data=GOOD_ANSWERS)
+    # A page whose CSRF token no longer matches (expired, another session): the form
+    # again, to send again.
+    stale = open_form(app.test_client(), token)
+    response = client.post(f"/s/{token}", data={**GOOD_ANSWERS, "csrf_token": stale})
     assert response.status_code == 400
     body = response.get_data(as_text=True)
     assert "not saved" in body and 'name="csrf_token"' in body  # the form, to send again
+    # No CSRF token at all: the wrong-link page (issue 11 item 8).
+    assert client.post(f"/s/{token}", data=GOOD_ANSWERS).status_code == 404
     assert count(db, Response) == 0
 
 

@@ -1,21 +1,32 @@
-"""Sign in and out. Failed sign-ins are slowed per email and per client (Flask-Limiter)
-and lock the account after a run of failures (cpi.auth.operations.authenticate)."""
+"""Sign in and out. Failed sign-ins are slowed per email + client and per client
+(Flask-Limiter), so that nobody can lock another person out, and lock the account
+after a long run of failures from everywhere (cpi.auth.operations.authenticate)."""
 
 from __future__ import annotations
 
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from cpi.audit.operations import record
+from cpi.auth import timeouts
 from cpi.auth.forms import ActionForm, LoginForm
 from cpi.auth.login import StaffUser
 from cpi.auth.models import User
-from cpi.auth.operations import authenticate, end_sessions, normalise_email
+from cpi.auth.operations import authenticate, end_sessions, login_audit_name, normalise_email
 from cpi.db import get_session
 from cpi.extensions import limiter
 from cpi.timeutil import utcnow
@@ -30,8 +41,19 @@ def _failed_login(response: Response) -> bool:
     return response.status_code != 302
 
 
+def _submitted_email() -> str:
+    """The email as the login form reads it: from a form body or a JSON body."""
+    email = request.form.get("email")
+    if email is None and request.is_json:
+        body = request.get_json(silent=True)
+        email = body.get("email") if isinstance(body, dict) else None
+    return normalise_email(email if isinstance(email, str) else "")[:254]
+
+
 def _email_key() -> str:
-    return "login-email:" + normalise_email(request.form.get("email", ""))[:254]
+    # Per email *and* client: failures from one client never throttle the owner of
+    # the email at another (REMOTE_ADDR is the client behind a trusted proxy).
+    return f"login-email:{_submitted_email()}|{request.remote_addr}"
 
 
 def safe_next(target: str | None) -> str:
@@ -59,9 +81,9 @@ def login() -> ResponseReturnValue:
     db = get_session()
     user = authenticate(db, form.email.data or "", form.password.data or "", utcnow())
     if user is None:
-        record(
-            db, normalise_email(form.email.data or "")[:254], "login.failed", request.remote_addr
-        )
+        typed = form.email.data if isinstance(form.email.data, str) else ""
+        actor = login_audit_name(db, typed, current_app.config["SECRET_KEY"])
+        record(db, actor, "login.failed", request.remote_addr)
         db.commit()
         flash(FAILED, "error")
         return render_template("auth/login.html", form=form), 401
@@ -72,6 +94,7 @@ def login() -> ResponseReturnValue:
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)
     login_user(staff)
+    timeouts.start()
     return redirect(safe_next(request.args.get("next")))
 
 

@@ -27,7 +27,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # The request (or job) this line belongs to; "-" outside of one.
 request_id_var: ContextVar[str] = ContextVar("cpi_request_id", default="-")
 
-_TOKEN_PATH = re.compile(r"(/(?:s|u)/)[^/?#\s\"']+")
+# /s/<token> and /u/<token>, also written /S/…, /s//…, /s/%2F…, /s/./… (the routes
+# take the whole rest of the path): everything after /s/ or /u/ up to the query
+# string goes, except a final /thanks.
+_TOKEN_PATH = re.compile(
+    r"(/[su])(?:/|\\|%2f|%5c|%252f)+[^?#\s\"']+?(/thanks)?(?=[?#\s\"']|$)", re.IGNORECASE
+)
 _SECRET_PARAM = re.compile(
     r"((?:token|password|passwd|secret|csrf_token)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+",
     re.IGNORECASE,
@@ -43,7 +48,7 @@ _STANDARD_ATTRS = frozenset(
 
 def redact(text: str) -> str:
     """Remove customer tokens, passwords and URL credentials from a log line."""
-    text = _TOKEN_PATH.sub(r"\1[token]", text)
+    text = _TOKEN_PATH.sub(lambda m: f"{m[1]}/[token]{m[2] or ''}", text)
     text = _SECRET_PARAM.sub(r"\1[redacted]", text)
     return _URL_PASSWORD.sub(r"\1[redacted]@", text)
 

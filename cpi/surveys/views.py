@@ -2,7 +2,10 @@
 
 A GET never records anything (mail scanners follow every link in an email). Any
 token that does not open a live survey gets the same 404 page, whatever the
-reason; wrong tokens count against a per-client rate limit (429).
+reason (unknown, malformed, erased, opted out, or its campaign closed: the thanks
+and opt-out pages too); wrong tokens count against a per-client rate limit (429).
+A survey POST is rate limited before its CSRF token is checked, and a POST
+without a CSRF token gets the same 404 as a wrong token and counts as one.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def _token_limit() -> str:
 
 
 def _wrong_token(response: WerkzeugResponse) -> bool:
-    return response.status_code == 404
+    return response.status_code == 404 or bool(g.get("cpi_csrf_failed"))
 
 
 # Only failed lookups are counted, across all token addresses; a client over the
@@ -129,8 +132,13 @@ def survey(token: str) -> Any:
 
 @bp.post("/s/", defaults={"token": ""})
 @bp.post("/s/<path:token>")
+@csrf.exempt
 @token_limit
 def submit(token: str) -> Any:
+    # CSRF is checked here, after the rate limit (the app-wide check would run before
+    # it): guessing tokens with CSRF-less POSTs is throttled like any wrong link.
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()
     # Look up and validate before taking SQLite's write lock, so that the locked
     # part of a submit is only the upsert and its commit.
     visit = _lookup(token)
@@ -166,7 +174,7 @@ def submit(token: str) -> Any:
 def thanks(token: str) -> Any:
     visit = operations.find_visit(get_session(), token)
     _speak(visit)
-    if visit is None or visit.opted_out:
+    if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
     return render_template("surveys/thanks.html", token=token, visit=visit)
 
@@ -177,7 +185,7 @@ def thanks(token: str) -> Any:
 def unsubscribe(token: str) -> Any:
     visit = operations.find_visit(get_session(), token)
     _speak(visit)
-    if visit is None:
+    if visit is None or not visit.taking_answers:
         return _not_found()
     return render_template("surveys/unsubscribe.html", token=token, done=visit.opted_out)
 
@@ -192,7 +200,7 @@ def unsubscribe_confirm(token: str) -> Any:
     session = get_session()
     visit = operations.find_visit(session, token)
     _speak(visit)
-    if visit is None:
+    if visit is None or not visit.taking_answers:
         return _not_found()
     operations.opt_out(session, visit)
     session.commit()
@@ -201,9 +209,16 @@ def unsubscribe_confirm(token: str) -> Any:
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(_error: CSRFError) -> Any:
-    """A stale or missing CSRF token: nothing recorded; show the form again to resubmit."""
+    """A stale or missing CSRF token: nothing recorded; show the form again to resubmit.
+
+    Counted as a wrong link. No CSRF token at all (no browser showing our form sends
+    that) gets the wrong-link page whatever the token, so it tells nothing either.
+    """
+    g.cpi_csrf_failed = True
     visit = _lookup((request.view_args or {}).get("token", ""))
     _speak(visit)
+    if "csrf_token" not in request.form:
+        return _not_found()
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
     questions = _questions(visit.survey_id)

@@ -189,7 +189,7 @@ def test_security_headers_on_every_page(app, staff) -> None:  # type: ignore[no-
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp, url
         assert "frame-ancestors 'none'" in csp, url
         assert headers["X-Content-Type-Options"] == "nosniff", url
-        assert headers["Referrer-Policy"] == "no-referrer", url
+        assert headers["Referrer-Policy"] == "same-origin", url
 
 
 def test_pages_have_no_inline_script_or_style(app, staff) -> None:  # type: ignore[no-untyped-def]
