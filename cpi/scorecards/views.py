@@ -23,7 +23,7 @@ from cpi.auth import access
 from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
-from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period
+from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period, report_period
 from cpi.scorecards.overview import available_periods, cached_overview
 from cpi.scorecards.pdf import PdfError
 from cpi.scorecards.rendering import pdf_filename, report_pdf
@@ -46,7 +46,7 @@ def requested_period() -> Period | None:
     text = request.args.get("period", "").strip()
     if text:
         try:
-            return Period.parse(text)
+            return report_period(text)
         except ValueError:
             abort(404, description=f"{text[:40]!r} is not a period like 2026-Q3 or 2026.")
     return latest_period(get_session())
