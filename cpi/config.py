@@ -25,6 +25,11 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Waiting for PostgreSQL (seconds; 0 = no limit): past these a request gets the
+    # 503 retry page instead of hanging until gunicorn kills the worker.
+    "DB_CONNECT_TIMEOUT": 5,
+    "DB_STATEMENT_TIMEOUT": 15,
+    "DB_POOL_TIMEOUT": 5,
 }
 
 

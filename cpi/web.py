@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -60,11 +61,19 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", error=error), error.code or 500
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError) -> tuple[str, int, dict[str, str]]:
-        # The database is down, locked, read-only or full: a page asking to try again
-        # (sending the same answers twice never records them twice), never a traceback.
-        reason = str(error.orig or error).strip().splitlines()[0][:200]
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+        # The database is down, locked, read-only, full, stalled (cpi.db.Timeouts) or
+        # every pooled connection is busy: a page asking to try again (sending the same
+        # answers twice never records them twice), never a traceback.
+        orig = getattr(error, "orig", None) or error
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
         app.logger.error("database unavailable: %s", reason)
+        # The page must not touch the database again: rendering it would load the
+        # signed-in user (Flask-Login's template context), fail the same way and turn
+        # the 503 into a bare 500. Render it as for a visitor.
+        if "_login_user" not in g:
+            g._login_user = login.login_manager.anonymous_user()
         return render_template("ops/unavailable.html"), 503, {"Retry-After": "30"}
 
     @app.errorhandler(Exception)
