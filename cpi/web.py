@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
     from cpi import extensions, i18n
     from cpi.admin import views as admin_views
     from cpi.api import views as api_views
-    from cpi.auth import login
+    from cpi.auth import account, login
     from cpi.auth import views as auth_views
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
     extensions.init_app(app)
     i18n.init_app(app)
     login.init_app(app)
+    account.init_app(app)
     app.after_request(_security_headers)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(auth_views.bp)

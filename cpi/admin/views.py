@@ -18,6 +18,7 @@ from cpi.admin.operations import (
 )
 from cpi.audit.operations import record
 from cpi.auth.access import admin_only, reads_own_body, require_staff
+from cpi.auth.account import reauthenticate_first
 from cpi.auth.forms import ROLE_LABELS, ActionForm, EditUserForm, NewUserForm
 from cpi.auth.models import User
 from cpi.auth.operations import UserError, create_user, update_user
@@ -99,6 +100,8 @@ def _users_page(form: NewUserForm, errors: list[str] | None = None) -> ResponseR
 
 @bp.post("/users")
 def create_user_view() -> ResponseReturnValue:
+    if (confirm := reauthenticate_first()) is not None:
+        return confirm
     form = NewUserForm()
     if not form.validate_on_submit():
         return _users_page(form, [f"{k}: {m}" for k, ms in form.errors.items() for m in ms])
@@ -122,6 +125,8 @@ def create_user_view() -> ResponseReturnValue:
 
 @bp.post("/users/<int:user_id>")
 def edit_user(user_id: int) -> ResponseReturnValue:
+    if (confirm := reauthenticate_first()) is not None:
+        return confirm
     form = EditUserForm()
     if not form.validate_on_submit():
         return _users_page(NewUserForm(formdata=None), ["The form expired; please try again."])

@@ -3,9 +3,10 @@ anything else answers 404, exactly as if it did not exist."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
@@ -14,6 +15,32 @@ from cpi.auth.login import login_manager
 from cpi.scorecards.operations import AccountInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Security events (denied access) go to their own logger, one structured line each,
+# so that alerting can follow them apart from the request log.
+security_log = logging.getLogger("cpi.security")
+
+
+def deny(status: int = 404, description: str | None = None) -> NoReturn:
+    """Refuse a signed-in user (404: as if it did not exist; 403: not their role) and
+    log it as a security event: who, what, from where."""
+    user = current_user if current_user.is_authenticated else None
+    security_log.warning(
+        "access denied: %s %s for %s",
+        request.method,
+        request.path,
+        user.email if user else "anonymous",
+        extra={
+            "event": "access.denied",
+            "status": status,
+            "user": user.email if user else None,
+            "role": user.role if user else None,
+            "method": request.method,
+            "path": request.path,
+            "remote_addr": request.remote_addr,
+        },
+    )
+    abort(status, description=description)
 
 
 def require_staff(blueprint: Blueprint) -> None:
@@ -48,7 +75,7 @@ def admin_only(view: F) -> F:
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
         if not current_user.is_admin:
-            abort(403, description="Only administrators can do this.")
+            deny(403, description="Only administrators can do this.")
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -57,7 +84,7 @@ def admin_only(view: F) -> F:
 def company_wide_only() -> None:
     """Segment pages and other people's portfolios: 404 for account managers."""
     if not current_user.sees_everything:
-        abort(404)
+        deny(404)
 
 
 def can_see(account: AccountInfo) -> bool:

@@ -41,3 +41,24 @@ class EditUserForm(FlaskForm):
         "Status", choices=[SelectChoice("1", "Active"), SelectChoice("0", "Disabled")]
     )
     password = PasswordField("New password", validators=[Optional(), Length(max=1024)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=1024)]
+    )
+    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField("New password again", validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code of an authenticator app (TOTP)."""
+
+    code = StringField("Code from your authenticator app", validators=[Length(max=16), no_nul])
+
+
+class ConfirmForm(FlaskForm):
+    """Password (and code, when the user has a second factor): enrol, disable, re-auth."""
+
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    code = StringField("Code from your authenticator app", validators=[Length(max=16), no_nul])

@@ -12,6 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from cpi.audit.operations import record
+from cpi.auth.account import begin_second_factor, mark_authenticated
 from cpi.auth.forms import ActionForm, LoginForm
 from cpi.auth.login import StaffUser
 from cpi.auth.models import User
@@ -65,6 +66,9 @@ def login() -> ResponseReturnValue:
         db.commit()
         flash(FAILED, "error")
         return render_template("auth/login.html", form=form), 401
+    if user.totp_secret is not None:  # second step: a code (cpi.auth.account)
+        db.commit()
+        return begin_second_factor(user, request.args.get("next"))
     record(db, user.email, "login", request.remote_addr)
     staff = StaffUser.of(user)
     db.commit()
@@ -72,6 +76,7 @@ def login() -> ResponseReturnValue:
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)
     login_user(staff)
+    mark_authenticated()
     return redirect(safe_next(request.args.get("next")))
 
 

@@ -10,6 +10,7 @@ from cpi.auth import access
 from cpi.db import get_session
 from cpi.exports.operations import csv_lines, scorecard_rows
 from cpi.scorecards.operations import load_scoring_data, report_period
+from cpi.scorecards.views import visible_account_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 access.require_staff(bp)
@@ -24,6 +25,8 @@ def scorecards_csv() -> ResponseReturnValue:
         abort(404, description="Give a period like 2026-Q3 or 2026.")
     segment = request.args.get("segment")
     account = request.args.get("account")
+    if account is not None:
+        visible_account_or_404(account)  # 404 (and a security event when not theirs)
     data = load_scoring_data(get_session(), period)
     accounts = [
         a

@@ -100,16 +100,18 @@ def segment(segment: str) -> ResponseReturnValue:
 def owner(email: str) -> ResponseReturnValue:
     email = email.strip().lower()
     if not current_user.sees_everything and email != current_user.email:
-        abort(404)
+        access.deny(404)
     return _overview_page("owner", email, "" if current_user.sees_everything else "My accounts")
 
 
 def visible_account_or_404(account_id: str) -> Account:
     account = account_exists(get_session(), account_id)
-    if account is None or not access.can_see(
+    if account is None:
+        abort(404)
+    if not access.can_see(
         AccountInfo(account.account_id, account.name, account.segment, account.owner_email)
     ):
-        abort(404)
+        access.deny(404)  # exists, but not theirs: the same 404, and a security event
     return account
 
 
