@@ -152,12 +152,22 @@ def _guard_postgresql(engine: Engine, seconds: float) -> None:
 
     event.listen(engine, "before_cursor_execute", arm_cursor)
     event.listen(engine, "after_cursor_execute", disarm_cursor)
-    event.listen(engine, "commit", arm_cursor)
-    event.listen(engine, "rollback", arm_cursor)
     event.listen(engine, "handle_error", on_error)
 
-    def arm_reset(dbapi_connection: Any, *_args: Any) -> None:
-        _watchdog.arm(dbapi_connection, limit)
+    # COMMIT and ROLLBACK (also the pool's reset on return) are not cursor executions:
+    # this engine's dialect runs them under the watchdog too.
+    dialect: Any = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        original = getattr(dialect, name)
+
+        def guarded(dbapi_connection: Any, _original: Any = original) -> None:
+            _watchdog.arm(dbapi_connection, limit)
+            try:
+                _original(dbapi_connection)
+            finally:
+                _watchdog.disarm(dbapi_connection)
+
+        setattr(dialect, name, guarded)
 
     def disarm_pooled(dbapi_connection: Any, *_args: Any) -> None:
         if dbapi_connection is not None:
@@ -176,7 +186,6 @@ def _guard_postgresql(engine: Engine, seconds: float) -> None:
             _watchdog.disarm(dbapi_connection)
 
     event.listen(engine.pool, "checkout", ping)
-    event.listen(engine.pool, "reset", arm_reset)
     event.listen(engine.pool, "checkin", disarm_pooled)
     event.listen(engine.pool, "close", disarm_pooled)
     event.listen(engine.pool, "invalidate", disarm_pooled)

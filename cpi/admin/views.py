@@ -100,7 +100,7 @@ def _users_page(form: NewUserForm, errors: list[str] | None = None) -> ResponseR
 
 @bp.post("/users")
 def create_user_view() -> ResponseReturnValue:
-    if (confirm := reauthenticate_first()) is not None:
+    if (confirm := reauthenticate_first(url_for("admin.users"))) is not None:
         return confirm
     form = NewUserForm()
     if not form.validate_on_submit():
@@ -125,7 +125,7 @@ def create_user_view() -> ResponseReturnValue:
 
 @bp.post("/users/<int:user_id>")
 def edit_user(user_id: int) -> ResponseReturnValue:
-    if (confirm := reauthenticate_first()) is not None:
+    if (confirm := reauthenticate_first(url_for("admin.users"))) is not None:
         return confirm
     form = EditUserForm()
     if not form.validate_on_submit():

@@ -87,13 +87,12 @@ def recently_authenticated() -> bool:
     return time.time() - float(session.get(AUTH_AT, 0)) <= minutes * 60
 
 
-def reauthenticate_first() -> Response | None:
+def reauthenticate_first(back: str) -> Response | None:
     """None when the signed-in user confirmed their password recently, else the
-    redirect to ``/reauth`` (coming back to the page they were on)."""
+    redirect to ``/reauth`` (coming back to ``back``; the change is made again)."""
     if recently_authenticated():
         return None
-    flash("Please confirm your password to change users.", "info")
-    back = request.referrer if request.method == "POST" else request.full_path
+    flash("Please confirm your password, then make the change again.", "info")
     return redirect(url_for("account.reauth", next=_local(back)))
 
 
