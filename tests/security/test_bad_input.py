@@ -18,7 +18,7 @@ PASSWORD = "password-123"
 ODD_PERIODS = ["0001", "0001-Q1", "0002-Q3", "0000", "9999", "9999-Q4", "1-Q1", "²⁰²⁶", "2026-Q5"]
 ODD_VALUES = [
     "", "\x00", "a\x00b", "²", "-1", "0", "99999999999999999999", "sNaN", "NaN", "inf",
-    "1e309", "%", "'", "\\", "../../etc/passwd", "\ud800", "ACC-1", OWNER_A, "Retail",
+    "1e309", "%", "'", "\\", "../../etc/passwd", "ACC-1", OWNER_A, "Retail",
     "2026-Q3", "x" * 300,
 ]  # fmt: skip
 QUERY_KEYS = ["period", "indicator", "page", "actor", "account", "segment", "owner", "q", "next"]
@@ -35,7 +35,9 @@ PUBLIC_PREFIXES = ("/s/", "/u/")
 
 
 def odd_text() -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(ODD_VALUES + ODD_PERIODS), st.text(max_size=40))
+    # any text a client can send (a lone surrogate cannot be encoded into a request)
+    text = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+    return st.one_of(st.sampled_from(ODD_VALUES + ODD_PERIODS), text)
 
 
 @pytest.fixture
