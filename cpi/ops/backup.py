@@ -183,31 +183,43 @@ def _schema_differences(found: dict[str, set[str]], wanted: dict[str, set[str]])
     return problems
 
 
-def _upgraded_copy(source: Path, folder: Path, prepare: Callable[[Engine], None] | None) -> Path:
-    """A scratch copy of ``source`` upgraded to this release, checked against the schema
-    this release's migrations make; raise :class:`BackupError` if it does not match."""
-    copy = folder / "candidate.sqlite3"
-    reference = folder / "reference.sqlite3"
-    with closing(_connect(source, read_only=True)) as backup_db, closing(_connect(copy)) as out:
-        backup_db.backup(out)
-    for path in (copy, reference):
-        engine = make_engine(f"sqlite:///{path}")
-        try:
-            upgrade(engine)
-        except Exception as error:  # a foreign schema that the migrations cannot upgrade
-            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-            raise BackupError(
-                f"{source} cannot be upgraded to this release ({reason or type(error).__name__})"
-                "; nothing restored"
-            ) from None
-        finally:
-            engine.dispose()
+def _migrate(path: Path, revision: str, source: Path) -> None:
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade(engine, revision)
+    except Exception as error:  # a foreign schema that the migrations cannot upgrade
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        raise BackupError(
+            f"{source} cannot be upgraded to this release ({reason or type(error).__name__})"
+            "; nothing restored"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _same_schema(copy: Path, reference: Path, source: Path) -> None:
     problems = _schema_differences(_schema(copy), _schema(reference))
     if problems:
         raise BackupError(
             f"{source} does not have this application's schema ({'; '.join(problems[:3])}); "
             "nothing restored"
         )
+
+
+def _upgraded_copy(source: Path, folder: Path, prepare: Callable[[Engine], None] | None) -> Path:
+    """A scratch copy of ``source`` upgraded to this release; raise :class:`BackupError`
+    unless its tables and columns are those this release's migrations make, both at the
+    backup's own revision and after the upgrade."""
+    revision = check_revision(source)
+    copy = folder / "candidate.sqlite3"
+    reference = folder / "reference.sqlite3"
+    with closing(_connect(source, read_only=True)) as backup_db, closing(_connect(copy)) as out:
+        backup_db.backup(out)
+    _migrate(reference, revision, source)
+    _same_schema(copy, reference, source)
+    _migrate(reference, "head", source)
+    _migrate(copy, "head", source)
+    _same_schema(copy, reference, source)
     if prepare is not None:
         engine = make_engine(f"sqlite:///{copy}")
         try:

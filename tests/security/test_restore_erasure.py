@@ -155,3 +155,29 @@ def test_item14_forget_deletes_the_delivered_eml_files(
     assert "bob@acme.test" not in left and "bob jones" not in left
     assert bob_token not in left
     assert set(tokens_by_email(app)) == set(tokens) - {"bob@acme.test"}  # others kept
+
+
+@sqlite_only
+def test_item7_a_backup_from_an_older_release_is_upgraded_and_restored(
+    app: Any, runner: Any, backup_file: Path, tmp_path: Path, db: Any
+) -> None:
+    older = tmp_path / "older.sqlite3"
+    shutil.copy(backup_file, older)
+    edit(  # what release 0004 wrote: no second-factor columns yet
+        older,
+        "ALTER TABLE users DROP COLUMN totp_secret",
+        "ALTER TABLE users DROP COLUMN totp_last_step",
+        "UPDATE alembic_version SET version_num = '0004'",
+    )
+    result = runner.invoke("restore", str(older), "--yes")
+    assert result.exit_code == 0, result.output
+    connection = sqlite3.connect(live_file(app))
+    try:
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(users)")}
+        head = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    finally:
+        connection.close()
+    assert {"totp_secret", "totp_last_step"} <= columns
+    assert head == [("0005",)]
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Contact)) == 4
