@@ -5,6 +5,7 @@ Every name here is documented in ``shared/docs/interfaces.md`` and the README.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -27,6 +28,11 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_MAX_BYTES": 20 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Waiting for PostgreSQL (seconds; 0 = no limit): past these a request gets the
+    # 503 retry page instead of hanging until gunicorn kills the worker.
+    "DB_CONNECT_TIMEOUT": 5,
+    "DB_STATEMENT_TIMEOUT": 15,
+    "DB_POOL_TIMEOUT": 5,
 }
 
 
@@ -57,6 +63,19 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         # Behind TLS the session cookie travels only over HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MIN_N"] = int(app.config["MIN_N"])
+    app.config["SECRET_KEY_FALLBACKS"] = secret_key_fallbacks(app.config)
+
+
+def secret_key_fallbacks(config: Any) -> list[str]:
+    """``CPI_SECRET_KEY_FALLBACKS``: retired keys, newest first, as a JSON list or
+    separated by commas or spaces. Flask verifies session cookies signed with them
+    (and signs new ones with ``CPI_SECRET_KEY``); reminders re-derive links made with
+    them (cpi.surveys.tokens). Drop a key once its sessions and campaigns are over."""
+    value = config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(value, str):
+        text = value.strip()
+        value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
+    return [str(key) for key in value if str(key).strip()]
 
 
 def _instance_secret(instance: Path) -> str:

@@ -8,6 +8,11 @@ queue on the lock instead of failing later with "database is locked".
 
 from __future__ import annotations
 
+import math
+import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,6 +20,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -32,12 +38,157 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+@dataclass(frozen=True)
+class Timeouts:
+    """Limits (seconds) on waiting for the database; None waits as long as it takes.
+
+    ``connect``: opening a connection (libpq ``connect_timeout``); ``statement``: one
+    statement, a commit or a pool check (PostgreSQL ``statement_timeout`` on the
+    server, and a watchdog here that cuts the connection when the server or the
+    network stalls and no answer comes back at all); ``pool``: waiting for a free
+    pooled connection.
+    """
+
+    connect: float | None = None
+    statement: float | None = None
+    pool: float | None = None
+
+
+def make_engine(url: str, *, timeouts: Timeouts | None = None, **kwargs: Any) -> Engine:
+    # SQL parameters (emails, names, answers) never reach a log or an error message.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    timeouts = timeouts or Timeouts()
+    connect_args: dict[str, Any] = {}
+    if timeouts.connect is not None:
+        connect_args["connect_timeout"] = max(2, math.ceil(timeouts.connect))
+    if timeouts.statement is not None:
+        connect_args["options"] = f"-c statement_timeout={int(timeouts.statement * 1000)}"
+    if timeouts.pool is not None:
+        kwargs.setdefault("pool_timeout", timeouts.pool)
+    if timeouts.statement is None:
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    _guard_postgresql(engine, timeouts.statement)
+    return engine
+
+
+class _Watchdog:
+    """Cuts the socket of a PostgreSQL connection whose statement is past its deadline.
+
+    ``statement_timeout`` works only while the server runs and the network carries its
+    answer; when either stalls the driver would wait forever (then gunicorn kills the
+    worker). Cutting the socket makes the driver fail at once with a disconnect, which
+    SQLAlchemy turns into an OperationalError (a 503 page) and an invalidated
+    connection. One thread per process, started on first use (and again after a fork).
+    """
+
+    TICK = 0.1
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadlines: dict[int, tuple[float, Any]] = {}
+        self._thread: threading.Thread | None = None
+
+    def arm(self, dbapi_connection: Any, seconds: float) -> None:
+        with self._lock:
+            self._deadlines[id(dbapi_connection)] = (time.monotonic() + seconds, dbapi_connection)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cpi-db-watchdog")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def disarm(self, dbapi_connection: Any) -> None:
+        with self._lock:
+            self._deadlines.pop(id(dbapi_connection), None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                late = [key for key, (deadline, _) in self._deadlines.items() if deadline <= now]
+                for key in late:
+                    _, connection = self._deadlines.pop(key)
+                    _cut(connection)
+
+
+def _cut(dbapi_connection: Any) -> None:
+    try:
+        fd = dbapi_connection.pgconn.socket
+        sock = socket.socket(fileno=os.dup(fd))
+    except Exception:  # already closed: nothing to cut
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+_watchdog = _Watchdog()
+
+
+def _guard_postgresql(engine: Engine, seconds: float) -> None:
+    # The watchdog allows the server's own statement_timeout to answer first.
+    limit = seconds + 1.0
+
+    def arm_cursor(conn: Any, *_args: Any) -> None:
+        if not conn.get_execution_options().get("cpi_no_deadline", False):
+            _watchdog.arm(conn.connection.dbapi_connection, limit)
+
+    def disarm_cursor(conn: Any, *_args: Any) -> None:
+        _watchdog.disarm(conn.connection.dbapi_connection)
+
+    def on_error(context: Any) -> None:
+        if context.connection is not None and context.connection.connection is not None:
+            dbapi_connection = context.connection.connection.dbapi_connection
+            if dbapi_connection is not None:
+                _watchdog.disarm(dbapi_connection)
+
+    event.listen(engine, "before_cursor_execute", arm_cursor)
+    event.listen(engine, "after_cursor_execute", disarm_cursor)
+    event.listen(engine, "handle_error", on_error)
+
+    # COMMIT and ROLLBACK (also the pool's reset on return) are not cursor executions:
+    # this engine's dialect runs them under the watchdog too.
+    dialect: Any = engine.dialect
+    for name in ("do_commit", "do_rollback"):
+        original = getattr(dialect, name)
+
+        def guarded(dbapi_connection: Any, _original: Any = original) -> None:
+            _watchdog.arm(dbapi_connection, limit)
+            try:
+                _original(dbapi_connection)
+            finally:
+                _watchdog.disarm(dbapi_connection)
+
+        setattr(dialect, name, guarded)
+
+    def disarm_pooled(dbapi_connection: Any, *_args: Any) -> None:
+        if dbapi_connection is not None:
+            _watchdog.disarm(dbapi_connection)
+
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # pool_pre_ping, under the watchdog: a dead or stalled pooled connection is
+        # replaced by a new one (whose connect has its own timeout).
+        _watchdog.arm(dbapi_connection, limit)
+        try:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception as error:
+            raise DisconnectionError(f"pooled connection is dead: {error}") from error
+        finally:
+            _watchdog.disarm(dbapi_connection)
+
+    event.listen(engine.pool, "checkout", ping)
+    event.listen(engine.pool, "checkin", disarm_pooled)
+    event.listen(engine.pool, "close", disarm_pooled)
+    event.listen(engine.pool, "invalidate", disarm_pooled)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -83,7 +234,7 @@ class Database:
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    engine = make_engine(app.config["DATABASE_URL"], timeouts=timeouts(app.config))
     writer = engine.execution_options(cpi_write=True)
     app.extensions["cpi_db"] = Database(
         engine=engine,
@@ -91,6 +242,21 @@ def init_app(app: Flask) -> None:
         write_sessions=sessionmaker(writer, expire_on_commit=False),
     )
     app.teardown_appcontext(_close_session)
+
+
+def timeouts(config: Any) -> Timeouts:
+    """``CPI_DB_CONNECT_TIMEOUT``, ``CPI_DB_STATEMENT_TIMEOUT``, ``CPI_DB_POOL_TIMEOUT``
+    (seconds; 0 turns one off)."""
+
+    def seconds(name: str) -> float | None:
+        value = float(config[name])
+        return value if value > 0 else None
+
+    return Timeouts(
+        connect=seconds("DB_CONNECT_TIMEOUT"),
+        statement=seconds("DB_STATEMENT_TIMEOUT"),
+        pool=seconds("DB_POOL_TIMEOUT"),
+    )
 
 
 def database(app: Flask | None = None) -> Database:

@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, redirect, render_template, request
+from flask import Flask, g, redirect, render_template, request
 from flask.wrappers import Request
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -124,7 +125,7 @@ def init_app(app: Flask) -> None:
     from cpi import extensions, i18n
     from cpi.admin import views as admin_views
     from cpi.api import views as api_views
-    from cpi.auth import login, timeouts
+    from cpi.auth import account, login, timeouts
     from cpi.auth import views as auth_views
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
@@ -142,6 +143,7 @@ def init_app(app: Flask) -> None:
     login.init_app(app)
     timeouts.init_app(app)
     app.before_request(_relative_redirect)  # after the request id is set: logged too
+    account.init_app(app)
     app.after_request(_security_headers)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(auth_views.bp)
@@ -156,11 +158,19 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", error=error), error.code or 500
 
     @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError) -> tuple[str, int, dict[str, str]]:
-        # The database is down, locked, read-only or full: a page asking to try again
-        # (sending the same answers twice never records them twice), never a traceback.
-        reason = str(error.orig or error).strip().splitlines()[0][:200]
+    @app.errorhandler(PoolTimeout)
+    def database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
+        # The database is down, locked, read-only, full, stalled (cpi.db.Timeouts) or
+        # every pooled connection is busy: a page asking to try again (sending the same
+        # answers twice never records them twice), never a traceback.
+        orig = getattr(error, "orig", None) or error
+        reason = (str(orig).strip().splitlines() or [type(orig).__name__])[0][:200]
         app.logger.error("database unavailable: %s", reason)
+        # The page must not touch the database again: rendering it would load the
+        # signed-in user (Flask-Login's template context), fail the same way and turn
+        # the 503 into a bare 500. Render it as for a visitor.
+        if "_login_user" not in g:
+            g._login_user = login.login_manager.anonymous_user()
         return render_template("ops/unavailable.html"), 503, {"Retry-After": "30"}
 
     @app.errorhandler(Exception)

@@ -63,16 +63,22 @@ def test_backup_then_restore_brings_back_the_rows(people, runner, app, tmp_path,
     # Only the finished copy is left beside it: no temporary files.
     assert [p.name for p in target.parent.iterdir()] == ["cpi-backup.sqlite3"]
 
-    # Later changes are undone by the restore.
+    # Later changes are undone by the restore, except erasures (issue 11 item 7).
+    later = (
+        "account_id,contact_email,period,fcr,csat,nps\nACME-001,jo@acme.example,2026-Q4,yes,5,9\n"
+    )
+    (tmp_path / "later.csv").write_text(later)
+    assert runner.invoke("import", "responses", str(tmp_path / "later.csv")).exit_code == 0
     forget = runner.invoke("contact", "forget", "li@acme.example")
     assert forget.exit_code == 0, forget.output
     db.rollback()
     assert db.scalar(select(func.count()).where(Contact.email.is_(None))) == 1
+    assert db.scalar(select(func.count()).select_from(Response)) == 4
 
     result = runner.invoke("restore", str(target), "--yes")
     assert result.exit_code == 0, result.output
     db.rollback()
-    assert db.scalar(select(func.count()).where(Contact.email.is_(None))) == 0
+    assert db.scalar(select(func.count()).where(Contact.email.is_(None))) == 1
     assert db.scalar(select(func.count()).select_from(Response)) == 3
     assert rows(sqlite_file(app), "PRAGMA integrity_check") == [("ok",)]
 

@@ -54,7 +54,8 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
             "-c",
             "import cpi; from cpi import create_app; app = create_app(); "
             "print(cpi.__file__); print(app.test_client().get('/static/css/app.css').status_code); "
-            "print(app.template_folder)",
+            "print(app.template_folder); "
+            "from cpi.auth.passwords import is_common; print(is_common('password1234'))",
         ],
         capture_output=True,
         text=True,
@@ -62,7 +63,8 @@ def test_wheel_installs_and_runs_demo(tmp_path: Path) -> None:
         env=run_env,
         check=True,
     )
-    location, css_status, templates = probe.stdout.split()
+    location, css_status, templates, common_list = probe.stdout.split()
+    assert common_list == "True"  # the common-password list is package data in the wheel
     assert str(env_dir) in location  # the wheel's copy, not the source tree
     assert css_status == "200"
     assert str(env_dir) in templates

@@ -17,7 +17,8 @@ from cpi.admin.operations import (
     targets_for,
 )
 from cpi.audit.operations import record
-from cpi.auth.access import admin_only, require_staff
+from cpi.auth.access import admin_only, reads_own_body, require_staff
+from cpi.auth.account import reauthenticate_first
 from cpi.auth.forms import ROLE_LABELS, ActionForm, EditUserForm, NewUserForm
 from cpi.auth.models import User
 from cpi.auth.operations import UserError, create_user, update_user
@@ -45,6 +46,7 @@ def index() -> ResponseReturnValue:
 # read the body under the 1 MB request limit before this view can raise it for uploads.
 @bp.route("/uploads", methods=["GET", "POST"])
 @csrf.exempt
+@reads_own_body
 def uploads() -> ResponseReturnValue:
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     request.max_content_length = limit
@@ -98,6 +100,8 @@ def _users_page(form: NewUserForm, errors: list[str] | None = None) -> ResponseR
 
 @bp.post("/users")
 def create_user_view() -> ResponseReturnValue:
+    if (confirm := reauthenticate_first(url_for("admin.users"))) is not None:
+        return confirm
     form = NewUserForm()
     if not form.validate_on_submit():
         return _users_page(form, [f"{k}: {m}" for k, ms in form.errors.items() for m in ms])
@@ -121,6 +125,8 @@ def create_user_view() -> ResponseReturnValue:
 
 @bp.post("/users/<int:user_id>")
 def edit_user(user_id: int) -> ResponseReturnValue:
+    if (confirm := reauthenticate_first(url_for("admin.users"))) is not None:
+        return confirm
     form = EditUserForm()
     if not form.validate_on_submit():
         return _users_page(NewUserForm(formdata=None), ["The form expired; please try again."])
@@ -146,6 +152,17 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.users"))
 
 
+def _number(field: str, value: object) -> float:
+    """A form's Decimal as a float; NaN, sNaN and infinities are refused naming the field."""
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (ValueError, OverflowError):  # float(Decimal("sNaN")) raises
+        raise AdminError(f"{field}: must be a finite number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise AdminError(f"{field}: must be a finite number")
+    return number
+
+
 @bp.route("/targets", methods=["GET", "POST"])
 def targets() -> ResponseReturnValue:
     form = TargetForm()
@@ -158,8 +175,12 @@ def targets() -> ResponseReturnValue:
                 indicator=form.indicator.data or "",
                 period=form.period.data or "",
                 segment=form.segment.data,
-                target=float(form.target.data or 0),
-                tolerance=float(form.tolerance.data) if form.tolerance.data is not None else None,
+                target=_number("target", form.target.data or 0),
+                tolerance=(
+                    _number("tolerance", form.tolerance.data)
+                    if form.tolerance.data is not None
+                    else None
+                ),
             )
         except AdminError as error:
             session.rollback()
@@ -200,12 +221,17 @@ def remove_target(target_id: int) -> ResponseReturnValue:
     return redirect(url_for("admin.targets"))
 
 
+def _page_number(text: str) -> int:
+    """``?page=``: ASCII digits only ('²' is a digit to str.isdigit, not to int)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else 1
+
+
 @bp.get("/audit")
 def audit() -> ResponseReturnValue:
     page = request.args.get("page", "1")
     actor = request.args.get("actor", "").strip()[:254] or None
     return render_template(
         "admin/audit.html",
-        audit=audit_page(get_session(), int(page) if page.isdigit() else 1, actor),
+        audit=audit_page(get_session(), _page_number(page), actor),
         actor=actor,
     )

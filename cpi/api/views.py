@@ -40,7 +40,7 @@ def _requested_scope() -> tuple[str, str | None]:
     elif scope_type == "segment":
         access.company_wide_only()
     elif not current_user.sees_everything and scope_id.lower() != current_user.email:
-        abort(404)
+        access.deny(404)
     return scope_type, scope_id
 
 

@@ -32,6 +32,7 @@ class StaffUser:
     name: str | None
     role: str
     session_version: int
+    mfa: bool = False  # has a second factor (cpi.auth.mfa)
 
     is_authenticated = True
     is_active = True
@@ -55,7 +56,10 @@ class StaffUser:
 
     @staticmethod
     def of(user: User) -> StaffUser:
-        return StaffUser(user.id, user.email, user.name, user.role, user.session_version)
+        return StaffUser(
+            user.id, user.email, user.name, user.role, user.session_version,
+            mfa=user.totp_secret is not None,
+        )  # fmt: skip
 
 
 class Anonymous(AnonymousUserMixin):

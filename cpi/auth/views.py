@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from cpi.audit.operations import record
 from cpi.auth import timeouts
+from cpi.auth.account import begin_second_factor, mark_authenticated
 from cpi.auth.forms import ActionForm, LoginForm
 from cpi.auth.login import StaffUser
 from cpi.auth.models import User
@@ -87,6 +88,9 @@ def login() -> ResponseReturnValue:
         db.commit()
         flash(FAILED, "error")
         return render_template("auth/login.html", form=form), 401
+    if user.totp_secret is not None:  # second step: a code (cpi.auth.account)
+        db.commit()
+        return begin_second_factor(user, request.args.get("next"))
     record(db, user.email, "login", request.remote_addr)
     staff = StaffUser.of(user)
     db.commit()
@@ -95,6 +99,7 @@ def login() -> ResponseReturnValue:
     session["sid"] = secrets.token_urlsafe(16)
     login_user(staff)
     timeouts.start()
+    mark_authenticated()
     return redirect(safe_next(request.args.get("next")))
 
 

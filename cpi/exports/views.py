@@ -9,8 +9,8 @@ from cpi.audit.operations import audit_export
 from cpi.auth import access
 from cpi.db import get_session
 from cpi.exports.operations import csv_lines, scorecard_rows
-from cpi.scorecards.operations import load_scoring_data
-from cpi.scoring import Period
+from cpi.scorecards.operations import load_scoring_data, report_period
+from cpi.scorecards.views import visible_account_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 access.require_staff(bp)
@@ -20,11 +20,13 @@ access.require_staff(bp)
 def scorecards_csv() -> ResponseReturnValue:
     """One row per visible account and indicator; ``?segment=`` or ``?account=`` narrow it."""
     try:
-        period = Period.parse(request.args.get("period", ""))
+        period = report_period(request.args.get("period", ""))
     except ValueError:
         abort(404, description="Give a period like 2026-Q3 or 2026.")
     segment = request.args.get("segment")
     account = request.args.get("account")
+    if account is not None:
+        visible_account_or_404(account)  # 404 (and a security event when not theirs)
     data = load_scoring_data(get_session(), period)
     accounts = [
         a

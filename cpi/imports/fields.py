@@ -86,7 +86,10 @@ def timestamp(field: str, value: str) -> datetime | None:
     except ValueError:
         raise FieldError(field, f"{value!r} is not an ISO 8601 date and time") from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+            raise FieldError(field, f"{value!r} is out of the range of dates") from None
     return parsed
 
 

@@ -57,6 +57,20 @@ class ScoringData:
         return grouped
 
 
+# Reports look back a year and a few quarters (comparisons, trend charts): a period
+# whose window would fall before year 1 is not one staff can ask for.
+FIRST_REPORT_YEAR = 1000
+
+
+def report_period(text: str) -> Period:
+    """The period a page, PDF, export or API call asks for; ValueError if malformed or
+    outside the years reports can cover (e.g. ``0001-Q1``, whose previous year is 0)."""
+    period = Period.parse(text)
+    if period.year < FIRST_REPORT_YEAR:
+        raise ValueError(f"period: years before {FIRST_REPORT_YEAR} are not reported")
+    return period
+
+
 def periods_needed(period: Period, history: int = 0) -> list[str]:
     """The quarters of the period and of the period before (for ``previous``).
 

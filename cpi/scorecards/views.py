@@ -23,7 +23,7 @@ from cpi.auth import access
 from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
-from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period
+from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period, report_period
 from cpi.scorecards.overview import available_periods, cached_overview
 from cpi.scorecards.pdf import PdfError
 from cpi.scorecards.rendering import pdf_filename, report_pdf
@@ -46,7 +46,7 @@ def requested_period() -> Period | None:
     text = request.args.get("period", "").strip()
     if text:
         try:
-            return Period.parse(text)
+            return report_period(text)
         except ValueError:
             abort(404, description=f"{text[:40]!r} is not a period like 2026-Q3 or 2026.")
     return latest_period(get_session())
@@ -100,16 +100,18 @@ def segment(segment: str) -> ResponseReturnValue:
 def owner(email: str) -> ResponseReturnValue:
     email = email.strip().lower()
     if not current_user.sees_everything and email != current_user.email:
-        abort(404)
+        access.deny(404)
     return _overview_page("owner", email, "" if current_user.sees_everything else "My accounts")
 
 
 def visible_account_or_404(account_id: str) -> Account:
     account = account_exists(get_session(), account_id)
-    if account is None or not access.can_see(
+    if account is None:
+        abort(404)
+    if not access.can_see(
         AccountInfo(account.account_id, account.name, account.segment, account.owner_email)
     ):
-        abort(404)
+        access.deny(404)  # exists, but not theirs: the same 404, and a security event
     return account
 
 

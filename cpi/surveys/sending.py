@@ -26,7 +26,7 @@ from cpi.mail.compose import InvalidAddress, build_message, parse_sender
 from cpi.mail.outbox import DeliveryReport, deliver_outbox, queue_message
 from cpi.surveys import labels, operations
 from cpi.surveys.models import Campaign, Invitation
-from cpi.surveys.tokens import derive_token, issue_token
+from cpi.surveys.tokens import derive_known_token, issue_token
 from cpi.timeutil import utcnow
 
 BATCH_SIZE = 200
@@ -200,7 +200,14 @@ def _queue_reminder(
     if invitation.token_salt is None:
         report.skipped.append(f"invitation {invitation.id}: no link to remind with")
         return
-    token = derive_token(app.config["SECRET_KEY"], invitation.token_salt)
+    keys = [app.config["SECRET_KEY"], *app.config.get("SECRET_KEY_FALLBACKS", [])]
+    token = derive_known_token(keys, invitation.token_salt, invitation.token_hash)
+    if token is None:
+        report.skipped.append(
+            f"invitation {invitation.id}: its link was made with a secret key no longer "
+            "configured (add it to CPI_SECRET_KEY_FALLBACKS)"
+        )
+        return
     try:
         message = compose_survey_email(
             app.config,

@@ -7,7 +7,10 @@ copy of the database alone gives no working link; with the secret the app can
 derive the same token again for a reminder, so the link in every email of a
 campaign is the same. Lookups go by hash and compare in constant time.
 
-Rotating the secret key kills every outstanding link (documented in the README).
+Links are checked by hash, so rotating the secret key leaves every link working;
+what needs the key that made a link is a reminder, which derives the link again.
+:func:`derive_known_token` tries the current key, then each retired one
+(``CPI_SECRET_KEY_FALLBACKS``), and keeps the one whose token has the stored hash.
 """
 
 from __future__ import annotations
@@ -61,3 +64,13 @@ def plausible(token: str) -> bool:
 
 def same_hash(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def derive_known_token(keys: list[str], salt: str, token_hash: str) -> str | None:
+    """The link made from ``salt`` under whichever of ``keys`` (current first) made the
+    stored ``token_hash``; None when none did (the key that made it was dropped)."""
+    for key in keys:
+        token = derive_token(key, salt)
+        if same_hash(hash_token(token), token_hash):
+            return token
+    return None
