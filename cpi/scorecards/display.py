@@ -6,7 +6,7 @@ reads the same everywhere and the privacy rule (indicators.md) holds everywhere.
 
 from __future__ import annotations
 
-from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult
+from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult, Scorecard
 
 INSUFFICIENT = "insufficient data"
 UNIT_SUFFIX = {"percent": "%", "days": " d", "contacts": "", "score": "", "points": ""}
@@ -57,3 +57,35 @@ def delta(result: IndicatorResult) -> str:
     if hidden(result) or result.delta is None:
         return "–"
     return number(result.code, result.delta, signed=True)
+
+
+STATUS_WORDS = {
+    "green": "on target",
+    "amber": "near target",
+    "red": "off target",
+    "insufficient": "too few answers",
+}
+
+
+def status(result: IndicatorResult) -> str:
+    """The status badge's words; an uncertain status says so (indicators.md)."""
+    words = STATUS_WORDS.get(result.status or "", "no target")
+    if result.status in ("green", "amber", "red") and not result.status_certain:
+        return f"{words} (uncertain)"
+    return words
+
+
+def status_uncertain(result: IndicatorResult) -> bool:
+    return result.status in ("green", "amber", "red") and not result.status_certain
+
+
+def off_target(card: Scorecard) -> str:
+    rated = [r for r in card.indicators if r.status in ("green", "amber", "red")]
+    if not rated:
+        if all(hidden(r) for r in card.indicators):
+            return "no data"
+        return "no targets"
+    red = [r for r in rated if r.status == "red"]
+    text = f"{len(red)} of {len(rated)}"
+    uncertain = sum(1 for r in red if not r.status_certain)
+    return text + (f" ({uncertain} uncertain)" if uncertain else "")
