@@ -54,9 +54,12 @@ def gap(result: IndicatorResult) -> str:
 
 
 def delta(result: IndicatorResult) -> str:
+    """The change since the period before; `` *`` when it is significant (its 95%
+    interval excludes 0), as a significant gap is marked."""
     if hidden(result) or result.delta is None:
         return "–"
-    return number(result.code, result.delta, signed=True)
+    marker = " *" if result.delta_significant else ""
+    return number(result.code, result.delta, signed=True) + marker
 
 
 STATUS_WORDS = {
