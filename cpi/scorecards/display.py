@@ -70,16 +70,15 @@ STATUS_WORDS = {
 }
 
 
+def status_uncertain(result: IndicatorResult) -> bool:
+    """A green/amber/red status whose interval crosses a boundary of its band."""
+    return result.status in ("green", "amber", "red") and not result.status_certain
+
+
 def status(result: IndicatorResult) -> str:
     """The status badge's words; an uncertain status says so (indicators.md)."""
     words = STATUS_WORDS.get(result.status or "", "no target")
-    if result.status in ("green", "amber", "red") and not result.status_certain:
-        return f"{words} (uncertain)"
-    return words
-
-
-def status_uncertain(result: IndicatorResult) -> bool:
-    return result.status in ("green", "amber", "red") and not result.status_certain
+    return f"{words} (uncertain)" if status_uncertain(result) else words
 
 
 def off_target(card: Scorecard) -> str:
@@ -90,5 +89,5 @@ def off_target(card: Scorecard) -> str:
         return "no targets"
     red = [r for r in rated if r.status == "red"]
     text = f"{len(red)} of {len(rated)}"
-    uncertain = sum(1 for r in red if not r.status_certain)
+    uncertain = sum(1 for r in red if status_uncertain(r))
     return text + (f" ({uncertain} uncertain)" if uncertain else "")
