@@ -51,6 +51,8 @@ def test_staff_never_get_a_thin_figure(data: None, client: Any) -> None:
         assert indicator["status"] in ("insufficient", None)
         assert indicator["value"] is None and indicator["ci_low"] is None
         assert indicator["gap"] is None and indicator["delta"] is None
+        assert indicator["delta_low"] is None and indicator["delta_high"] is None
+        assert indicator["delta_significant"] is False and indicator["status_certain"] is None
     company = client.get("/api/scorecard?period=2026-Q3").get_json()
     assert company["scope"]["type"] == "company"
     assert company["indicators"][0]["value"] is not None

@@ -64,8 +64,12 @@ def test_score_json_has_the_contract_shape(demo, runner) -> None:  # type: ignor
         "target",
         "tolerance",
         "status",
+        "status_certain",
         "previous",
         "delta",
+        "delta_low",
+        "delta_high",
+        "delta_significant",
     }
     assert all(set(i) == keys for i in card["indicators"])
     fcr = card["indicators"][0]

@@ -24,7 +24,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 access.require_staff(bp)
 
 SCOPE_ARGS = ("account", "segment", "owner")
-THIN_FIELDS = ("value", "ci_low", "ci_high", "gap", "previous", "delta")
+THIN_FIELDS = ("value", "ci_low", "ci_high", "gap", "previous", "delta", "delta_low", "delta_high")
 
 
 def _requested_scope() -> tuple[str, str | None]:
@@ -49,9 +49,11 @@ def without_thin_figures(report: Report) -> dict[str, Any]:
     payload = report.card.to_dict()
     for indicator in payload["indicators"]:
         if indicator["status"] == "insufficient":
-            indicator.update(dict.fromkeys(THIN_FIELDS), gap_significant=False)
+            indicator.update(
+                dict.fromkeys(THIN_FIELDS), gap_significant=False, delta_significant=False
+            )
         elif indicator["code"] in report.previous_hidden:
-            indicator.update(previous=None, delta=None)
+            indicator.update(previous=None, delta=None, delta_low=None, delta_high=None)
     return payload
 
 

@@ -83,14 +83,19 @@ def render_table(card: Scorecard) -> str:
         rows.append((
             result.name, str(result.n), display.value(result), display.interval(result),
             display.number(result.code, result.kpi), display.gap(result),
-            display.number(result.code, result.target), result.status or "–",
+            display.number(result.code, result.target),
+            (result.status or "–") + (" (uncertain)" if display.status_uncertain(result) else ""),
             display.delta(result),
         ))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     lines.append("")
-    lines.append("* the KPI lies outside the 95% interval of the customers' answers")
+    lines.append(
+        "* significant: for a gap, the KPI lies outside the 95% interval of the customers'"
+        " answers; for a change, its 95% interval excludes 0"
+    )
+    lines.append("(uncertain): the 95% interval crosses a boundary of the status band")
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ reads the same everywhere and the privacy rule (indicators.md) holds everywhere.
 
 from __future__ import annotations
 
-from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult
+from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult, Scorecard
 
 INSUFFICIENT = "insufficient data"
 UNIT_SUFFIX = {"percent": "%", "days": " d", "contacts": "", "score": "", "points": ""}
@@ -54,6 +54,40 @@ def gap(result: IndicatorResult) -> str:
 
 
 def delta(result: IndicatorResult) -> str:
+    """The change since the period before; `` *`` when it is significant (its 95%
+    interval excludes 0), as a significant gap is marked."""
     if hidden(result) or result.delta is None:
         return "–"
-    return number(result.code, result.delta, signed=True)
+    marker = " *" if result.delta_significant else ""
+    return number(result.code, result.delta, signed=True) + marker
+
+
+STATUS_WORDS = {
+    "green": "on target",
+    "amber": "near target",
+    "red": "off target",
+    "insufficient": "too few answers",
+}
+
+
+def status_uncertain(result: IndicatorResult) -> bool:
+    """A green/amber/red status whose interval crosses a boundary of its band."""
+    return result.status in ("green", "amber", "red") and not result.status_certain
+
+
+def status(result: IndicatorResult) -> str:
+    """The status badge's words; an uncertain status says so (indicators.md)."""
+    words = STATUS_WORDS.get(result.status or "", "no target")
+    return f"{words} (uncertain)" if status_uncertain(result) else words
+
+
+def off_target(card: Scorecard) -> str:
+    rated = [r for r in card.indicators if r.status in ("green", "amber", "red")]
+    if not rated:
+        if all(hidden(r) for r in card.indicators):
+            return "no data"
+        return "no targets"
+    red = [r for r in rated if r.status == "red"]
+    text = f"{len(red)} of {len(rated)}"
+    uncertain = sum(1 for r in red if status_uncertain(r))
+    return text + (f" ({uncertain} uncertain)" if uncertain else "")

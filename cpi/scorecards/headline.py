@@ -1,14 +1,25 @@
 """The headline of a scorecard: what improved, what slipped, the largest perception gap.
 
-Changes are compared across indicators on a common footing: the change divided by
-the indicator's span (100 points for percents, 200 for NPS, 6 for the 1-7 effort
-score, the previous value for counts and days). Figures hidden by the privacy rule
-never appear, nor changes from a previous figure that was hidden.
+Only significant differences make a headline (indicators.md, "Headlines"): a change
+must have ``delta_significant`` (its 95% interval excludes 0), a gap
+``gap_significant`` (the KPI lies outside the CPI's interval). Nothing else is
+called a change, however large it looks.
+
+Within a list, differences are ranked in comparable terms: the difference divided
+by the indicator's possible range (100 points for percents, 200 for NPS, 6 for the
+1-7 effort score); counts and days, which have no fixed range, relative to the
+previous value for a change and to the KPI for a gap (at least one unit, so that a
+previous value of 0 does not make any change infinitely large).
+
+Figures hidden by the privacy rule never appear (``delta_significant`` is already
+false below ``min_n`` answers in either period; a previous figure hidden from staff
+is excluded as well).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cpi.scorecards import display
 from cpi.scoring import IndicatorResult, Scorecard
@@ -16,6 +27,8 @@ from cpi.scoring import IndicatorResult, Scorecard
 SPAN = {"percent": 100.0, "points": 200.0, "score": 6.0}
 UNIT_WORD = {"percent": " pts", "points": " pts", "score": "", "contacts": "", "days": " d"}
 MAX_ITEMS = 2
+NO_CHANGE = "No significant change since the period before."
+NO_GAP = "No significant gap between what customers say and the internal KPIs."
 
 
 @dataclass(frozen=True)
@@ -23,49 +36,81 @@ class Headline:
     improved: tuple[str, ...]
     slipped: tuple[str, ...]
     largest_gap: str | None
+    # the indicator codes behind each line, in the same order (for tests and links)
+    improved_codes: tuple[str, ...] = ()
+    slipped_codes: tuple[str, ...] = ()
+    largest_gap_code: str | None = None
+
+    no_change: ClassVar[str] = NO_CHANGE  # what an empty "Improved" or "Slipped" list says
+    no_gap: ClassVar[str] = NO_GAP
 
     @property
     def empty(self) -> bool:
         return not (self.improved or self.slipped or self.largest_gap)
 
 
-def _span(result: IndicatorResult) -> float:
+def _span(result: IndicatorResult, reference: float | None) -> float:
+    """What a difference is measured against: the range, or the reference value."""
     if result.unit in SPAN:
         return SPAN[result.unit]
-    return max(abs(result.previous or 0.0), 1.0)
+    return max(abs(reference or 0.0), 1.0)
+
+
+def change_size(result: IndicatorResult) -> float:
+    """The change in comparable terms, positive when it is for the better."""
+    assert result.delta is not None
+    better = result.delta if result.better == "higher" else -result.delta
+    return better / _span(result, result.previous)
+
+
+def gap_size(result: IndicatorResult) -> float:
+    """|gap| in comparable terms."""
+    assert result.gap is not None
+    return abs(result.gap) / _span(result, result.kpi)
 
 
 def _change_text(result: IndicatorResult) -> str:
     assert result.delta is not None
     direction = "up" if result.delta > 0 else "down"
     size = display.number(result.code, abs(result.delta), unit=False) + UNIT_WORD[result.unit]
-    return f"{result.name} {direction} {size} to {display.value(result)}"
+    return (
+        f"{result.name} {direction} {size}, from "
+        f"{display.number(result.code, result.previous)} to {display.value(result)}"
+    )
 
 
 def headline(card: Scorecard, previous_hidden: frozenset[str] = frozenset()) -> Headline:
-    moves: list[tuple[float, IndicatorResult]] = []
-    for result in card.indicators:
-        if display.hidden(result) or result.delta is None or result.code in previous_hidden:
-            continue
-        if display.number(result.code, result.delta, unit=False).strip("+-0.") == "":
-            continue  # no change at display precision
-        better = result.delta if result.better == "higher" else -result.delta
-        moves.append((better / _span(result), result))
-    moves.sort(key=lambda move: move[0], reverse=True)
-    improved = tuple(_change_text(r) for score, r in moves if score > 0)[:MAX_ITEMS]
-    slipped = tuple(_change_text(r) for score, r in reversed(moves) if score < 0)[:MAX_ITEMS]
+    moves = [
+        (change_size(result), result)
+        for result in card.indicators
+        if result.delta_significant
+        and result.delta is not None
+        and result.delta != 0
+        and not display.hidden(result)
+        and result.code not in previous_hidden
+    ]
+    moves.sort(key=lambda move: (-abs(move[0]), move[1].code))
+    improved = [r for size, r in moves if size > 0][:MAX_ITEMS]
+    slipped = [r for size, r in moves if size < 0][:MAX_ITEMS]
 
     gaps = [
         r
         for r in card.indicators
-        if not display.hidden(r) and r.gap is not None and r.kpi is not None
+        if r.gap_significant and r.gap is not None and r.kpi is not None and not display.hidden(r)
     ]
-    gaps.sort(key=lambda r: (not r.gap_significant, -abs(r.gap or 0.0) / _span(r)))
+    gaps.sort(key=lambda r: (-gap_size(r), r.code))
     largest = None
-    if gaps and gaps[0].gap_significant:
+    if gaps:
         r = gaps[0]
         largest = (
             f"{r.name}: customers say {display.value(r)}, the internal KPI says "
             f"{display.number(r.code, r.kpi)} (gap {display.gap(r).rstrip(' *')})"
         )
-    return Headline(improved=improved, slipped=slipped, largest_gap=largest)
+    return Headline(
+        improved=tuple(_change_text(r) for r in improved),
+        slipped=tuple(_change_text(r) for r in slipped),
+        largest_gap=largest,
+        improved_codes=tuple(r.code for r in improved),
+        slipped_codes=tuple(r.code for r in slipped),
+        largest_gap_code=gaps[0].code if gaps else None,
+    )

@@ -289,7 +289,8 @@ def score(
     by_account: dict[str | None, list[KpiRow]] | None = None,
 ) -> Scorecard:
     # Only what score_scope reads: the period's and the previous period's quarters,
-    # and KPIs and targets of the period itself (the data may hold trend quarters).
+    # and KPIs and targets of the period itself and of its quarters (a year without
+    # its own row derives both from them; the data may hold trend quarters).
     period = data.period
     quarters = {str(q) for p in (period, period.previous()) for q in p.quarters()}
     parts: dict[str, list[AnswerStats]] = defaultdict(list)
@@ -305,7 +306,7 @@ def score(
         period,
         stats,
         [row for row in kpis if _period_of(row.period) in kpi_periods],
-        [row for row in data.target_rows if _period_of(row.period) == period],
+        [row for row in data.target_rows if _period_of(row.period) in kpi_periods],
         min_n=min_n,
         invited=_invited_for(data, scope),
         generated_at=generated_at,

@@ -63,6 +63,13 @@ class Report:
     def empty(self) -> bool:
         return self.card.responses == 0
 
+    @property
+    def off_target(self) -> str:
+        """ "2 of 5" over the indicators with a status against a target (uncertain
+        ones counted); "no data" when none has enough answers, "no targets" when
+        the figures have no target to be measured against."""
+        return display.off_target(self.card)
+
     def delta(self, code: str) -> str:
         result = self.card.indicator(code)
         return "–" if code in self.previous_hidden else display.delta(result)

@@ -11,6 +11,7 @@ from cpi.scoring.catalogue import (
     Indicator,
     validate_answers,
 )
+from cpi.scoring.changes import Change, change_interval
 from cpi.scoring.compare import (
     KpiRow,
     Scope,
@@ -18,12 +19,15 @@ from cpi.scoring.compare import (
     find_target,
     resolve_kpi,
     status,
+    status_certain,
 )
 from cpi.scoring.estimates import Estimate, compute_indicator
 from cpi.scoring.intervals import (
     Z,
     median_rank,
+    newcombe_difference,
     t_quantile_975,
+    welch_difference,
     wilson_interval,
 )
 from cpi.scoring.periods import Period
@@ -38,6 +42,7 @@ __all__ = [
     "Z",
     "AnswerStats",
     "Answers",
+    "Change",
     "Estimate",
     "Indicator",
     "IndicatorResult",
@@ -46,14 +51,18 @@ __all__ = [
     "Scope",
     "Scorecard",
     "TargetRow",
+    "change_interval",
     "compute_indicator",
     "find_target",
     "iso_utc",
     "median_rank",
+    "newcombe_difference",
     "resolve_kpi",
     "score_scope",
     "status",
+    "status_certain",
     "t_quantile_975",
     "validate_answers",
+    "welch_difference",
     "wilson_interval",
 ]

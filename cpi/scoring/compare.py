@@ -19,8 +19,11 @@ KPI resolution (``resolve_kpi``), in this order:
    the Σ of its account rows), else the unweighted mean of the quarter
    values. Quarters without any KPI are left out.
 
-Targets (``find_target``) match the indicator and the exact period; a year
-without a year target has no target (quarter targets are not averaged).
+Targets (``find_target``) match the indicator and the period; a year without
+a year row of its own (for its segment or company-wide) takes the mean of its
+quarters' targets, each quarter resolved the same way (segment row first),
+over the quarters that have one; the tolerance likewise. None when no quarter
+has a target.
 """
 
 from __future__ import annotations
@@ -191,18 +194,12 @@ def resolve_kpi(
     return figure.value, derived
 
 
-def find_target(
-    indicator: Indicator,
-    scope: Scope,
-    period: Period | str,
-    target_rows: Iterable[TargetRow],
-) -> tuple[float | None, float | None]:
-    """(target, tolerance): the scope's segment row beats the company-wide
-    row; tolerance defaults to 10% of |target|."""
-    period = Period.parse(period)
+def _target_of_period(
+    indicator: Indicator, scope: Scope, period: Period, rows: Sequence[TargetRow]
+) -> tuple[float, float] | None:
     company: TargetRow | None = None
     segment: TargetRow | None = None
-    for row in target_rows:
+    for row in rows:
         if row.indicator != indicator.code or not _same_period(row.period, period):
             continue
         if _blank(row.segment):
@@ -211,10 +208,41 @@ def find_target(
             segment = segment or row
     chosen = segment or company
     if chosen is None:
-        return None, None
+        return None
     target = float(chosen.target)
     tolerance = float(chosen.tolerance) if chosen.tolerance is not None else 0.1 * abs(target)
     return target, tolerance
+
+
+def find_target(
+    indicator: Indicator,
+    scope: Scope,
+    period: Period | str,
+    target_rows: Iterable[TargetRow],
+) -> tuple[float | None, float | None]:
+    """(target, tolerance): the scope's segment row beats the company-wide
+    row; tolerance defaults to 10% of |target|. A year without a row of its
+    own: the mean of its quarters' (target, tolerance), over the quarters that
+    have a target (see the module docs)."""
+    period = Period.parse(period)
+    rows = [row for row in target_rows if row.indicator == indicator.code]
+    own = _target_of_period(indicator, scope, period, rows)
+    if own is not None:
+        return own
+    if period.is_year:
+        quarterly = [
+            found
+            for quarter in period.quarters()
+            for found in [_target_of_period(indicator, scope, quarter, rows)]
+            if found is not None
+        ]
+        if quarterly:
+            count = len(quarterly)
+            return (
+                sum(target for target, _ in quarterly) / count,
+                sum(tolerance for _, tolerance in quarterly) / count,
+            )
+    return None, None
 
 
 def status(
@@ -240,3 +268,38 @@ def status(
     if value <= target:
         return "green"
     return "amber" if value <= target + slack else "red"
+
+
+def status_certain(
+    indicator: Indicator,
+    current: Status | None,
+    ci_low: float | None,
+    ci_high: float | None,
+    target: float | None,
+    tolerance: float | None,
+) -> bool | None:
+    """Whether the whole interval lies in the status's band.
+
+    None when the status is None or ``insufficient``; False without an
+    interval. For "higher is better": green needs low ≥ target; amber needs
+    low ≥ target − tolerance and high < target; red needs high < target −
+    tolerance. Mirrored for "lower is better" (green: high ≤ target; amber:
+    low > target and high ≤ target + tolerance; red: low > target + tolerance),
+    the same inclusive boundaries as ``status``.
+    """
+    if current is None or current == "insufficient" or target is None:
+        return None
+    if ci_low is None or ci_high is None:
+        return False
+    slack = tolerance if tolerance is not None else 0.1 * abs(target)
+    if indicator.better == "higher":
+        if current == "green":
+            return ci_low >= target
+        if current == "amber":
+            return ci_low >= target - slack and ci_high < target
+        return ci_high < target - slack
+    if current == "green":
+        return ci_high <= target
+    if current == "amber":
+        return ci_low > target and ci_high <= target + slack
+    return ci_low > target + slack

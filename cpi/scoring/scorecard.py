@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cpi.scoring.catalogue import CATALOGUE, Better, Unit
+from cpi.scoring.changes import change_interval
 from cpi.scoring.compare import (
     KpiRow,
     Scope,
@@ -23,6 +24,7 @@ from cpi.scoring.compare import (
     find_target,
     resolve_kpi,
     status,
+    status_certain,
 )
 from cpi.scoring.estimates import compute_indicator
 from cpi.scoring.periods import Period
@@ -46,8 +48,12 @@ class IndicatorResult:
     target: float | None
     tolerance: float | None
     status: Status | None
+    status_certain: bool | None
     previous: float | None
     delta: float | None
+    delta_low: float | None
+    delta_high: float | None
+    delta_significant: bool
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,7 +147,11 @@ def score_scope(
     results = []
     for indicator in CATALOGUE:
         estimate = compute_indicator(indicator, current)
-        previous = compute_indicator(indicator, before).value
+        previous_estimate = compute_indicator(indicator, before)
+        previous = previous_estimate.value
+        change = change_interval(
+            indicator, current, before, estimate, previous_estimate, min_n=min_n
+        )
         kpi, kpi_derived = resolve_kpi(indicator, scope, period, kpis.get(indicator.code, ()))
         target, tolerance = find_target(indicator, scope, period, targets.get(indicator.code, ()))
         value = estimate.value
@@ -151,6 +161,7 @@ def score_scope(
             and has_interval
             and not (estimate.ci_low or 0.0) <= kpi <= (estimate.ci_high or 0.0)
         )
+        current_status = status(indicator, estimate.n, value, target, tolerance, min_n)
         results.append(
             IndicatorResult(
                 code=indicator.code,
@@ -167,9 +178,15 @@ def score_scope(
                 gap_significant=gap_significant,
                 target=target,
                 tolerance=tolerance,
-                status=status(indicator, estimate.n, value, target, tolerance, min_n),
+                status=current_status,
+                status_certain=status_certain(
+                    indicator, current_status, estimate.ci_low, estimate.ci_high, target, tolerance
+                ),
                 previous=previous,
                 delta=(value - previous if value is not None and previous is not None else None),
+                delta_low=change.low,
+                delta_high=change.high,
+                delta_significant=change.significant,
             )
         )
     responses = current.responses

@@ -4,13 +4,15 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from cpi.scoring import CATALOGUE, Answers, AnswerStats, KpiRow, Scope, TargetRow, score_scope
 
 ACME = Scope("account", "ACME-001", "Acme Industrial", frozenset({"ACME-001"}), "industrial")
 KEYS = [
     "code", "name", "unit", "better", "n", "value", "ci_low", "ci_high", "kpi", "kpi_derived",
-    "gap", "gap_significant", "target", "tolerance", "status", "previous", "delta",
+    "gap", "gap_significant", "target", "tolerance", "status", "status_certain", "previous",
+    "delta", "delta_low", "delta_high", "delta_significant",
 ]  # fmt: skip
 MOMENT = datetime(2026, 10, 2, 9, 14, 3, 123456, tzinfo=UTC)
 
@@ -50,10 +52,20 @@ def test_json_shape_and_values() -> None:
     assert (fcr["target"], fcr["tolerance"], fcr["status"]) == (80.0, pytest.approx(8.0), "red")
     assert fcr["previous"] == pytest.approx(400 / 7)
     assert fcr["delta"] == pytest.approx(900 / 14 - 400 / 7)
+    # red, and the Wilson interval reaches above target − tolerance (72): uncertain
+    assert fcr["ci_high"] >= 72.0 and fcr["status_certain"] is False
+    low, high = confint_proportions_2indep(9, 14, 4, 7, method="newcomb", compare="diff")
+    assert (fcr["delta_low"], fcr["delta_high"]) == (
+        pytest.approx(100 * low, abs=1e-9),
+        pytest.approx(100 * high, abs=1e-9),
+    )
+    assert fcr["delta_significant"] is False
     ces = data["indicators"][-1]
     assert ces["value"] is None and ces["n"] == 0 and ces["status"] == "insufficient"
     assert ces["kpi"] is None and ces["gap"] is None and ces["gap_significant"] is False
     assert ces["target"] is None and ces["previous"] is None and ces["delta"] is None
+    assert ces["status_certain"] is None
+    assert (ces["delta_low"], ces["delta_high"], ces["delta_significant"]) == (None, None, False)
 
 
 def test_previous_across_year_boundary_and_year_pooling() -> None:
