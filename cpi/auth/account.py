@@ -34,6 +34,7 @@ from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from cpi.audit.operations import record
+from cpi.auth import timeouts
 from cpi.auth.forms import ChangePasswordForm, CodeForm, ConfirmForm
 from cpi.auth.login import StaffUser
 from cpi.auth.models import User
@@ -75,6 +76,7 @@ def start_session(user: User) -> None:
     session.clear()
     session["sid"] = secrets.token_urlsafe(16)
     login_user(StaffUser.of(user))
+    timeouts.start()
     mark_authenticated()
 
 

@@ -4,7 +4,6 @@ after a long run of failures from everywhere (cpi.auth.operations.authenticate).
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
 from flask import (
@@ -18,14 +17,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from cpi.audit.operations import record
-from cpi.auth import timeouts
-from cpi.auth.account import begin_second_factor, mark_authenticated
+from cpi.auth.account import begin_second_factor, start_session
 from cpi.auth.forms import ActionForm, LoginForm
-from cpi.auth.login import StaffUser
 from cpi.auth.models import User
 from cpi.auth.operations import authenticate, end_sessions, login_audit_name, normalise_email
 from cpi.db import get_session
@@ -92,14 +89,9 @@ def login() -> ResponseReturnValue:
         db.commit()
         return begin_second_factor(user, request.args.get("next"))
     record(db, user.email, "login", request.remote_addr)
-    staff = StaffUser.of(user)
     db.commit()
     # A new session at sign-in: nothing from before (a planted cookie) carries over.
-    session.clear()
-    session["sid"] = secrets.token_urlsafe(16)
-    login_user(staff)
-    timeouts.start()
-    mark_authenticated()
+    start_session(user)
     return redirect(safe_next(request.args.get("next")))
 
 
