@@ -8,8 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cpi.core_cli import init_database
+from cpi.core_cli import require_schema
 from cpi.db import database
+from cpi.migrate import schema_problem
 from cpi.ops import backup as sqlite_backup
 from cpi.ops.privacy import forget_contact
 
@@ -45,8 +46,11 @@ def restore_command(file: Path, yes: bool) -> None:
         report = sqlite_backup.restore(url, file)
     except sqlite_backup.BackupError as error:
         raise click.ClickException(str(error)) from None
-    init_database()  # a backup from an older release is upgraded to this one's schema
     click.echo(f"Restored {file} into {report.path} (integrity check ok)")
+    # A backup from an older release is upgraded by `cpi init`, as after installing a release.
+    problem = schema_problem(database().engine)
+    if problem:
+        click.echo(f"Before using it: {problem}", err=True)
 
 
 @click.group("contact")
@@ -59,7 +63,7 @@ def contact_group() -> None:
 @with_appcontext
 def forget_command(email: str) -> None:
     """Erase EMAIL's name, address and comments everywhere; keep their anonymous answers."""
-    init_database()
+    require_schema()
     with database().transaction() as session:
         erasure = forget_contact(session, email, actor="cli")
     if not erasure.contacts and not erasure.messages:
