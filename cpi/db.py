@@ -32,6 +32,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def dialect_insert(dialect: str) -> Any:
+    """``insert`` with ``ON CONFLICT`` for this dialect (PostgreSQL's or SQLite's).
+
+    Imported when first needed: the dialect modules are a noticeable part of start-up."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
