@@ -128,6 +128,7 @@ try:
     cli(["--help"])
 except SystemExit:
     pass
+after_help = sorted(m for m in sys.modules if m.startswith(("cpi.", "sqlalchemy.orm")))
 from cpi import create_app
 from cpi.auth import passwords
 create_app().test_client().get("/login")
@@ -135,6 +136,7 @@ heavy = ["weasyprint", "redis", "rq", "alembic"]
 print(json.dumps({
     "loaded": [name for name in heavy if name in sys.modules],
     "dummy_hashes": passwords._dummy_hash.cache_info().currsize,
+    "after_help": after_help,
 }))
 """
 
@@ -143,7 +145,23 @@ def test_start_up_loads_no_pdf_queue_or_migration_library(tmp_path: Path) -> Non
     probe = _python(STARTUP_PROBE, tmp_path)
     assert probe.returncode == 0, probe.stderr
     report = json.loads(probe.stdout.strip().splitlines()[-1])
-    assert report == {"loaded": [], "dummy_hashes": 0}
+    # `cpi --help` imports no command's module (cpi.cli and the package only).
+    assert report == {"loaded": [], "dummy_hashes": 0, "after_help": ["cpi.cli"]}
+
+
+def test_the_command_table_matches_the_commands() -> None:
+    """`cpi --help` shows the table's summaries: each is its command's own first line."""
+    import importlib
+
+    from cpi.cli import COMMANDS
+
+    for name, (module, attribute, summary) in COMMANDS.items():
+        command = getattr(importlib.import_module(module), attribute)
+        assert command.name == name
+        assert command.get_short_help_str(limit=1000) == summary, name
+    help_text = click.testing.CliRunner().invoke(cli, ["--help"]).output
+    listed = re.findall(r"^  (\S+)  ", help_text.split("Commands:")[1], flags=re.MULTILINE)
+    assert listed == sorted(COMMANDS)
 
 
 WITHOUT_REDIS = """
