@@ -34,6 +34,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         instance_relative_config=False,
     )
     cpi_config.load(app, config)
+    if app.config.get("REDIS_URL"):
+        # The job queue and the shared rate-limit counts need the redis extra: one line
+        # saying how to install it, rather than a traceback from deep inside a library.
+        from cpi.jobs.extra import require_redis
+
+        require_redis()
     db.init_app(app)
     web.init_app(app)
     return app

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "DB_POOL_TIMEOUT": 5,
 }
 
+# Where `cpi serve` records the address it serves (see core_cli.serve).
+SERVED_URL_FILE = "served_url"
+
 
 def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     app.config.update(DEFAULTS)
@@ -54,6 +57,14 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'cpi.sqlite3'}"
     if not app.config.get("MAIL_URL"):
         app.config["MAIL_URL"] = f"file://{instance / 'outbox'}"
+    explicit = bool(os.environ.get("CPI_BASE_URL") or (overrides or {}).get("BASE_URL"))
+    app.config["BASE_URL_EXPLICIT"] = explicit
+    if not explicit:
+        # Without CPI_BASE_URL, links point where `cpi serve` / `cpi demo --serve` last
+        # served this instance (so `--port` is enough to try the app), else the default.
+        served = instance / SERVED_URL_FILE
+        if served.is_file():
+            app.config["BASE_URL"] = served.read_text().strip() or DEFAULTS["BASE_URL"]
     production = str(app.config.get("ENV", "")).lower() == "production"
     if not app.config.get("SECRET_KEY"):
         if production:
@@ -76,6 +87,15 @@ def secret_key_fallbacks(config: Any) -> list[str]:
         text = value.strip()
         value = json.loads(text) if text.startswith("[") else text.replace(",", " ").split()
     return [str(key) for key in value if str(key).strip()]
+
+
+def record_served_url(app: Flask, url: str) -> None:
+    """Remember the address this instance is served at, for links in emails."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    partial = instance / (SERVED_URL_FILE + ".part")
+    partial.write_text(url + "\n")
+    partial.replace(instance / SERVED_URL_FILE)
 
 
 def _instance_secret(instance: Path) -> str:

@@ -38,6 +38,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def dialect_insert(dialect: str) -> Any:
+    """``insert`` with ``ON CONFLICT`` for this dialect (PostgreSQL's or SQLite's).
+
+    Imported when first needed: the dialect modules are a noticeable part of start-up."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Limits (seconds) on waiting for the database; None waits as long as it takes.

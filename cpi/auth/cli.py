@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 from cpi.audit.operations import record
 from cpi.auth.models import ROLES
 from cpi.auth.operations import UserError, create_user
-from cpi.core_cli import init_database
+from cpi.core_cli import require_schema
 from cpi.db import database
 
 
@@ -24,10 +24,10 @@ def user_group() -> None:
 @with_appcontext
 def create_command(email: str, role: str, name: str | None) -> None:
     """Create a staff user; the password comes from CPI_PASSWORD or a prompt."""
+    require_schema()
     password = os.environ.get("CPI_PASSWORD") or click.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    init_database()
     try:
         with database().transaction() as session:
             user = create_user(session, email=email, role=role, password=password, name=name)

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from cpi.audit.operations import record
-from cpi.core_cli import init_database
+from cpi.core_cli import require_schema
 from cpi.db import database
 from cpi.imports.csvfile import ImportFailed
 from cpi.imports.operations import import_csv
@@ -31,7 +31,7 @@ def import_group(kind: str, file: Path) -> None:
             f"{file}: file is {size / 1e6:.0f} MB; the limit is {limit / 1e6:.0f} MB "
             "(CPI_IMPORT_MAX_BYTES)"
         )
-    init_database()
+    require_schema()
     if current_app.config.get("REDIS_URL") and size >= int(
         current_app.config.get("IMPORT_QUEUE_BYTES", 5_000_000)
     ):

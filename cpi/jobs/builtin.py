@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
-from rq import get_current_job
 from sqlalchemy import update
 
 from cpi.db import database, get_session
@@ -24,12 +23,20 @@ from cpi.timeutil import utcnow
 def _delivery_turn() -> Iterator[outbox_lock.Turn | None]:
     """On a worker, the outbox lock (None: another worker is delivering); in-process, no lock."""
     redis_url = current_app.config.get("REDIS_URL")
-    if not redis_url or get_current_job() is None:
+    if not redis_url or not _on_a_worker():
         yield outbox_lock.Turn.unlocked()
         return
     # RQ names the worker that forked this horse in the environment.
     with outbox_lock.hold(redis_url, os.environ.get("RQ_WORKER_ID", "-")) as turn:
         yield turn
+
+
+def _on_a_worker() -> bool:
+    try:
+        from rq import get_current_job
+    except ImportError:  # without the redis extra nothing runs on a worker
+        return False
+    return get_current_job() is not None
 
 
 def deliver(progress: TaskProgress) -> str:

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cpi.jobs import queue as job_queue
+from cpi.core_cli import require_schema
 from cpi.ops import logs
 
 
@@ -28,6 +28,10 @@ def worker_command(
 ) -> None:
     """Run background jobs and the schedule from the Redis queue named by CPI_REDIS_URL."""
     from cpi.jobs import tasks
+    from cpi.jobs.extra import require_redis
+
+    require_redis()  # one line naming the redis extra when it is not installed
+    from cpi.jobs import queue as job_queue
     from cpi.jobs.worker import run_worker
 
     redis_url = current_app.config.get("REDIS_URL")
@@ -44,5 +48,6 @@ def worker_command(
         raise click.ClickException(
             f"cannot reach the job queue at {job_queue.describe(redis_url)} ({error})"
         ) from None
+    require_schema()
     logs.configure(log_format)
     run_worker(redis_url, burst=burst, schedule=not no_schedule, interval=interval)

@@ -11,20 +11,19 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import current_app
-from redis.exceptions import RedisError
-from rq import Queue
-from rq.job import Job, JobStatus
-from rq.worker import Worker
 
-from cpi.jobs import queue, tasks
+from cpi.jobs import tasks
+from cpi.jobs.extra import QueueUnavailable, RedisExtraMissing
 from cpi.jobs.progress import TerminalProgress
 
+if TYPE_CHECKING:  # Redis and RQ (the redis extra) are imported only when a queue is used
+    from rq.job import Job, JobStatus
+
 POLL_SECONDS = 0.25
-WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def dispatch(
@@ -36,18 +35,21 @@ def dispatch(
 ) -> str:
     """Run task ``name`` and return its summary line; raise ``click.ClickException`` on failure.
 
-    ``not_queued`` undoes what the command prepared for the worker when Redis is down.
+    ``not_queued`` undoes what the command prepared for the worker when Redis is down
+    (or when the redis extra is not installed).
     """
     spec = tasks.get(name)
     redis_url = current_app.config.get("REDIS_URL")
     if not redis_url:
         return _run_here(spec, kwargs)
     try:
+        from cpi.jobs import queue
+
         job = queue.enqueue(redis_url, name, kwargs, timeout=spec.timeout, label=spec.label)
-    except queue.QueueUnavailable as error:
+    except (RedisExtraMissing, QueueUnavailable) as error:
         if not_queued is not None:
             not_queued()
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(error.format_message()) from None
     if not wait:
         return f"{spec.label}: queued as job {job.id}"
     return _wait_for(job, spec, current_app.config.get("JOBS_WAIT_SECONDS"))
@@ -65,6 +67,10 @@ def _run_here(spec: tasks.TaskSpec, kwargs: dict[str, Any]) -> str:
 
 def _wait_for(job: Job, spec: tasks.TaskSpec, limit: float | str | None) -> str:
     """Follow the job until it ends (or ``CPI_JOBS_WAIT_SECONDS`` pass; the job goes on)."""
+    from redis.exceptions import RedisError
+    from rq.job import JobStatus
+
+    waiting = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
     click.echo(f"{spec.label}: queued as job {job.id}", err=True)
     deadline = time.monotonic() + float(limit) if limit else None
     _warn_without_workers(job)
@@ -90,7 +96,7 @@ def _wait_for(job: Job, spec: tasks.TaskSpec, limit: float | str | None) -> str:
                 shown = done
             if status == JobStatus.FINISHED:
                 return _result(job)
-            if status not in WAITING:
+            if status not in waiting:
                 raise click.ClickException(_failure(job, status))
             if deadline is not None and time.monotonic() > deadline:
                 raise click.ClickException(
@@ -106,6 +112,10 @@ def _wait_for(job: Job, spec: tasks.TaskSpec, limit: float | str | None) -> str:
 
 
 def _warn_without_workers(job: Job) -> None:
+    from redis.exceptions import RedisError
+    from rq import Queue
+    from rq.worker import Worker
+
     try:
         if Worker.count(queue=Queue(job.origin, connection=job.connection)) == 0:
             click.echo("No worker is running yet: start one with `cpi worker`.", err=True)

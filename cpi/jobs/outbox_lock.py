@@ -12,10 +12,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from redis import Redis
-
-from cpi.jobs import queue as job_queue
+if TYPE_CHECKING:  # the redis extra is needed only on a worker, where hold() runs
+    from redis import Redis
 
 KEY = "cpi:outbox:turn"
 TTL_SECONDS = 300
@@ -56,6 +56,7 @@ class Turn:
 
 @contextmanager
 def hold(redis_url: str, owner: str) -> Iterator[Turn | None]:
+    from cpi.jobs import queue as job_queue
     from cpi.jobs.worker import worker_gone
 
     connection = job_queue.connect(redis_url)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis import Redis
-from redis.exceptions import RedisError
-from rq import Queue, Retry
-from rq.job import Job
-
+from cpi.jobs.extra import QueueUnavailable, RedisExtraMissing
 from cpi.ops.logs import redact
+
+try:
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue, Retry
+    from rq.job import Job
+except ImportError as error:
+    raise RedisExtraMissing(error.name or "redis") from None
 
 QUEUE_NAME = "cpi"
 RUNNER = "cpi.jobs.runner.run_task"
@@ -17,10 +21,6 @@ RUNNER = "cpi.jobs.runner.run_task"
 # later; every job is idempotent, so a retry only finishes what is left.
 RETRY = Retry(max=3, interval=[15, 60, 300])
 RESULT_TTL = 7 * 24 * 3600
-
-
-class QueueUnavailable(Exception):
-    """Redis could not be reached; nothing was queued."""
 
 
 def connect(url: str, *, for_worker: bool = False) -> Redis:

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from rq import get_current_job
 
 from cpi.jobs import tasks
+from cpi.jobs.extra import RedisExtraMissing
 from cpi.jobs.progress import JobProgress
 from cpi.ops.logs import request_id_var
+
+try:
+    from rq import get_current_job
+except ImportError as error:
+    raise RedisExtraMissing(error.name or "rq") from None
 
 _app: Flask | None = None
 

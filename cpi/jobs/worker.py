@@ -22,16 +22,21 @@ import threading
 import uuid
 from typing import Any
 
-from redis import Redis
-from redis.exceptions import RedisError
-from rq import Queue
-from rq.exceptions import NoSuchJobError
-from rq.executions import Execution
-from rq.job import Job, JobStatus
-from rq.worker import Worker
+from cpi.jobs import tasks
+from cpi.jobs.extra import RedisExtraMissing
+
+try:
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq import Queue
+    from rq.exceptions import NoSuchJobError
+    from rq.executions import Execution
+    from rq.job import Job, JobStatus
+    from rq.worker import Worker
+except ImportError as error:
+    raise RedisExtraMissing(error.name or "redis") from None
 
 from cpi.jobs import queue as job_queue
-from cpi.jobs import tasks
 
 log = logging.getLogger("cpi.worker")
 

@@ -10,7 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from cpi.core_cli import init_database
+from cpi.core_cli import require_schema
 from cpi.db import database
 from cpi.ops import backup as sqlite_backup
 from cpi.ops.privacy import (
@@ -65,7 +65,6 @@ def restore_command(file: Path, yes: bool) -> None:
         report = sqlite_backup.restore(url, file, prepare=erase_again)
     except sqlite_backup.BackupError as error:
         raise click.ClickException(str(error)) from None
-    init_database()
     click.echo(f"Restored {file} into {report.path} (integrity check ok)")
     if again:
         click.echo(
@@ -93,7 +92,7 @@ def contact_group() -> None:
 @with_appcontext
 def forget_command(email: str) -> None:
     """Erase EMAIL's name, address and comments everywhere; keep their anonymous answers."""
-    init_database()
+    require_schema()
     with database().transaction() as session:
         erasure = forget_contact(session, email, actor="cli")
         if erasure.contacts or erasure.messages:

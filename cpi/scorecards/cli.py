@@ -7,7 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cpi.core_cli import init_database
+from cpi.core_cli import require_schema
 from cpi.db import get_session
 from cpi.jobs.dispatch import dispatch
 from cpi.progress import progress_bar
@@ -57,7 +57,7 @@ def score_command(
     """Compute the scorecard for a scope and period (company-wide without a scope flag)."""
     period = parse_period(period_text)
     scope_type, scope_id = _scope_from_flags(account, segment, owner)
-    init_database()
+    require_schema()
     session = get_session()
     if not has_data(session, period):
         raise click.ClickException(f"no data for period {period}")
@@ -132,7 +132,7 @@ def scorecard_command(
         raise click.UsageError(
             "give exactly one of --account, --segment, --owner, --company, --all-accounts"
         )
-    init_database()
+    require_schema()
     if all_accounts and current_app.config.get("REDIS_URL"):
         # On a worker (which must see PATH: the same machine or a shared volume).
         click.echo(

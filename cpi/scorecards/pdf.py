@@ -4,6 +4,9 @@
   logo) under a private base address; ``file://``, ``data:``, other hosts and
   anything else are refused, so nothing a user typed can make the renderer read a
   file or open a connection.
+* WeasyPrint (a large import) is loaded only when a PDF is rendered: by the
+  forkserver that renders, never when the app or a command starts
+  (see :mod:`cpi.scorecards.pdf_engine`).
 * Rendering runs in a child process with a memory cap (RLIMIT_AS) and a time
   limit: a pathological document ends as a clear error, not a hung web worker.
 """
@@ -11,19 +14,11 @@
 from __future__ import annotations
 
 import logging
-import mimetypes
 import multiprocessing
-import os
 import resource
 import signal
 from multiprocessing.connection import Connection
-from pathlib import Path
 from types import FrameType
-from typing import Any
-
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher, URLFetcherResponse
-from werkzeug.security import safe_join
 
 # A name that can never resolve (RFC 2606 ``.invalid``): page assets are addressed
 # under it and served from disk by StaticOnlyFetcher, never over a network.
@@ -42,30 +37,12 @@ def asset_url(path: str) -> str:
     return ASSET_BASE + "static/" + path.lstrip("/")
 
 
-class StaticOnlyFetcher(URLFetcher):  # type: ignore[misc]
-    """Serves ``ASSET_BASE/static/<path>`` from the static folder and the logo; refuses the rest."""
-
-    def __init__(self, static_dir: str, logo_path: str | None = None) -> None:
-        super().__init__(allowed_protocols=("https",), allow_redirects=False)
-        self.static_dir = static_dir
-        self.logo_path = logo_path
-        self.refused: list[str] = []
-
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        path: str | None = None
-        if url == LOGO_URL and self.logo_path:
-            path = self.logo_path
-        elif url.startswith(ASSET_BASE + "static/") and "?" not in url and "#" not in url:
-            path = safe_join(self.static_dir, url[len(ASSET_BASE + "static/") :])
-        if path is None or not os.path.isfile(path):
-            self.refused.append(url[:200])
-            raise ValueError(f"refused: {url[:200]!r} is not one of the app's static files")
-        mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        return URLFetcherResponse(url, Path(path).read_bytes(), {"Content-Type": mime})
-
-
 def html_to_pdf(html: str, static_dir: str, logo_path: str | None = None) -> bytes:
     """Render in this process (the caller provides the limits: see ``render_pdf``)."""
+    from weasyprint import HTML
+
+    from cpi.scorecards.pdf_engine import StaticOnlyFetcher
+
     fetcher = StaticOnlyFetcher(static_dir, logo_path)
     document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher)
     pdf: bytes = document.write_pdf()
@@ -121,7 +98,7 @@ def context() -> multiprocessing.context.BaseContext:
     """Fork from a small server process that has WeasyPrint loaded, not from the
     (possibly multi-threaded) web process."""
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["cpi.scorecards.pdf"])
+    ctx.set_forkserver_preload(["cpi.scorecards.pdf", "cpi.scorecards.pdf_engine"])
     return ctx
 
 

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cpi.core_cli import init_database
+from cpi.core_cli import require_schema
 from cpi.db import database
 from cpi.jobs.dispatch import dispatch
 from cpi.mail.outbox import DeliveryReport, count_due
@@ -63,7 +63,7 @@ def create_command(
 ) -> None:
     """Create a campaign over the contacts in scope; prints its id."""
     closes_on = _closes(closes)
-    init_database()
+    require_schema()
     try:
         with database().transaction() as session:
             campaign = operations.create_campaign(
@@ -88,7 +88,7 @@ def create_command(
 @with_appcontext
 def list_command() -> None:
     """Campaigns with invited, answered, response rate, bounced, opted out."""
-    init_database()
+    require_schema()
     with database().transaction() as session:
         operations.close_due_campaigns(session)
         campaigns = operations.list_campaigns(session)
@@ -112,7 +112,7 @@ def list_command() -> None:
 @with_appcontext
 def show_command(campaign_id: int) -> None:
     """One campaign: scope, status and its figures."""
-    init_database()
+    require_schema()
     try:
         with database().transaction() as session:
             operations.close_due_campaigns(session)
@@ -152,7 +152,7 @@ def show_command(campaign_id: int) -> None:
 @with_appcontext
 def close_command(campaign_id: int) -> None:
     """Close a campaign now: its links stop taking answers."""
-    init_database()
+    require_schema()
     try:
         with database().transaction() as session:
             operations.close_campaign(session, campaign_id)
@@ -177,7 +177,7 @@ def _deliver_with_progress() -> DeliveryReport:
 @with_appcontext
 def send_command(campaign_id: int) -> None:
     """Queue one invitation per contact not yet invited, then deliver the outbox."""
-    init_database()
+    require_schema()
     if current_app.config.get("REDIS_URL"):  # on a worker, with its progress shown here
         click.echo(dispatch("send_campaign", campaign_id=campaign_id))
         return
@@ -209,7 +209,7 @@ def _queued_then_deliver(campaign_id: int, report: sending.SendReport, what: str
 @with_appcontext
 def remind_command(campaign_id: int, after_days: int) -> None:
     """Remind invitees who have not answered (at most 2 reminders each)."""
-    init_database()
+    require_schema()
     if current_app.config.get("REDIS_URL"):
         click.echo(dispatch("remind_campaign", campaign_id=campaign_id, after_days=after_days))
         return
@@ -235,7 +235,7 @@ def outbox_group() -> None:
 @with_appcontext
 def deliver_command(requeue_interrupted: bool) -> None:
     """Deliver what is still queued (also done by the worker)."""
-    init_database()
+    require_schema()
     if current_app.config.get("REDIS_URL"):
         # The worker holding the delivery turn requeues interrupted messages itself.
         click.echo(dispatch("deliver_outbox"))

@@ -8,10 +8,10 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
+from cpi.db import dialect_insert
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Answers, Period
 from cpi.surveys.models import ANSWER_FIELDS, Campaign, Invitation, Question, Response, Survey
@@ -408,7 +408,7 @@ def record_answers(
 
 @cache
 def _answer_statements(dialect: str) -> tuple[Any, Any]:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     statement = insert(Response)
     excluded = statement.excluded
     answer_columns = (*ANSWER_FIELDS, "comment", "name_consent")
