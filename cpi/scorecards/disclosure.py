@@ -182,15 +182,13 @@ def indicator_n(stats_by_quarter: Mapping[str, Any]) -> dict[str, dict[str, int]
     }
 
 
-def withheld_cells(session: Session, universe: Universe, year: int, min_n: int) -> frozenset[Any]:
+def withheld_cells(
+    session: Session, universe: Universe, year: int, min_n: int, fingerprint: str
+) -> frozenset[Any]:
     """(scope type, scope id, period, indicator code) of every figure of ``year`` withheld
-    from ``universe``; reused while the data is unchanged."""
-    quarters = [str(q) for q in Period(year).quarters()]
-    key = (
-        "disclosure", str(session.get_bind().url), universe, year, min_n,
-        data_fingerprint(session, quarters),
-    )  # fmt: skip
-    return cached(key, lambda: _withheld_cells(session, universe, year, min_n))
+    from ``universe``; reused while the data (``fingerprint``) is unchanged."""
+    key = ("disclosure", str(session.get_bind().url), universe, year, min_n, fingerprint)
+    return cached(key, lambda: _withheld_cells(session, universe, year, min_n), small=True)
 
 
 def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int) -> frozenset[Any]:
@@ -220,6 +218,7 @@ class Disclosure:
         self.universe = universe
         self.min_n = min_n
         self._years: dict[int, frozenset[Any]] = {}
+        self._fingerprint: str | None = None
 
     def _withheld(self, scope_type: str, scope_id: str | None, period: str, code: str) -> bool:
         try:
@@ -227,7 +226,11 @@ class Disclosure:
         except ValueError:
             return False
         if year not in self._years and self.universe is not None:
-            self._years[year] = withheld_cells(self.session, self.universe, year, self.min_n)
+            if self._fingerprint is None:  # one per request: it covers all the data
+                self._fingerprint = data_fingerprint(self.session, ())
+            self._years[year] = withheld_cells(
+                self.session, self.universe, year, self.min_n, self._fingerprint
+            )
         scope_id = scope_id.lower() if scope_type == "owner" and scope_id else scope_id
         return (scope_type, scope_id, period, code) in self._years.get(year, frozenset())
 
