@@ -33,8 +33,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cpi.accounts.models import Account
 from cpi.scorecards.cache import cached, data_fingerprint
 from cpi.scorecards.operations import AccountInfo, load_scoring_data
 from cpi.scoring import CATALOGUE, IndicatorResult, Period, Scorecard, compute_indicator
@@ -52,15 +54,19 @@ KEPT_FIELDS = frozenset(
 @dataclass(frozen=True)
 class Universe:
     """Everything one viewer can see: an account manager's own accounts and
-    portfolio (``owner``), or for company-wide staff (``owner`` None) every
-    account, portfolio, segment and the company."""
+    portfolio (``owner``, lower case), or for company-wide staff (``owner`` None)
+    every account, portfolio, segment and the company."""
 
     owner: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.owner is not None:
+            object.__setattr__(self, "owner", self.owner.strip().lower())
 
     def accounts(self, accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
         if self.owner is None:
             return list(accounts)
-        return [a for a in accounts if (a.owner_email or "") == self.owner]
+        return [a for a in accounts if (a.owner_email or "").lower() == self.owner]
 
     def groups(self, accounts: Iterable[AccountInfo]) -> dict[tuple[str, str | None], set[str]]:
         """The aggregate scopes the viewer sees, with their accounts."""
@@ -70,7 +76,7 @@ class Universe:
                 groups[("company", None)].add(account.account_id)
                 groups[("segment", account.segment)].add(account.account_id)
             if account.owner_email:
-                groups[("owner", account.owner_email)].add(account.account_id)
+                groups[("owner", account.owner_email.lower())].add(account.account_id)
         return dict(groups)
 
 
@@ -192,7 +198,13 @@ def withheld_cells(
 
 
 def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int) -> frozenset[Any]:
-    data = load_scoring_data(session, Period(year))
+    only = None
+    if universe.owner is not None:  # an account manager's view: only their accounts
+        only = list(session.scalars(
+            select(Account.account_id).where(func.lower(Account.owner_email) == universe.owner)
+        ))  # fmt: skip
+    # The year's last quarter with three quarters of history: the year's four quarters.
+    data = load_scoring_data(session, Period(year, 4), history=3, account_ids=only)
     seen = universe.accounts(data.accounts.values())
     groups = universe.groups(seen)
     quarters = {str(q) for q in Period(year).quarters()}
@@ -202,11 +214,14 @@ def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int)
         for code, by_quarter in indicator_n(stats).items():
             for quarter, n in by_quarter.items():
                 per_code[code][(account.account_id, quarter)] = n
-    return frozenset(
-        (kind, key, period, code)
-        for code, atom_n in per_code.items()
-        for kind, key, period in audit(atom_n, groups, str(year), min_n)
-    )
+    withheld: set[Any] = set()
+    done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
+    for code, atom_n in per_code.items():
+        answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
+        if answered not in done:  # indicators answered alike are audited once
+            done[answered] = audit(atom_n, groups, str(year), min_n)
+        withheld.update((kind, key, period, code) for kind, key, period in done[answered])
+    return frozenset(withheld)
 
 
 class Disclosure:
