@@ -39,7 +39,7 @@ def scorecards_csv() -> ResponseReturnValue:
         abort(404)
     audit_export("export.csv", f"{len(accounts)} accounts {period}")
     min_n = int(current_app.config["MIN_N"])
-    disclosure = Disclosure(get_session(), viewer(), min_n)
+    disclosure = Disclosure(get_session(), viewer(), min_n).preload(period)
     rows = scorecard_rows(
         data, [a.account_id for a in accounts], min_n=min_n, disclosure=disclosure
     )

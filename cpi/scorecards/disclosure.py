@@ -235,6 +235,12 @@ class Disclosure:
         self._years: dict[int, frozenset[Any]] = {}
         self._fingerprint: str | None = None
 
+    def preload(self, *periods: Period) -> Disclosure:
+        """Audit the periods' years now (a streamed CSV must not read the database later)."""
+        for period in periods:
+            self._withheld("company", None, str(period), "")
+        return self
+
     def _withheld(self, scope_type: str, scope_id: str | None, period: str, code: str) -> bool:
         try:
             year = Period.parse(period).year
