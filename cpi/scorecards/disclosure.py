@@ -29,7 +29,7 @@ filtered (indicators.md, Privacy).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -274,22 +274,22 @@ class Disclosure:
         return replace(card, indicators=tuple(results))
 
 
+def _emptied(result: IndicatorResult, names: Callable[[str], bool]) -> IndicatorResult:
+    """The named fields emptied: False where the field is a plain flag, else None."""
+    changes: dict[str, Any] = {
+        f.name: False if str(f.type) == "bool" else None for f in fields(result) if names(f.name)
+    }
+    return replace(result, **changes)
+
+
 def withhold(result: IndicatorResult) -> IndicatorResult:
     """Every figure drawn from the answers removed (any field, present or added later)."""
-    changes: dict[str, Any] = {}
-    for f in fields(result):
-        if f.name not in KEPT_FIELDS:
-            changes[f.name] = False if isinstance(getattr(result, f.name), bool) else None
-    changes["status"] = "insufficient"
-    return replace(result, **changes)
+    emptied = _emptied(result, lambda name: name not in KEPT_FIELDS)
+    return replace(emptied, status="insufficient")
 
 
 def without_previous(result: IndicatorResult) -> IndicatorResult:
-    changes: dict[str, Any] = {}
-    for f in fields(result):
-        if f.name == "previous" or f.name.startswith("delta"):
-            changes[f.name] = False if isinstance(getattr(result, f.name), bool) else None
-    return replace(result, **changes)
+    return _emptied(result, lambda name: name == "previous" or name.startswith("delta"))
 
 
 def rounded(card: dict[str, Any], decimals: Mapping[str, int]) -> dict[str, Any]:
