@@ -153,7 +153,7 @@ def pdf_reader(client, tmp_path: Path) -> Callable[..., Figures]:  # type: ignor
             ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
         ).stdout
         # The table's rows in catalogue order; a long name wraps around its figures.
-        table = text.split(" INDICATOR ", 1)[1].split("* the internal KPI", 1)[0]
+        table = re.split(r"^\*", text.split(" INDICATOR ", 1)[1], maxsplit=1, flags=re.M)[0]
         rows = re.findall(r"^\D*?\s(\d+)\s+(insufficient data|-?[\d.]+%?)\s", table, re.M)
         assert len(rows) == len(CATALOGUE), table
         figures: Figures = {}
