@@ -41,7 +41,7 @@ def test_dashboard_shows_every_indicator_and_the_period_picker(app, staff) -> No
 
 
 def test_ranking_puts_significant_gaps_first_and_lists_thin_accounts_apart(app, staff) -> None:  # type: ignore[no-untyped-def]
-    page = signed_in(app, "lead@example.test").get("/?period=2026-Q3&indicator=fcr")
+    page = signed_in(app, "admin@example.test").get("/?period=2026-Q3&indicator=fcr")
     text = page.get_data(as_text=True)
     accounts = text.split("<h3>Accounts</h3>")[1]
     ranked, insufficient = accounts.split("with too few answers")

@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterable, Iterator
 
 from cpi.scorecards import display
+from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import ScoringData, score_accounts
 from cpi.scoring import IndicatorResult
 
@@ -52,10 +53,10 @@ def indicator_cells(result: IndicatorResult) -> list[str]:
 
 
 def scorecard_rows(
-    data: ScoringData, account_ids: Iterable[str], *, min_n: int
+    data: ScoringData, account_ids: Iterable[str], *, min_n: int, disclosure: Disclosure
 ) -> Iterator[list[str]]:
     ids = sorted(account_ids)
-    for card in score_accounts(data, ids, min_n=min_n):
+    for card in map(disclosure.card, score_accounts(data, ids, min_n=min_n)):
         account = data.accounts[card.scope_id or ""]
         text = [account.account_id, account.name, account.segment, account.owner_email or ""]
         for result in card.indicators:

@@ -9,8 +9,9 @@ from cpi.audit.operations import audit_export
 from cpi.auth import access
 from cpi.db import get_session
 from cpi.exports.operations import csv_lines, scorecard_rows
+from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import load_scoring_data, report_period
-from cpi.scorecards.views import visible_account_or_404
+from cpi.scorecards.views import viewer, visible_account_or_404
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 access.require_staff(bp)
@@ -37,7 +38,11 @@ def scorecards_csv() -> ResponseReturnValue:
     if account is not None and not accounts:
         abort(404)
     audit_export("export.csv", f"{len(accounts)} accounts {period}")
-    rows = scorecard_rows(data, [a.account_id for a in accounts], min_n=current_app.config["MIN_N"])
+    min_n = int(current_app.config["MIN_N"])
+    disclosure = Disclosure(get_session(), viewer(), min_n).preload(period)
+    rows = scorecard_rows(
+        data, [a.account_id for a in accounts], min_n=min_n, disclosure=disclosure
+    )
     filename = f"cpi-scorecards-{period}.csv"
     return Response(
         csv_lines(rows),

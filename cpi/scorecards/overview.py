@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
 from cpi.scorecards.cache import cached, data_fingerprint
+from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
@@ -91,11 +92,12 @@ def _group_rows(
     min_n: int,
     labels: Mapping[str, str],
     by_account: Mapping[str | None, list],  # type: ignore[type-arg]
+    disclosure: Disclosure,
 ) -> list[RankRow]:
     rows = []
     for key in sorted(keys):
         scope = resolve_scope(data, kind, key)
-        card = score(data, scope, min_n=min_n, by_account=dict(by_account))
+        card = disclosure.card(score(data, scope, min_n=min_n, by_account=dict(by_account)))
         rows.append(
             RankRow(kind, key, labels.get(key, key), f"{len(scope.account_ids)} accounts",
                     card.indicator(code))
@@ -113,12 +115,15 @@ def build_overview(
     min_n: int,
     visible: Iterable[AccountInfo] | None = None,
     generated_at: datetime | None = None,
+    viewer: Universe | None = None,
 ) -> Overview:
     """The dashboard of a scope (company, segment or owner); ScopeNotFound if unknown.
 
     ``visible``: when given, the scope is limited to those accounts (an account
-    manager's own), whatever the scope's type says.
+    manager's own), whatever the scope's type says. ``viewer``: whose view
+    (SECURITY.md, "Differencing"; every figure as computed when not given).
     """
+    disclosure = Disclosure(session, viewer, min_n)
     indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
     data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
     scope = resolve_scope(data, scope_type, scope_id)
@@ -129,7 +134,7 @@ def build_overview(
     names = owner_names(session)
     report = report_from_data(
         data, scope, min_n=min_n, owner_names=names, by_account=by_account,
-        generated_at=generated_at,
+        generated_at=generated_at, disclosure=disclosure,
     )  # fmt: skip
     members = [data.accounts[a] for a in scope.account_ids]
     rankings = []
@@ -138,17 +143,19 @@ def build_overview(
         owners = {a.owner_email for a in members if a.owner_email}
         rankings.append(rank("segment", "Segments", _group_rows(
             data, "segment", segments, indicator.code, min_n=min_n, labels={},
-            by_account=by_account)))  # fmt: skip
+            by_account=by_account, disclosure=disclosure)))  # fmt: skip
         rankings.append(rank("owner", "Account managers", _group_rows(
             data, "owner", owners, indicator.code, min_n=min_n, labels=names,
-            by_account=by_account)))  # fmt: skip
+            by_account=by_account, disclosure=disclosure)))  # fmt: skip
     account_rows = []
     for account in members:
-        card = score(
-            data,
-            resolve_scope(data, "account", account.account_id),
-            min_n=min_n,
-            by_account=by_account,
+        card = disclosure.card(
+            score(
+                data,
+                resolve_scope(data, "account", account.account_id),
+                min_n=min_n,
+                by_account=by_account,
+            )
         )
         account_rows.append(
             RankRow("account", account.account_id, account.name,
@@ -177,12 +184,14 @@ def cached_overview(
     indicator_code: str,
     *,
     min_n: int,
+    viewer: Universe | None = None,
 ) -> Overview:
     """``build_overview``, reused while the data behind it is unchanged (cpi.scorecards.cache)."""
     quarters = periods_needed(period, TREND_QUARTERS - 1)
     key = (
         str(session.get_bind().url), scope_type, scope_id, str(period), indicator_code, min_n,
-        data_fingerprint(session, quarters),
+        data_fingerprint(session, quarters), viewer,
     )  # fmt: skip
     return cached(key, lambda: build_overview(
-        session, scope_type, scope_id, period, indicator_code, min_n=min_n))  # fmt: skip
+        session, scope_type, scope_id, period, indicator_code, min_n=min_n,
+        viewer=viewer))  # fmt: skip

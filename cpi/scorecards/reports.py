@@ -17,6 +17,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.scorecards import display
 from cpi.scorecards.charts import Chart, trend_charts
+from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
     ScoringData,
@@ -92,15 +93,17 @@ def score_at(
     min_n: int,
     by_account: Mapping[str | None, list[KpiRow]],
     generated_at: datetime | None = None,
+    disclosure: Disclosure | None = None,
 ) -> Scorecard:
     """The scope's scorecard for another period covered by ``data`` (a trend quarter)."""
-    return score(
+    card = score(
         replace(data, period=period),
         scope,
         min_n=min_n,
         by_account=dict(by_account),
         generated_at=generated_at,
     )
+    return disclosure.card(card) if disclosure is not None else card
 
 
 def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]:
@@ -123,14 +126,18 @@ def report_from_data(
     owner_names: Mapping[str, str] | None = None,
     by_account: Mapping[str | None, list[KpiRow]] | None = None,
     generated_at: datetime | None = None,
+    disclosure: Disclosure | None = None,
 ) -> Report:
+    """``disclosure``: the figures one viewer may see (None: every figure, as computed)."""
     by_account = by_account if by_account is not None else data.kpis_by_account()
-    card = score(data, scope, min_n=min_n, by_account=dict(by_account), generated_at=generated_at)
-    before = score_at(data, scope, data.period.previous(), min_n=min_n, by_account=by_account)
-    trend = [
-        score_at(data, scope, quarter, min_n=min_n, by_account=by_account)
-        for quarter in history_quarters(data.period, TREND_QUARTERS)
-    ]
+
+    def at(period: Period, moment: datetime | None = None) -> Scorecard:
+        return score_at(data, scope, period, min_n=min_n, by_account=by_account,
+                        generated_at=moment, disclosure=disclosure)  # fmt: skip
+
+    card = at(data.period, generated_at)
+    before = at(data.period.previous())
+    trend = [at(quarter) for quarter in history_quarters(data.period, TREND_QUARTERS)]
     previous_hidden = frozenset(r.code for r in before.indicators if display.hidden(r))
     title, subtitle = scope_title(scope, owner_names or {})
     if scope.type == "account" and owner_names is not None:
@@ -163,8 +170,12 @@ def load_comments(
     period: Period | str,
     *,
     limit: int = PAGE_COMMENTS,
+    min_n: int | None = None,
 ) -> tuple[tuple[Comment, ...], int]:
-    """The period's newest comments in scope (at most ``limit``) and how many there are."""
+    """The period's newest comments in scope (at most ``limit``) and how many there are.
+
+    With ``min_n``, comments of accounts with fewer than ``min_n`` answers in the
+    period are withheld (SECURITY.md, "Differencing")."""
     period = Period.parse(period)
     quarters = [str(q) for q in period.quarters()]
     where = [
@@ -172,6 +183,11 @@ def load_comments(
         Response.comment.is_not(None),
         Response.comment != "",
     ]
+    if min_n is not None:
+        where.append(Response.account_id.in_(
+            select(Response.account_id).where(Response.period.in_(quarters))
+            .group_by(Response.account_id).having(func.count() >= min_n)
+        ))  # fmt: skip
     if account_ids is not None:
         where.append(Account.account_id.in_(list(account_ids)))
     total = session.scalar(
@@ -211,13 +227,17 @@ def build_report(
     *,
     min_n: int,
     comment_limit: int = PAGE_COMMENTS,
+    viewer: Universe | None = None,
 ) -> Report:
-    """Load and build one scope's report; ScopeNotFound when the scope does not exist."""
+    """Load and build one scope's report; ScopeNotFound when the scope does not exist.
+
+    ``viewer``: whose view (SECURITY.md, "Differencing"); None gives every figure as
+    computed (an administrator). Comments of accounts below ``min_n`` are always withheld."""
     only = [scope_id or ""] if scope_type == "account" else None
     data = load_scoring_data(session, period, history=TREND_QUARTERS - 1, account_ids=only)
     scope = resolve_scope(data, scope_type, scope_id)
     in_scope = None if scope.type == "company" else scope.account_ids
-    comments, total = load_comments(session, in_scope, period, limit=comment_limit)
+    comments, total = load_comments(session, in_scope, period, limit=comment_limit, min_n=min_n)
     return report_from_data(
         data,
         scope,
@@ -225,6 +245,7 @@ def build_report(
         comments=comments,
         comments_total=total,
         owner_names=owner_names(session),
+        disclosure=Disclosure(session, viewer, min_n),
     )
 
 

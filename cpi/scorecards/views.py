@@ -23,6 +23,7 @@ from cpi.auth import access
 from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
+from cpi.scorecards.disclosure import Universe
 from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period, report_period
 from cpi.scorecards.overview import available_periods, cached_overview
 from cpi.scorecards.pdf import PdfError
@@ -56,6 +57,14 @@ def _min_n() -> int:
     return int(current_app.config["MIN_N"])
 
 
+def viewer() -> Universe | None:
+    """What the signed-in user can see, for the differencing audit (cpi.scorecards.disclosure);
+    None for administrators, who see every figure as computed (as in ``cpi score``)."""
+    if current_user.is_admin:
+        return None
+    return Universe(None if current_user.sees_everything else current_user.email)
+
+
 def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> ResponseReturnValue:
     session = get_session()
     period = requested_period()
@@ -64,7 +73,7 @@ def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> Respo
         try:
             overview = cached_overview(
                 session, scope_type, scope_id, period,
-                request.args.get("indicator", "fcr"), min_n=_min_n(),
+                request.args.get("indicator", "fcr"), min_n=_min_n(), viewer=viewer(),
             )  # fmt: skip
         except ScopeNotFound:
             if scope_type != "owner" or scope_id != current_user.email:
@@ -137,7 +146,9 @@ def account(account_id: str) -> ResponseReturnValue:
     period = requested_period()
     report = None
     if period is not None:
-        report = build_report(session, "account", account_id, period, min_n=_min_n())
+        report = build_report(
+            session, "account", account_id, period, min_n=_min_n(), viewer=viewer()
+        )
     return render_template(
         "scorecards/account.html",
         account_id=account_id,
@@ -157,7 +168,7 @@ def account_pdf(account_id: str) -> ResponseReturnValue:
     period = requested_period()
     if period is None:
         abort(404, description="There is no period with answers yet.")
-    report = build_report(session, "account", account_id, period, min_n=_min_n())
+    report = build_report(session, "account", account_id, period, min_n=_min_n(), viewer=viewer())
     try:
         pdf = report_pdf(report)
     except PdfError as error:
