@@ -399,6 +399,7 @@ def test_admin_pages_name_things_and_offer_csv_templates(app, staff, db) -> None
         data={"indicator": "ces", "period": "2026-Q3", "target": "5.5", "csrf_token": token},
     )
     targets = client.get("/admin/targets").get_data(as_text=True)
+    assert "Target saved: Customer effort score, 2026-Q3, company-wide = 5.5." in targets
     assert "<td>Customer effort score</td>" in targets and "<td>ces</td>" not in targets
     app.config["UPLOAD_MAX_BYTES"] = 2000
     big = client.post(

@@ -37,6 +37,7 @@ from cpi.extensions import csrf
 from cpi.imports.csvfile import ImportFailed
 from cpi.imports.operations import import_csv
 from cpi.imports.rows import KINDS
+from cpi.kpis.models import Target
 from cpi.scoring import INDICATORS_BY_CODE
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -213,7 +214,7 @@ def targets() -> ResponseReturnValue:
             detail = f"{row.indicator} {row.period} {row.segment_key or 'company'} = {row.target:g}"
             record(session, current_user.email, "target.set", detail)
             session.commit()
-            flash(f"Target saved: {detail}.", "success")
+            flash(f"Target saved: {_target_words(row)} = {row.target:g}.", "success")
             return redirect(url_for("admin.targets", period=row.period))
     elif request.method == "POST":
         errors = [f"{k}: {m}" for k, ms in form.errors.items() for m in ms]
@@ -229,6 +230,13 @@ def targets() -> ResponseReturnValue:
     ), (400 if errors else 200)
 
 
+def _target_words(row: Target) -> str:
+    """A target for people: the indicator's name, not its code (the audit log keeps codes)."""
+    spec = INDICATORS_BY_CODE.get(row.indicator)
+    where = f"segment {row.segment_key}" if row.segment_key else "company-wide"
+    return f"{spec.name if spec else row.indicator}, {row.period}, {where}"
+
+
 @bp.post("/targets/<int:target_id>/delete")
 def remove_target(target_id: int) -> ResponseReturnValue:
     form = ActionForm()
@@ -242,7 +250,7 @@ def remove_target(target_id: int) -> ResponseReturnValue:
             detail = f"{row.indicator} {row.period} {row.segment_key or 'company'}"
             record(session, current_user.email, "target.delete", detail)
             session.commit()
-            flash(f"Target removed: {detail}.", "success")
+            flash(f"Target removed: {_target_words(row)}.", "success")
     return redirect(url_for("admin.targets"))
 
 
