@@ -117,7 +117,8 @@ def test_demo_company_page_comments_default_period_and_gap_column(
         comments = page.locator(".comments-block blockquote")
         assert comments.count() == 5
         assert "No comments" not in page.locator(".comments-block").inner_text()
-        # the Gap column of every ranking table is on screen and not covered
+        # the Rank button and the Gap column of every ranking table are on screen, uncovered
+        assert _visible_and_on_top(page, page.locator(".indicator-picker button")), settings
         for table in ("segment", "owner", "account"):
             gap = page.locator(f".ranking-{table} table tbody tr").first.locator("td.gap")
             assert _visible_and_on_top(page, gap), (settings, table)

@@ -280,6 +280,10 @@ def test_exports_hold_the_scope_only_and_answers_are_anonymous(
     text = lead.get("/exports/responses.csv?period=2026-Q3").get_data(as_text=True)
     assert "@acc-" not in text and "Person " not in text  # no email, no unconsented name
     assert "'=HYPERLINK" in text  # spreadsheet-safe
+    from cpi.db import database
+
+    # read while it streams, through a session that is closed when the download ends
+    assert database(app).engine.pool.checkedout() == 0
     retail = rows("/exports/responses.csv?period=2026-Q3&segment=Retail")
     assert {r["account_id"] for r in retail} == {"ACC-1", "ACC-2"}
     # account managers get neither the answers export nor another scope

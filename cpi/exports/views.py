@@ -3,14 +3,14 @@ enablement) the period's answers and comments, as CSV."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from cpi.audit.operations import audit_export
 from cpi.auth import access
-from cpi.db import get_session
+from cpi.db import Database, database, get_session
 from cpi.exports.operations import (
     RESPONSE_HEADER,
     csv_lines,
@@ -82,5 +82,21 @@ def responses_csv() -> ResponseReturnValue:
     accounts = _in_scope(load_accounts(session))
     min_n = int(current_app.config["MIN_N"])
     audit_export("export.responses", f"{len(accounts)} accounts {period}")
-    rows = response_rows(session, [a.account_id for a in accounts], period, min_n=min_n)
-    return _download(csv_lines(rows, RESPONSE_HEADER), f"cpi-responses-{period}.csv")
+    ids = [a.account_id for a in accounts]
+    return _download(
+        _streamed_responses(database(), ids, period, min_n), f"cpi-responses-{period}.csv"
+    )
+
+
+def _streamed_responses(
+    db: Database, account_ids: list[str], period: Period, min_n: int
+) -> Iterator[str]:
+    """The answers CSV, read while it streams (after the request has ended) through a
+    session of its own, closed when the download ends or is abandoned."""
+    session = db.session()
+    try:
+        yield from csv_lines(
+            response_rows(session, account_ids, period, min_n=min_n), RESPONSE_HEADER
+        )
+    finally:
+        session.close()
