@@ -29,14 +29,12 @@ filtered (indicators.md, Privacy).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cpi.accounts.models import Account
 from cpi.scorecards.cache import cached, data_fingerprint
 from cpi.scorecards.operations import AccountInfo, load_scoring_data
 from cpi.scoring import CATALOGUE, IndicatorResult, Period, Scorecard, compute_indicator
@@ -69,13 +67,20 @@ class Universe:
         return [a for a in accounts if (a.owner_email or "").lower() == self.owner]
 
     def groups(self, accounts: Iterable[AccountInfo]) -> dict[tuple[str, str | None], set[str]]:
-        """The aggregate scopes the viewer sees, with their accounts."""
+        """The aggregate scopes the viewer sees, with their accounts (``accounts``: all).
+
+        An account manager also sees the figures of their accounts' segments and of the
+        company beside their own (the pages' comparison figures), so those count too."""
+        accounts = list(accounts)
+        own = {a.account_id for a in self.accounts(accounts)}
+        own_segments = {a.segment for a in accounts if a.account_id in own}
         groups: dict[tuple[str, str | None], set[str]] = defaultdict(set)
         for account in accounts:
-            if self.owner is None:
+            if self.owner is None or own:
                 groups[("company", None)].add(account.account_id)
+            if self.owner is None or account.segment in own_segments:
                 groups[("segment", account.segment)].add(account.account_id)
-            if account.owner_email:
+            if account.owner_email and (self.owner is None or account.account_id in own):
                 groups[("owner", account.owner_email.lower())].add(account.account_id)
         return dict(groups)
 
@@ -92,20 +97,25 @@ def audit(
     groups: Mapping[tuple[str, str | None], Iterable[str]],
     year: str,
     min_n: int,
+    own: Collection[str] | None = None,
 ) -> frozenset[Cell]:
     """The cells of ``year`` (its quarters and itself) to withhold, for one indicator.
 
-    ``atom_n``: answers per (account, quarter) for the accounts the viewer sees;
-    ``groups``: the aggregate scopes the viewer sees. Pure and deterministic.
+    ``atom_n``: answers per (account, quarter) of the accounts in the viewer's
+    figures; ``groups``: the aggregate scopes the viewer sees; ``own``: the accounts
+    whose own figures the viewer sees (None: all of ``atom_n``'s). Pure and
+    deterministic.
     """
     atoms = {atom: n for atom, n in atom_n.items() if n > 0}
     by_account: dict[str, list[Atom]] = defaultdict(list)
     for atom in sorted(atoms):
         by_account[atom[0]].append(atom)
     members: dict[Cell, list[Atom]] = {}
-    for account, own in by_account.items():
-        members[("account", account, year)] = own
-        for atom in own:
+    for account, account_atoms in by_account.items():
+        if own is not None and account not in own:
+            continue  # inside the viewer's aggregates only, never shown on its own
+        members[("account", account, year)] = account_atoms
+        for atom in account_atoms:
             members[("account", account, atom[1])] = [atom]
     for (kind, key), group_accounts in groups.items():
         chosen = [atom for account in sorted(set(group_accounts)) for atom in by_account[account]]
@@ -198,15 +208,13 @@ def withheld_cells(
 
 
 def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int) -> frozenset[Any]:
-    only = None
-    if universe.owner is not None:  # an account manager's view: only their accounts
-        only = list(session.scalars(
-            select(Account.account_id).where(func.lower(Account.owner_email) == universe.owner)
-        ))  # fmt: skip
     # The year's last quarter with three quarters of history: the year's four quarters.
-    data = load_scoring_data(session, Period(year, 4), history=3, account_ids=only)
-    seen = universe.accounts(data.accounts.values())
-    groups = universe.groups(seen)
+    # Every account: an account manager's segment and company figures hold others' too.
+    data = load_scoring_data(session, Period(year, 4), history=3)
+    own = {a.account_id for a in universe.accounts(data.accounts.values())}
+    groups = universe.groups(data.accounts.values())
+    in_view = set().union(*groups.values()) | own if groups else own
+    seen = [a for a in data.accounts.values() if a.account_id in in_view]
     quarters = {str(q) for q in Period(year).quarters()}
     per_code: dict[str, dict[Atom, int]] = defaultdict(dict)
     for account in seen:
@@ -219,7 +227,7 @@ def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int)
     for code, atom_n in per_code.items():
         answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
         if answered not in done:  # indicators answered alike are audited once
-            done[answered] = audit(atom_n, groups, str(year), min_n)
+            done[answered] = audit(atom_n, groups, str(year), min_n, own=own)
         withheld.update((kind, key, period, code) for kind, key, period in done[answered])
     return frozenset(withheld)
 
