@@ -349,7 +349,12 @@ def test_segment_and_company_figures_beside_an_account_managers_own(
     assert "Compared with Segment Retail and Company" in page
     portfolio = owner.get("/?period=2026-Q3").get_data(as_text=True)
     assert "Compared with Segment Health and Segment Retail and Company" in portfolio
-    assert "withheld" not in page
+    # Owner A's own figures stay; the company figure is withheld: the company minus the
+    # Retail segment (both beside ACC-1) is owner A's thin Health account ACC-3 (3 answers).
+    assert "75.0%" in page
+    block = page.split("Compared with", 1)[1].split("</section>", 1)[0]
+    first_row = block.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert first_row.count("withheld") == 1
     # Owner B gets a Health account with 2 answers: beside owner A's Health account the
     # segment figure would reveal them, so it is withheld; an enablement lead sees it.
     _import(runner, write_csv, "contacts", [
@@ -366,7 +371,12 @@ def test_segment_and_company_figures_beside_an_account_managers_own(
     block = thin.split("Compared with", 1)[1].split("</section>", 1)[0]
     assert "withheld" in block and "Delta AG" not in block
     lead = signed_in(app, "lead@example.test").get("/accounts/ACC-3?period=2026-Q3")
-    assert "withheld" not in lead.get_data(as_text=True).split("Compared with", 1)[1]
+    lead_block = lead.get_data(as_text=True).split("Compared with", 1)[1].split("</section>")[0]
+    # The lead sees every account and portfolio, so more must be withheld from them in
+    # places (the Health year minus its Q3 would be ACC-3's 3 answers of Q2), but the
+    # company figure beside the account stays.
+    first_row = lead_block.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert re.search(r'<td class="num">\d+\.\d%</td>$', first_row.rstrip()), first_row
 
 
 def test_labels_say_what_a_figure_is(app, staff) -> None:  # type: ignore[no-untyped-def]

@@ -85,8 +85,10 @@ class Universe:
         return dict(groups)
 
 
-def _weight(cell: Cell) -> int:
+def _weight(cell: Cell, context_first: bool = False) -> int:
     kind, _, period = cell
+    if context_first and kind in ("segment", "company"):
+        return 0  # an account manager's comparison figures go before their own
     if kind == "account" and "-" not in period:
         return WEIGHT["account-year"]
     return WEIGHT[kind]
@@ -154,7 +156,9 @@ def audit(
         for sig, block in sorted(small, key=lambda item: sorted(map(str, item[1]))):
             if sig & touched:
                 continue  # changed in this round: looked at again in the next
-            move = _cheapest_move(sig, block, members, size, shown, signature, own_cell)
+            move = _cheapest_move(
+                sig, block, members, size, shown, signature, own_cell, own is not None
+            )
             shown.difference_update(move)
             withheld.update(move)
             touched.update(move)
@@ -168,10 +172,11 @@ def _cheapest_move(
     shown: set[Cell],
     signature: Any,
     own_cell: Any,
+    context_first: bool = False,
 ) -> frozenset[Cell]:
     def cost(cells: frozenset[Cell]) -> tuple[int, int, int, str]:
         return (
-            max(map(_weight, cells)),
+            max(_weight(cell, context_first) for cell in cells),
             len(cells),
             sum(size[c] for c in cells),
             str(sorted(cells)),
@@ -212,6 +217,7 @@ def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int)
     # Every account: an account manager's segment and company figures hold others' too.
     data = load_scoring_data(session, Period(year, 4), history=3)
     own = {a.account_id for a in universe.accounts(data.accounts.values())}
+    own_only = None if universe.owner is None else own  # company-wide staff see every account
     groups = universe.groups(data.accounts.values())
     in_view = set().union(*groups.values()) | own if groups else own
     seen = [a for a in data.accounts.values() if a.account_id in in_view]
@@ -227,7 +233,7 @@ def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int)
     for code, atom_n in per_code.items():
         answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
         if answered not in done:  # indicators answered alike are audited once
-            done[answered] = audit(atom_n, groups, str(year), min_n, own=own)
+            done[answered] = audit(atom_n, groups, str(year), min_n, own=own_only)
         withheld.update((kind, key, period, code) for kind, key, period in done[answered])
     return frozenset(withheld)
 

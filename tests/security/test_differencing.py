@@ -112,7 +112,7 @@ def table_figures(html: str) -> Figures:
     figures: Figures = {}
     for row in re.findall(r"<tr.*?</tr>", table, flags=re.S):
         for code, name in NAMES.items():
-            if f">{name}</th>" in row:
+            if f">{name}<" in row:
                 n = re.search(r'data-label="n">\s*(\d+)', row)
                 value = re.search(r'data-label="Customers say">([^<]*)<', row)
                 assert n and value, row
