@@ -96,17 +96,19 @@ def _campaign_error(error: Exception) -> TaskError:
 @task("send_campaign", label="Sending the campaign", timeout=12 * 3600)
 def send_campaign(progress: TaskProgress, campaign_id: int) -> str:
     """``cpi send`` on a worker: queue the invitations (resumable), then deliver them."""
-    from cpi.surveys import operations, sending
+    from cpi.surveys import sending
+    from cpi.surveys.campaigns import CampaignError, get_campaign
+    from cpi.surveys.invitations import count_uninvited
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with database().transaction() as session:
-            campaign = operations.get_campaign(session, campaign_id)
-            progress.start(operations.count_uninvited(session, campaign), "Queueing invitations")
+            campaign = get_campaign(session, campaign_id)
+            progress.start(count_uninvited(session, campaign), "Queueing invitations")
         report = sending.send_campaign(
             app, campaign_id, deliver_now=False, on_progress=progress.update
         )
-    except operations.CampaignError as error:
+    except CampaignError as error:
         raise _campaign_error(error) from None
     lines = [f"campaign {campaign_id}: {report.queued} invitations queued"]
     lines += [f"skipped {line}" for line in report.skipped]
@@ -117,12 +119,13 @@ def send_campaign(progress: TaskProgress, campaign_id: int) -> str:
 @task("remind_campaign", label="Sending reminders", timeout=12 * 3600)
 def remind_campaign(progress: TaskProgress, campaign_id: int, after_days: int) -> str:
     """``cpi remind`` on a worker."""
-    from cpi.surveys import operations, sending
+    from cpi.surveys import sending
+    from cpi.surveys.campaigns import CampaignError
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
-    except operations.CampaignError as error:
+    except CampaignError as error:
         raise _campaign_error(error) from None
     lines = [f"campaign {campaign_id}: {report.queued} reminders queued"]
     lines += [f"skipped {line}" for line in report.skipped]
@@ -142,7 +145,7 @@ def deliver_outbox_task(progress: TaskProgress) -> str:
 @task(SCHEDULE_TASK, label="Scheduled work", timeout=6 * 3600)
 def schedule_tick(progress: TaskProgress) -> str:
     """Close campaigns past their closing day, queue due reminders, retry the outbox."""
-    from cpi.surveys.operations import close_due_campaigns
+    from cpi.surveys.campaigns import close_due_campaigns
 
     with database().transaction() as session:
         closed = close_due_campaigns(session)
@@ -154,7 +157,8 @@ def _queue_due_reminders() -> int:
     """For each open campaign with a reminder setting, remind whoever is due (at most 2 each)."""
     from sqlalchemy import select
 
-    from cpi.surveys import operations, sending
+    from cpi.surveys import sending
+    from cpi.surveys.campaigns import CampaignError
     from cpi.surveys.models import Campaign
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -172,7 +176,7 @@ def _queue_due_reminders() -> int:
             report = sending.remind_campaign(
                 app, campaign_id, after_days=after_days, deliver_now=False
             )
-        except operations.CampaignError:
+        except CampaignError:
             continue  # closed since we looked
         queued += report.queued
     return queued
