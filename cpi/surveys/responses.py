@@ -131,9 +131,10 @@ def record_answers(
 ) -> None:
     """Insert or update the one response of this contact, account and period.
 
-    One statement, ``INSERT ... ON CONFLICT (account_id, contact_id, period) DO
+    The response is one ``INSERT ... ON CONFLICT (account_id, contact_id, period) DO
     UPDATE``: the database's unique constraint, not a lock in Python, makes fifty
-    identical submits at once end as one row. An imported response for the same
+    identical submits at once end as one row (a second statement then marks the
+    invitation answered). An imported response for the same
     person and quarter is updated in place.
     """
     now = now or utcnow()
