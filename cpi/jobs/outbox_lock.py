@@ -8,11 +8,14 @@ gone (see :func:`cpi.jobs.worker.worker_gone`) is taken over at once.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from flask import current_app
 
 if TYPE_CHECKING:  # the redis extra is needed only on a worker, where hold() runs
     from redis import Redis
@@ -73,3 +76,23 @@ def hold(redis_url: str, owner: str) -> Iterator[Turn | None]:
         yield Turn(connection=connection, owner=owner, locked=True, _extended_at=time.monotonic())
     finally:
         connection.eval(_RELEASE, 1, KEY, owner)
+
+
+@contextmanager
+def delivery_turn() -> Iterator[Turn | None]:
+    """On a worker, the delivery turn (None: another worker is delivering); in-process, no lock."""
+    redis_url = current_app.config.get("REDIS_URL")
+    if not redis_url or not _on_a_worker():
+        yield Turn.unlocked()
+        return
+    # RQ names the worker that forked this horse in the environment.
+    with hold(redis_url, os.environ.get("RQ_WORKER_ID", "-")) as turn:
+        yield turn
+
+
+def _on_a_worker() -> bool:
+    try:
+        from rq import get_current_job
+    except ImportError:  # without the redis extra nothing runs on a worker
+        return False
+    return get_current_job() is not None
