@@ -106,6 +106,7 @@ def _requeue_abandoned(queue: Queue, me: str | None) -> list[str]:
         except NoSuchJobError:
             continue
         with connection.pipeline() as pipeline:
+            pipeline.multi()  # one transaction: forget the dead execution, queue the job again
             execution.delete(job=job, pipeline=pipeline)
             if job.get_status(refresh=False) == JobStatus.STARTED:
                 queue.enqueue_job(job, pipeline=pipeline, at_front=True)
