@@ -131,14 +131,18 @@ def ensure_schedule(queue: Queue, interval: float) -> list[str]:
     Returns the names of the tasks started.
     """
     started = []
+    seconds = max(int(interval), 1)
     with queue.connection.lock("cpi:schedule", timeout=30, blocking_timeout=30):
         for spec in tasks.periodic():
             job_id = periodic_job_id(spec.name)
             try:
-                if Job.fetch(job_id, connection=queue.connection).get_status() in ALIVE:
-                    continue
+                job = Job.fetch(job_id, connection=queue.connection)
             except NoSuchJobError:
-                pass
+                job = None
+            if job is not None and job.get_status() in ALIVE:
+                if job.repeat_intervals == [seconds] or job.get_status() == JobStatus.STARTED:
+                    continue  # repeating (a running one keeps its interval until it ends)
+                job.delete()  # another interval was asked for: this one replaces it
             queue.enqueue(
                 job_queue.RUNNER,
                 args=(spec.name, {}),
@@ -146,7 +150,7 @@ def ensure_schedule(queue: Queue, interval: float) -> list[str]:
                 job_timeout=int(max(interval * 10, 600)),
                 result_ttl=int(max(interval * 10, 600)),
                 failure_ttl=job_queue.RESULT_TTL,
-                repeat=Repeat(times=REPEATS, interval=max(int(interval), 1)),
+                repeat=Repeat(times=REPEATS, interval=seconds),
                 description=spec.label,
             )
             started.append(spec.name)

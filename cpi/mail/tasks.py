@@ -6,9 +6,9 @@ from flask import current_app
 from sqlalchemy import update
 
 from cpi.db import database
-from cpi.jobs.outbox_lock import delivery_turn
 from cpi.jobs.progress import TaskProgress
 from cpi.jobs.tasks import TaskError, task
+from cpi.jobs.turn import exclusive_turn
 from cpi.mail.compose import parse_sender
 from cpi.mail.models import OutboxMessage
 from cpi.mail.outbox import DeliveryReport, count_due, deliver_outbox
@@ -25,7 +25,7 @@ def deliver(progress: TaskProgress, *, requeue_interrupted: bool = False) -> Del
     db = database()
     _, sender = parse_sender(str(app.config["MAIL_FROM"]))
     total = DeliveryReport()
-    with delivery_turn() as turn:
+    with exclusive_turn("outbox") as turn:
         if turn is None:
             return None
         if turn.locked:
