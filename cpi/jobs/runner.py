@@ -77,10 +77,13 @@ def run_task(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     request_id_var.set(f"job-{job.id}" if job else "job")
     progress = JobProgress(job) if job is not None else None
     with worker_app().app_context():
-        spec = tasks.get(name)
-        if spec.periodic and job is not None:
-            requeue_abandoned(job.connection, job.origin, me=os.environ.get("RQ_WORKER_ID"))
         try:
+            spec = tasks.get(name)
+        except tasks.TaskError as error:  # queued by another version of the code
+            return {"ok": False, "error": str(error)}
+        try:
+            if spec.periodic and job is not None:
+                requeue_abandoned(job.connection, job.origin, me=os.environ.get("RQ_WORKER_ID"))
             message = spec.func(progress or _NoProgress(), **kwargs)
         except tasks.TaskError as error:
             return {"ok": False, "error": str(error)}
