@@ -55,7 +55,7 @@ def expected_cells(card: dict) -> list[tuple[str, list[str]]]:  # type: ignore[t
 
 @pytest.mark.slow
 def test_pdf_numbers_equal_the_json_scorecard(demo, client, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    sign_in(client, "lead@demo.cpi-tracker.test")
+    sign_in(client, "admin@demo.cpi-tracker.test")  # every figure as computed
     for account_id in ("HC-0007", "MF-0001"):
         response = client.get(f"/accounts/{account_id}/scorecard.pdf?period=2026-Q3")
         assert response.status_code == 200

@@ -256,7 +256,14 @@ def test_opt_out_is_one_post_and_honoured_later(
     assert one_click.status_code == 200
     db.rollback()
     assert db.scalar(select(Contact.opted_out_at).where(Contact.email == "bob@acme.test"))
-    assert client.get(f"/s/{token}").status_code == 404
+    # The survey link says so (and how to come back), not that the link is broken ...
+    opted_out = client.get(f"/s/{token}")
+    assert opted_out.status_code == 200
+    assert "You opted out of our surveys" in opted_out.get_data(as_text=True)
+    assert "account manager" in opted_out.get_data(as_text=True)
+    # ... but takes no answers, and a link that is not theirs is still the generic 404.
+    assert client.post(f"/s/{token}", data={"csat": "5"}).status_code == 404
+    assert client.get(f"/s/{token[:-1]}").status_code == 404
     assert client.get(f"/u/{token}").status_code == 200  # still says they are out
 
     runner.invoke("campaign", "close", str(campaign_id))

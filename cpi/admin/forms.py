@@ -5,13 +5,14 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from cpi.admin.csv_help import KIND_LABELS
 from cpi.imports.rows import KINDS
 from cpi.scoring import CATALOGUE
 
 
 class UploadForm(FlaskForm):
     kind = SelectField(
-        "What the file holds", choices=[SelectChoice(kind, kind.capitalize()) for kind in KINDS]
+        "What the file holds", choices=[SelectChoice(kind, KIND_LABELS[kind]) for kind in KINDS]
     )
     file = FileField("CSV file", validators=[FileRequired("file: choose a CSV file to upload")])
 

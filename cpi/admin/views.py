@@ -3,11 +3,22 @@ the audit log. Every route is for administrators only (403 for other staff)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
+from cpi.admin import csv_help
 from cpi.admin.forms import TargetForm, UploadForm
 from cpi.admin.operations import (
     AdminError,
@@ -26,6 +37,9 @@ from cpi.db import get_session
 from cpi.extensions import csrf
 from cpi.imports.csvfile import ImportFailed
 from cpi.imports.operations import import_csv
+from cpi.imports.rows import KINDS
+from cpi.kpis.models import Target
+from cpi.scoring import INDICATORS_BY_CODE
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_staff(bp)
@@ -48,13 +62,12 @@ def index() -> ResponseReturnValue:
 @csrf.exempt
 @reads_own_body
 def uploads() -> ResponseReturnValue:
-    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
-    request.max_content_length = limit
+    request.max_content_length = int(current_app.config["UPLOAD_MAX_BYTES"])
     form = UploadForm()
     if not form.validate_on_submit():
         errors = [message for messages in form.errors.values() for message in messages]
         status = 400 if request.method == "POST" else 200
-        return render_template("admin/uploads.html", form=form, errors=errors, limit=limit), status
+        return _uploads_page(form, errors), status
     kind = form.kind.data or ""
     upload = form.file.data
     session = get_session()
@@ -67,9 +80,7 @@ def uploads() -> ResponseReturnValue:
             if failure.total > len(failure.errors)
             else []
         )
-        return render_template(
-            "admin/uploads.html", form=form, errors=lines, failed=True, limit=limit
-        ), 400
+        return _uploads_page(form, lines, failed=True), 400
     name = (upload.filename or "upload.csv")[:200]
     record(session, current_user.email, f"import.{kind}", f"{name}: {summary.rows} rows")
     session.commit()
@@ -79,6 +90,41 @@ def uploads() -> ResponseReturnValue:
         "success",
     )
     return redirect(url_for("admin.uploads"))
+
+
+def _uploads_page(form: UploadForm, errors: list[str], *, failed: bool = False) -> str:
+    return render_template(
+        "admin/uploads.html",
+        form=form,
+        errors=errors,
+        failed=failed,
+        limit=csv_help.size_text(int(current_app.config["UPLOAD_MAX_BYTES"])),
+        kinds=[(kind, csv_help.KIND_LABELS[kind], csv_help.KIND_HELP[kind],
+                csv_help.columns(kind)) for kind in KINDS],
+    )  # fmt: skip
+
+
+@bp.errorhandler(413)
+def upload_too_large(_error: Exception) -> ResponseReturnValue:
+    """A file over the upload limit: the upload page again, saying so (the body is not read)."""
+    limit = csv_help.size_text(int(current_app.config["UPLOAD_MAX_BYTES"]))
+    message = (
+        f"file: the file is larger than the {limit} upload limit. "
+        "Split it, or import it on the server with cpi import."
+    )
+    return _uploads_page(UploadForm(formdata=None), [message], failed=True), 413
+
+
+@bp.get("/uploads/<kind>-template.csv")
+def upload_template(kind: str) -> ResponseReturnValue:
+    """A CSV template of one import kind: its header and one example row."""
+    if kind not in KINDS:
+        abort(404)
+    return Response(
+        csv_help.template_csv(kind),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="cpi-{kind}-template.csv"'},
+    )
 
 
 @bp.get("/users")
@@ -189,19 +235,27 @@ def targets() -> ResponseReturnValue:
             detail = f"{row.indicator} {row.period} {row.segment_key or 'company'} = {row.target:g}"
             record(session, current_user.email, "target.set", detail)
             session.commit()
-            flash(f"Target saved: {detail}.", "success")
+            flash(f"Target saved: {_target_words(row)} = {row.target:g}.", "success")
             return redirect(url_for("admin.targets", period=row.period))
     elif request.method == "POST":
         errors = [f"{k}: {m}" for k, ms in form.errors.items() for m in ms]
     period = request.args.get("period", "").strip()[:7] or None
     return render_template(
         "admin/targets.html",
+        indicators=INDICATORS_BY_CODE,
         form=form,
         targets=targets_for(session, period),
         period=period,
         errors=errors,
         delete_form=ActionForm(),
     ), (400 if errors else 200)
+
+
+def _target_words(row: Target) -> str:
+    """A target for people: the indicator's name, not its code (the audit log keeps codes)."""
+    spec = INDICATORS_BY_CODE.get(row.indicator)
+    where = f"segment {row.segment_key}" if row.segment_key else "company-wide"
+    return f"{spec.name if spec else row.indicator}, {row.period}, {where}"
 
 
 @bp.post("/targets/<int:target_id>/delete")
@@ -217,7 +271,7 @@ def remove_target(target_id: int) -> ResponseReturnValue:
             detail = f"{row.indicator} {row.period} {row.segment_key or 'company'}"
             record(session, current_user.email, "target.delete", detail)
             session.commit()
-            flash(f"Target removed: {detail}.", "success")
+            flash(f"Target removed: {_target_words(row)}.", "success")
     return redirect(url_for("admin.targets"))
 
 

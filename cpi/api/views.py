@@ -16,9 +16,12 @@ from flask_login import current_user
 from cpi.audit.operations import audit_export
 from cpi.auth import access
 from cpi.db import get_session
+from cpi.scorecards import display
+from cpi.scorecards.disclosure import rounded
 from cpi.scorecards.operations import ScopeNotFound
 from cpi.scorecards.reports import Report, build_report
-from cpi.scorecards.views import requested_period, visible_account_or_404
+from cpi.scorecards.views import requested_period, viewer, visible_account_or_404
+from cpi.scoring import CATALOGUE
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 access.require_staff(bp)
@@ -45,7 +48,8 @@ def _requested_scope() -> tuple[str, str | None]:
 
 
 def without_thin_figures(report: Report) -> dict[str, Any]:
-    """The scorecard with every figure from fewer than min_n answers set to null."""
+    """The scorecard with every figure from fewer than min_n answers (or withheld against
+    differencing) set to null, and the rest at display precision."""
     payload = report.card.to_dict()
     for indicator in payload["indicators"]:
         if indicator["status"] == "insufficient":
@@ -54,7 +58,7 @@ def without_thin_figures(report: Report) -> dict[str, Any]:
             )
         elif indicator["code"] in report.previous_hidden:
             indicator.update(previous=None, delta=None, delta_low=None, delta_high=None)
-    return payload
+    return rounded(payload, {i.code: display.decimals(i.code) for i in CATALOGUE})
 
 
 @bp.get("/scorecard")
@@ -65,8 +69,9 @@ def scorecard() -> ResponseReturnValue:
         abort(404, description="There is no period with answers yet.")
     try:
         report = build_report(
-            get_session(), scope_type, scope_id, period, min_n=int(current_app.config["MIN_N"])
-        )
+            get_session(), scope_type, scope_id, period, min_n=int(current_app.config["MIN_N"]),
+            viewer=viewer(),
+        )  # fmt: skip
     except ScopeNotFound:
         abort(404)
     audit_export("export.json", f"{scope_type} {scope_id or ''} {period}".strip())

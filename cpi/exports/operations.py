@@ -12,9 +12,15 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account, Contact
 from cpi.scorecards import display
-from cpi.scorecards.operations import ScoringData, score_accounts
-from cpi.scoring import IndicatorResult
+from cpi.scorecards.disclosure import Disclosure
+from cpi.scorecards.operations import AccountInfo, ScoringData, score_accounts
+from cpi.scoring import IndicatorResult, Period
+from cpi.surveys.models import Response
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = (
@@ -52,21 +58,82 @@ def indicator_cells(result: IndicatorResult) -> list[str]:
 
 
 def scorecard_rows(
-    data: ScoringData, account_ids: Iterable[str], *, min_n: int
+    data: ScoringData, account_ids: Iterable[str], *, min_n: int, disclosure: Disclosure
 ) -> Iterator[list[str]]:
     ids = sorted(account_ids)
-    for card in score_accounts(data, ids, min_n=min_n):
+    for card in map(disclosure.card, score_accounts(data, ids, min_n=min_n)):
         account = data.accounts[card.scope_id or ""]
         text = [account.account_id, account.name, account.segment, account.owner_email or ""]
         for result in card.indicators:
             yield [neutralise(cell) for cell in text] + [card.period] + indicator_cells(result)
 
 
-def csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
+RESPONSE_HEADER = (
+    "account_id", "account_name", "segment", "period", "fcr", "contacts_total",
+    "contacts_value_added", "quote_turnaround_days", "csat", "nps", "ces", "comment",
+    "respondent_name",
+)  # fmt: skip
+
+
+def load_accounts(session: Session) -> list[AccountInfo]:
+    return [
+        AccountInfo(*row)
+        for row in session.execute(
+            select(Account.account_id, Account.name, Account.segment, Account.owner_email)
+        )
+    ]
+
+
+def response_rows(
+    session: Session, account_ids: Iterable[str], period: Period | str, *, min_n: int
+) -> Iterator[list[str]]:
+    """The period's responses of these accounts, anonymous: no email, no time, a name only
+    when the respondent agreed and was not erased. Accounts with fewer than ``min_n``
+    answers in the period are left out (their rows could be told apart)."""
+    quarters = [str(q) for q in Period.parse(period).quarters()]
+    ids = list(account_ids)
+    enough = (
+        select(Response.account_id)
+        .where(Response.period.in_(quarters))
+        .group_by(Response.account_id)
+        .having(func.count() >= min_n)
+    )
+    r = Response
+    statement = (
+        select(Account.account_id, Account.name, Account.segment, r.period, r.fcr,
+               r.contacts_total, r.contacts_value_added, r.quote_turnaround_days, r.csat,
+               r.nps, r.ces, r.comment, r.name_consent, Contact.name, Contact.erased_at)
+        .join(Account, Account.id == r.account_id)
+        .outerjoin(Contact, Contact.id == r.contact_id)
+        .where(r.period.in_(quarters), r.account_id.in_(enough))
+        .order_by(Account.account_id, r.period, r.id)
+    )  # fmt: skip
+    for chunk in _chunks(ids, 500):
+        for row in session.execute(statement.where(Account.account_id.in_(chunk))):
+            *fields, consent, name, erased = row
+            account_id, account_name, segment = (neutralise(text) for text in fields[:3])
+            answers = ["" if v is None else _plain(v) for v in fields[3:11]]
+            comment = neutralise(fields[11])
+            named = name if consent and name and erased is None else ""
+            yield [account_id, account_name, segment, *answers, comment, neutralise(named)]
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return neutralise(str(value))
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def csv_lines(rows: Iterable[list[str]], header: Iterable[str] = HEADER) -> Iterator[str]:
     """The CSV text line by line (a streamed download), header first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(HEADER)
+    writer.writerow(header)
     for row in rows:
         writer.writerow(row)
         if buffer.tell() > 64 * 1024:

@@ -1,46 +1,110 @@
-"""Downloads for staff: the scorecards of the accounts they may see, as CSV."""
+"""Downloads for staff: the scorecards of the accounts they may see, and (admins and
+enablement) the period's answers and comments, as CSV."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
 
 from cpi.audit.operations import audit_export
 from cpi.auth import access
-from cpi.db import get_session
-from cpi.exports.operations import csv_lines, scorecard_rows
-from cpi.scorecards.operations import load_scoring_data, report_period
-from cpi.scorecards.views import visible_account_or_404
+from cpi.db import Database, database, get_session
+from cpi.exports.operations import (
+    RESPONSE_HEADER,
+    csv_lines,
+    load_accounts,
+    response_rows,
+    scorecard_rows,
+)
+from cpi.scorecards.disclosure import Disclosure
+from cpi.scorecards.operations import AccountInfo, load_scoring_data, report_period
+from cpi.scorecards.views import viewer, visible_account_or_404
+from cpi.scoring import Period
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 access.require_staff(bp)
 
 
-@bp.get("/scorecards.csv")
-def scorecards_csv() -> ResponseReturnValue:
-    """One row per visible account and indicator; ``?segment=`` or ``?account=`` narrow it."""
+def _period() -> Period:
     try:
-        period = report_period(request.args.get("period", ""))
+        return report_period(request.args.get("period", ""))
     except ValueError:
         abort(404, description="Give a period like 2026-Q3 or 2026.")
+
+
+def _in_scope(accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
+    """The visible accounts that ``?segment=``, ``?owner=`` and ``?account=`` select."""
     segment = request.args.get("segment")
+    owner = request.args.get("owner")
     account = request.args.get("account")
+    if owner is not None:
+        owner = owner.strip().lower()
     if account is not None:
         visible_account_or_404(account)  # 404 (and a security event when not theirs)
-    data = load_scoring_data(get_session(), period)
-    accounts = [
+    chosen = [
         a
-        for a in access.visible(data.accounts.values())
+        for a in access.visible(accounts)
         if (segment is None or a.segment == segment)
+        and (owner is None or (a.owner_email or "") == owner)
         and (account is None or a.account_id == account)
     ]
-    if account is not None and not accounts:
+    if (account is not None or owner is not None or segment is not None) and not chosen:
         abort(404)
-    audit_export("export.csv", f"{len(accounts)} accounts {period}")
-    rows = scorecard_rows(data, [a.account_id for a in accounts], min_n=current_app.config["MIN_N"])
-    filename = f"cpi-scorecards-{period}.csv"
+    return chosen
+
+
+def _download(lines: Iterable[str], filename: str) -> Response:
     return Response(
-        csv_lines(rows),
+        lines,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.get("/scorecards.csv")
+def scorecards_csv() -> ResponseReturnValue:
+    """One row per visible account and indicator; ``?segment=``, ``?owner=`` or
+    ``?account=`` narrow it to that scope's accounts."""
+    period = _period()
+    data = load_scoring_data(get_session(), period)
+    accounts = _in_scope(data.accounts.values())
+    audit_export("export.csv", f"{len(accounts)} accounts {period}")
+    min_n = int(current_app.config["MIN_N"])
+    disclosure = Disclosure(get_session(), viewer(), min_n).preload(period)
+    rows = scorecard_rows(
+        data, [a.account_id for a in accounts], min_n=min_n, disclosure=disclosure
+    )
+    return _download(csv_lines(rows), f"cpi-scorecards-{period}.csv")
+
+
+@bp.get("/responses.csv")
+def responses_csv() -> ResponseReturnValue:
+    """The period's answers and comments in scope, one row per response: admins and
+    enablement only. Anonymous (a name only with consent); accounts with fewer than
+    ``min_n`` answers in the period are left out."""
+    access.company_wide_only()
+    period = _period()
+    session = get_session()
+    accounts = _in_scope(load_accounts(session))
+    min_n = int(current_app.config["MIN_N"])
+    audit_export("export.responses", f"{len(accounts)} accounts {period}")
+    ids = [a.account_id for a in accounts]
+    return _download(
+        _streamed_responses(database(), ids, period, min_n), f"cpi-responses-{period}.csv"
+    )
+
+
+def _streamed_responses(
+    db: Database, account_ids: list[str], period: Period, min_n: int
+) -> Iterator[str]:
+    """The answers CSV, read while it streams (after the request has ended) through a
+    session of its own, closed when the download ends or is abandoned."""
+    session = db.session()
+    try:
+        yield from csv_lines(
+            response_rows(session, account_ids, period, min_n=min_n), RESPONSE_HEADER
+        )
+    finally:
+        session.close()

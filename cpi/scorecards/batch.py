@@ -22,6 +22,7 @@ from pathlib import Path
 from flask import current_app
 
 from cpi.db import get_session
+from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import load_scoring_data, resolve_scope
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,
@@ -117,14 +118,20 @@ def render_account_pdfs(
         raise LookupError(f"no account {unknown[0]!r}")
     names = owner_names(session)
     by_account = data.kpis_by_account()
+    # Each PDF shows what its account manager sees on the web (SECURITY.md, "Differencing").
+    views: dict[Universe, Disclosure] = {}
 
     def pages() -> Iterator[tuple[str, str]]:
         for account_id in ids:
             scope = resolve_scope(data, "account", account_id)
-            comments, total = load_comments(session, [account_id], period, limit=PDF_COMMENTS)
+            universe = Universe(data.accounts[account_id].owner_email)
+            disclosure = views.setdefault(universe, Disclosure(session, universe, min_n))
+            comments, total = load_comments(
+                session, [account_id], period, limit=PDF_COMMENTS, min_n=min_n
+            )
             report = report_from_data(
                 data, scope, min_n=min_n, comments=comments, comments_total=total,
-                owner_names=names, by_account=by_account,
+                owner_names=names, by_account=by_account, disclosure=disclosure,
             )  # fmt: skip
             yield account_id, pdf_html(report)
 

@@ -32,6 +32,8 @@ from cpi.surveys.models import Invitation, Response
 T = TypeVar("T")
 MAX_ENTRIES = 32
 _entries: OrderedDict[Hashable, Any] = OrderedDict()
+MAX_SMALL_ENTRIES = 1024
+_small: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -57,19 +59,23 @@ def data_fingerprint(session: Session, quarters: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
-def cached(key: Hashable, compute: Callable[[], T]) -> T:
+def cached(key: Hashable, compute: Callable[[], T], *, small: bool = False) -> T:
+    """``small``: a small result (the differencing audit's, one per viewer and year)
+    kept among many more entries, so that it never pushes dashboards out."""
+    entries, limit = (_small, MAX_SMALL_ENTRIES) if small else (_entries, MAX_ENTRIES)
     with _lock:
-        if key in _entries:
-            _entries.move_to_end(key)
-            return _entries[key]  # type: ignore[no-any-return]
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]  # type: ignore[no-any-return]
     value = compute()
     with _lock:
-        _entries[key] = value
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
+        entries[key] = value
+        while len(entries) > limit:
+            entries.popitem(last=False)
     return value
 
 
 def clear() -> None:
     with _lock:
         _entries.clear()
+        _small.clear()

@@ -17,7 +17,7 @@ from cpi.scorecards import display
 from cpi.scoring import CATALOGUE, IndicatorResult, Scorecard
 
 WIDTH, HEIGHT = 320, 150
-LEFT, RIGHT, TOP, BOTTOM = 34, 18, 12, 24
+LEFT, RIGHT, TOP, BOTTOM = 34, 18, 20, 24
 T = TypeVar("T")
 FIXED_RANGE = {"percent": (0.0, 100.0), "points": (-100.0, 100.0), "score": (1.0, 7.0)}
 
@@ -49,6 +49,8 @@ class Chart:
     target_band: str  # polygon: from the amber threshold to the target
     target_line: str
     summary: str  # the chart in words, for screen readers and text extraction
+    y_unit: str = ""  # the unit of the vertical axis, printed above it
+    measure: str = ""  # what the figure is ("median days")
 
     @property
     def empty(self) -> bool:
@@ -96,9 +98,10 @@ class _Scale:
     low: float
     high: float
     step: float
+    offset: float = 0.0  # a single quarter sits in the middle, not on the left edge
 
     def x(self, index: int) -> float:
-        return LEFT + index * self.step
+        return LEFT + self.offset + index * self.step
 
     def y(self, value: float) -> float:
         value = min(max(value, self.low), self.high)
@@ -138,7 +141,10 @@ def chart(
     code: str, name: str, periods: Sequence[str], results: Sequence[IndicatorResult]
 ) -> Chart:
     low, high = _value_range(results[0].unit if results else "percent", results)
-    scale = _Scale(low, high, (WIDTH - RIGHT - LEFT) / max(len(periods) - 1, 1))
+    span = WIDTH - RIGHT - LEFT
+    scale = _Scale(
+        low, high, span / max(len(periods) - 1, 1), span / 2 if len(periods) == 1 else 0.0
+    )
     shown = [
         (i, r, r.value)
         for i, r in enumerate(results)
@@ -160,7 +166,8 @@ def chart(
     ]
 
     last = results[-1] if results else None
-    words = [f"{name}, {periods[0]} to {periods[-1]}." if periods else name]
+    words = [f"{name} ({display.measure(code)})"]
+    words[0] += f", {periods[0]} to {periods[-1]}." if periods else "."
     if last is not None:
         words.append(f"Customers: {display.value(last)}.")
         if last.kpi is not None:
@@ -189,6 +196,8 @@ def chart(
             _path([(scale.x(i), scale.y(t)) for i, t, _e in targets]) if len(targets) >= 2 else ""
         ),
         summary=" ".join(words),
+        y_unit=display.axis_unit(code),
+        measure=display.measure(code),
     )
 
 

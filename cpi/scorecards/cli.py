@@ -119,9 +119,10 @@ def scorecard_command(
     processes: int | None,
 ) -> None:
     """Write the PDF scorecard of a scope, or of every account (--all-accounts)."""
+    from cpi.scorecards.disclosure import Universe
     from cpi.scorecards.pdf import PdfError
     from cpi.scorecards.rendering import pdf_filename, report_pdf
-    from cpi.scorecards.reports import build_report
+    from cpi.scorecards.reports import account_exists, build_report
 
     period = parse_period(period_text)
     flags = (account, segment, owner, company, all_accounts)
@@ -145,10 +146,13 @@ def scorecard_command(
         return
     session = get_session()
     scope_type, scope_id = _scope_from_flags(account, segment, owner)
+    # What the account's (or portfolio's) manager sees on the web; else company-wide staff.
+    found = account_exists(session, account) if account else None
+    manager = found.owner_email if found else (owner or "").strip().lower() or None
     try:
         report = build_report(
             session, scope_type, scope_id, period, min_n=current_app.config["MIN_N"],
-            comment_limit=6,
+            comment_limit=6, viewer=Universe(manager),
         )  # fmt: skip
         pdf = report_pdf(report)
     except ScopeNotFound as error:

@@ -91,3 +91,37 @@ def off_target(card: Scorecard) -> str:
     text = f"{len(red)} of {len(rated)}"
     uncertain = sum(1 for r in red if status_uncertain(r))
     return text + (f" ({uncertain} uncertain)" if uncertain else "")
+
+
+# What each figure is, in words, beside its name (pages, PDFs and chart axes).
+MEASURE = {
+    "fcr": "share of yes answers",
+    "value_added_calls": "mean value-added contacts per respondent",
+    "value_added_share": "share of contacts that added value",
+    "quote_turnaround": "median days",
+    "csat": "share answering 4 or 5 of 5",
+    "nps": "% promoters − % detractors, points",
+    "ces": "mean score, 1 very hard to 7 very easy",
+}
+AXIS_UNIT = {
+    "percent": "%",
+    "contacts": "contacts",
+    "days": "days",
+    "score": "score 1–7",
+    "points": "points",
+}
+
+
+def measure(code: str) -> str:
+    return MEASURE.get(code, "")
+
+
+def axis_unit(code: str) -> str:
+    """The unit of an indicator's figures, in words (chart axes)."""
+    return AXIS_UNIT[INDICATORS_BY_CODE[code].unit]
+
+
+def gap_unit(code: str) -> str:
+    """The unit of a difference of two figures (a gap, a change)."""
+    unit = INDICATORS_BY_CODE[code].unit
+    return "percentage points" if unit == "percent" else AXIS_UNIT[unit]

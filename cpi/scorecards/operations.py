@@ -346,3 +346,105 @@ def has_data(session: Session, period: Period) -> bool:
 def latest_period(session: Session) -> Period | None:
     latest = session.scalar(select(func.max(Response.period)))
     return Period.parse(latest) if latest else None
+
+
+def scope_filter(scope_type: str, scope_id: str | None) -> list[Any]:
+    """WHERE clauses on ``Account`` that select a scope's accounts (none: the company)."""
+    if scope_type == "account":
+        return [Account.account_id == (scope_id or "")]
+    if scope_type == "segment":
+        return [Account.segment == (scope_id or "")]
+    if scope_type == "owner":
+        return [Account.owner_email == (scope_id or "").strip().lower()]
+    return []
+
+
+@dataclass(frozen=True)
+class QuarterActivity:
+    """What a scope holds in one quarter: how many answers, the largest number of
+    answers to any one indicator, invitations, and whether a campaign is still open."""
+
+    quarter: str
+    responses: int
+    best_n: int
+    invited: int
+    surveying: bool
+
+    @property
+    def response_rate(self) -> float | None:
+        return 100.0 * self.responses / self.invited if self.invited else None
+
+
+def quarter_activity(
+    session: Session, scope_type: str, scope_id: str | None
+) -> dict[str, QuarterActivity]:
+    """Every quarter with answers, invitations or a live campaign in the scope."""
+    from cpi.surveys.operations import LIVE_STATUSES
+
+    r = Response
+    where = scope_filter(scope_type, scope_id)
+
+    def count_when(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    answers = {
+        quarter: (int(total or 0), max(int(n or 0) for n in counts))
+        for quarter, total, *counts in session.execute(
+            select(
+                r.period,
+                func.count(),
+                count_when(r.fcr.in_(("yes", "no"))),
+                func.count(r.contacts_value_added),
+                func.count(r.quote_turnaround_days),
+                func.count(r.csat),
+                func.count(r.nps),
+                func.count(r.ces),
+            )
+            .join(Account, Account.id == r.account_id)
+            .where(*where)
+            .group_by(r.period)
+        )
+    }
+    invited = dict(
+        session.execute(
+            select(Campaign.period, func.count(Invitation.id))
+            .select_from(Invitation)
+            .join(Campaign, Campaign.id == Invitation.campaign_id)
+            .join(Contact, Contact.id == Invitation.contact_id)
+            .join(Account, Account.id == Contact.account_id)
+            .where(*where)
+            .group_by(Campaign.period)
+        ).all()
+    )
+    # A live campaign in the scope: one for the company (no segment, no account), for a
+    # segment of the scope, or for one of its accounts.
+    live = select(Campaign.period).where(Campaign.status.in_(LIVE_STATUSES))
+    if scope_type != "company":
+        in_scope = select(Account.id).where(*where)
+        segments = select(Account.segment).where(*where)
+        live = live.where(
+            (Campaign.account_id.in_(in_scope))
+            | (Campaign.segment.in_(segments) & Campaign.account_id.is_(None))
+            | (Campaign.segment.is_(None) & Campaign.account_id.is_(None))
+        )
+    surveying = set(session.scalars(live.distinct()))
+    return {
+        quarter: QuarterActivity(
+            quarter,
+            answers.get(quarter, (0, 0))[0],
+            answers.get(quarter, (0, 0))[1],
+            int(invited.get(quarter, 0) or 0),
+            quarter in surveying,
+        )
+        for quarter in set(answers) | set(invited) | surveying
+        if "-Q" in quarter
+    }
+
+
+def default_quarter(activity: dict[str, QuarterActivity], *, min_n: int) -> Period | None:
+    """The latest quarter in which the scope has enough answers to score at least one
+    indicator (``min_n``); failing that, the latest quarter with any answer."""
+    scorable = [q for q, a in activity.items() if a.best_n >= min_n]
+    answered = [q for q, a in activity.items() if a.responses > 0]
+    chosen = max(scorable or answered, default=None)
+    return Period.parse(chosen) if chosen else None

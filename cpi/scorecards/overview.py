@@ -9,7 +9,7 @@ answers are listed as insufficient and never ranked (the privacy rule).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,15 +18,25 @@ from sqlalchemy.orm import Session
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
 from cpi.scorecards.cache import cached, data_fingerprint
+from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
+    default_quarter,
     load_scoring_data,
     periods_needed,
+    quarter_activity,
     resolve_scope,
     score,
 )
-from cpi.scorecards.reports import TREND_QUARTERS, Report, owner_names, report_from_data
+from cpi.scorecards.reports import (
+    TREND_QUARTERS,
+    Report,
+    benchmarks,
+    owner_names,
+    report_from_data,
+    scope_comments,
+)
 from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Indicator, IndicatorResult, Period, Scope
 from cpi.surveys.models import Response
 
@@ -91,11 +101,12 @@ def _group_rows(
     min_n: int,
     labels: Mapping[str, str],
     by_account: Mapping[str | None, list],  # type: ignore[type-arg]
+    disclosure: Disclosure,
 ) -> list[RankRow]:
     rows = []
     for key in sorted(keys):
         scope = resolve_scope(data, kind, key)
-        card = score(data, scope, min_n=min_n, by_account=dict(by_account))
+        card = disclosure.card(score(data, scope, min_n=min_n, by_account=dict(by_account)))
         rows.append(
             RankRow(kind, key, labels.get(key, key), f"{len(scope.account_ids)} accounts",
                     card.indicator(code))
@@ -113,12 +124,18 @@ def build_overview(
     min_n: int,
     visible: Iterable[AccountInfo] | None = None,
     generated_at: datetime | None = None,
+    viewer: Universe | None = None,
+    comment_min_answers: int = 0,
 ) -> Overview:
     """The dashboard of a scope (company, segment or owner); ScopeNotFound if unknown.
 
     ``visible``: when given, the scope is limited to those accounts (an account
-    manager's own), whatever the scope's type says.
+    manager's own), whatever the scope's type says. ``viewer``: whose view
+    (SECURITY.md, "Differencing"; every figure as computed when not given).
+    ``comment_min_answers``: leave out the comments of accounts with fewer answers
+    (everyone but administrators).
     """
+    disclosure = Disclosure(session, viewer, min_n)
     indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
     data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
     scope = resolve_scope(data, scope_type, scope_id)
@@ -127,10 +144,14 @@ def build_overview(
         scope = Scope(scope.type, scope.id, scope.name, mine, scope.segment)
     by_account = data.kpis_by_account()
     names = owner_names(session)
+    in_scope = None if scope.type == "company" and visible is None else scope.account_ids
+    comments = scope_comments(session, in_scope, period, min_answers=comment_min_answers)
     report = report_from_data(
         data, scope, min_n=min_n, owner_names=names, by_account=by_account,
-        generated_at=generated_at,
+        generated_at=generated_at, disclosure=disclosure, comments=comments.shown,
+        comments_total=comments.total, comments_withheld=comments.withheld,
     )  # fmt: skip
+    report = replace(report, benchmarks=benchmarks(data, scope, min_n=min_n, disclosure=disclosure))
     members = [data.accounts[a] for a in scope.account_ids]
     rankings = []
     if scope.type == "company" and visible is None:
@@ -138,17 +159,19 @@ def build_overview(
         owners = {a.owner_email for a in members if a.owner_email}
         rankings.append(rank("segment", "Segments", _group_rows(
             data, "segment", segments, indicator.code, min_n=min_n, labels={},
-            by_account=by_account)))  # fmt: skip
+            by_account=by_account, disclosure=disclosure)))  # fmt: skip
         rankings.append(rank("owner", "Account managers", _group_rows(
             data, "owner", owners, indicator.code, min_n=min_n, labels=names,
-            by_account=by_account)))  # fmt: skip
+            by_account=by_account, disclosure=disclosure)))  # fmt: skip
     account_rows = []
     for account in members:
-        card = score(
-            data,
-            resolve_scope(data, "account", account.account_id),
-            min_n=min_n,
-            by_account=by_account,
+        card = disclosure.card(
+            score(
+                data,
+                resolve_scope(data, "account", account.account_id),
+                min_n=min_n,
+                by_account=by_account,
+            )
         )
         account_rows.append(
             RankRow("account", account.account_id, account.name,
@@ -162,11 +185,69 @@ def available_periods(session: Session) -> list[str]:
     """Quarters with answers or KPIs, newest first, each year after its quarters."""
     quarters = set(session.scalars(select(Response.period).distinct()))
     quarters |= {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
+    return _with_years(quarters)
+
+
+def _with_years(quarters: Iterable[str]) -> list[str]:
+    quarters = set(quarters)
     periods: list[str] = []
     for year in sorted({q[:4] for q in quarters}, reverse=True):
         periods += sorted((q for q in quarters if q.startswith(year)), reverse=True)
         periods.append(year)
     return periods
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    value: str
+    label: str
+    in_progress: bool = False
+
+
+@dataclass(frozen=True)
+class PeriodMenu:
+    """A scope's period picker: its default period and every choice, newest first."""
+
+    default: Period | None
+    choices: tuple[PeriodChoice, ...]
+
+
+def period_menu(
+    session: Session, scope_type: str, scope_id: str | None, *, min_n: int
+) -> PeriodMenu:
+    """The default is the latest quarter in which the scope has at least ``min_n``
+    answers to one indicator; a newer quarter (fewer answers so far) or one with a
+    campaign still open is "in progress", shown with its answers and response rate."""
+    activity = quarter_activity(session, scope_type, scope_id)
+    default = default_quarter(activity, min_n=min_n)
+    choices = []
+    for value in _with_years(set(available_periods(session)) | set(activity)):
+        if "-Q" not in value:
+            choices.append(PeriodChoice(value, f"Year {value}"))
+            continue
+        seen = activity.get(value)
+        newer = default is None or value > str(default)
+        thin = seen is None or seen.best_n < min_n
+        if seen is None or not (seen.surveying or (newer and thin)):
+            choices.append(PeriodChoice(value, value))
+            continue
+        rate = (
+            f", response rate {seen.response_rate:.0f}%" if seen.response_rate is not None else ""
+        )
+        answers = f"{seen.responses} answer{'' if seen.responses == 1 else 's'}"
+        choices.append(PeriodChoice(value, f"{value} (in progress: {answers}{rate})", True))
+    return PeriodMenu(default, tuple(choices))
+
+
+def cached_period_menu(
+    session: Session, scope_type: str, scope_id: str | None, *, min_n: int
+) -> PeriodMenu:
+    """``period_menu``, reused while the data behind it is unchanged."""
+    key = (
+        "period-menu", str(session.get_bind().url), scope_type, scope_id, min_n,
+        data_fingerprint(session, ()),
+    )  # fmt: skip
+    return cached(key, lambda: period_menu(session, scope_type, scope_id, min_n=min_n))
 
 
 def cached_overview(
@@ -177,12 +258,15 @@ def cached_overview(
     indicator_code: str,
     *,
     min_n: int,
+    viewer: Universe | None = None,
+    comment_min_answers: int = 0,
 ) -> Overview:
     """``build_overview``, reused while the data behind it is unchanged (cpi.scorecards.cache)."""
     quarters = periods_needed(period, TREND_QUARTERS - 1)
     key = (
         str(session.get_bind().url), scope_type, scope_id, str(period), indicator_code, min_n,
-        data_fingerprint(session, quarters),
+        comment_min_answers, viewer, data_fingerprint(session, quarters),
     )  # fmt: skip
     return cached(key, lambda: build_overview(
-        session, scope_type, scope_id, period, indicator_code, min_n=min_n))  # fmt: skip
+        session, scope_type, scope_id, period, indicator_code, min_n=min_n,
+        viewer=viewer, comment_min_answers=comment_min_answers))  # fmt: skip

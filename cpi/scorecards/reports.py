@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.scorecards import display
 from cpi.scorecards.charts import Chart, trend_charts
+from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
     ScoringData,
@@ -45,6 +47,25 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Benchmark:
+    """A wider scope's scorecard shown beside a report (a segment, the company).
+
+    ``withheld``: indicators whose figure is not shown because the answers of the
+    scope's other accounts (those the viewer may not see) are too few: with the
+    viewer's own figure beside it, the difference would reveal them.
+    """
+
+    label: str
+    card: Scorecard
+    withheld: frozenset[str]
+
+    def value(self, code: str) -> str:
+        if code in self.withheld:
+            return "withheld"
+        return display.value(self.card.indicator(code))
+
+
+@dataclass(frozen=True)
 class Report:
     scope_type: str
     scope_id: str | None
@@ -58,6 +79,10 @@ class Report:
     comments: tuple[Comment, ...]
     comments_total: int
     min_n: int
+    # comments left out because their account has fewer than min_n answers (privacy)
+    comments_withheld: int = 0
+    # the figures of wider scopes (segment, company) beside this one's; pages only
+    benchmarks: tuple[Benchmark, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -92,15 +117,17 @@ def score_at(
     min_n: int,
     by_account: Mapping[str | None, list[KpiRow]],
     generated_at: datetime | None = None,
+    disclosure: Disclosure | None = None,
 ) -> Scorecard:
     """The scope's scorecard for another period covered by ``data`` (a trend quarter)."""
-    return score(
+    card = score(
         replace(data, period=period),
         scope,
         min_n=min_n,
         by_account=dict(by_account),
         generated_at=generated_at,
     )
+    return disclosure.card(card) if disclosure is not None else card
 
 
 def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]:
@@ -113,6 +140,15 @@ def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]
     return "Company", "All accounts"
 
 
+def trim_leading_empty(history: list[Scorecard]) -> list[Scorecard]:
+    """The trend from its first quarter with answers or a KPI (the last quarter at least),
+    so that a young data set does not leave most of a chart empty."""
+    for start, card in enumerate(history):
+        if card.responses or any(r.kpi is not None for r in card.indicators):
+            return history[start:]
+    return history[-1:]
+
+
 def report_from_data(
     data: ScoringData,
     scope: Scope,
@@ -120,17 +156,23 @@ def report_from_data(
     min_n: int,
     comments: tuple[Comment, ...] = (),
     comments_total: int = 0,
+    comments_withheld: int = 0,
     owner_names: Mapping[str, str] | None = None,
     by_account: Mapping[str | None, list[KpiRow]] | None = None,
     generated_at: datetime | None = None,
+    disclosure: Disclosure | None = None,
 ) -> Report:
+    """``disclosure``: the figures one viewer may see (None: every figure, as computed)."""
     by_account = by_account if by_account is not None else data.kpis_by_account()
-    card = score(data, scope, min_n=min_n, by_account=dict(by_account), generated_at=generated_at)
-    before = score_at(data, scope, data.period.previous(), min_n=min_n, by_account=by_account)
-    trend = [
-        score_at(data, scope, quarter, min_n=min_n, by_account=by_account)
-        for quarter in history_quarters(data.period, TREND_QUARTERS)
-    ]
+
+    def at(period: Period, moment: datetime | None = None) -> Scorecard:
+        return score_at(data, scope, period, min_n=min_n, by_account=by_account,
+                        generated_at=moment, disclosure=disclosure)  # fmt: skip
+
+    card = at(data.period, generated_at)
+    before = at(data.period.previous())
+    quarters = history_quarters(data.period, TREND_QUARTERS)
+    trend = trim_leading_empty([at(quarter) for quarter in quarters])
     previous_hidden = frozenset(r.code for r in before.indicators if display.hidden(r))
     title, subtitle = scope_title(scope, owner_names or {})
     if scope.type == "account" and owner_names is not None:
@@ -149,6 +191,7 @@ def report_from_data(
         headline=headline(card, previous_hidden),
         comments=comments,
         comments_total=comments_total,
+        comments_withheld=comments_withheld,
         min_n=min_n,
     )
 
@@ -157,14 +200,42 @@ def owner_names(session: Session) -> dict[str, str]:
     return {email: name for email, name in session.execute(select(User.email, User.name)) if name}
 
 
+@dataclass(frozen=True)
+class Comments:
+    shown: tuple[Comment, ...]
+    total: int  # comments that may be shown (``shown`` holds the newest of them)
+    withheld: int  # comments of accounts with too few answers, left out
+
+
 def load_comments(
     session: Session,
     account_ids: Collection[str] | None,
     period: Period | str,
     *,
     limit: int = PAGE_COMMENTS,
+    min_n: int | None = None,
 ) -> tuple[tuple[Comment, ...], int]:
-    """The period's newest comments in scope (at most ``limit``) and how many there are."""
+    """The period's newest comments in scope (at most ``limit``) and how many there are.
+
+    With ``min_n``, comments of accounts with fewer than ``min_n`` answers in the
+    period are withheld (SECURITY.md, "Differencing")."""
+    found = scope_comments(session, account_ids, period, limit=limit, min_answers=min_n or 0)
+    return found.shown, found.total
+
+
+def scope_comments(
+    session: Session,
+    account_ids: Collection[str] | None,
+    period: Period | str,
+    *,
+    limit: int = PAGE_COMMENTS,
+    min_answers: int = 0,
+) -> Comments:
+    """The period's newest comments in scope (at most ``limit``) and how many there are.
+
+    ``min_answers``: leave out the comments of accounts with fewer answers than this
+    in the period (the privacy rule for everyone but administrators).
+    """
     period = Period.parse(period)
     quarters = [str(q) for q in period.quarters()]
     where = [
@@ -174,11 +245,27 @@ def load_comments(
     ]
     if account_ids is not None:
         where.append(Account.account_id.in_(list(account_ids)))
-    total = session.scalar(
-        select(func.count(Response.id))
-        .join(Account, Account.id == Response.account_id)
-        .where(*where)
-    )
+
+    def count(*extra: Any) -> int:
+        statement = (
+            select(func.count(Response.id))
+            .join(Account, Account.id == Response.account_id)
+            .where(*where, *extra)
+        )
+        return int(session.scalar(statement) or 0)
+
+    everything = count()
+    if min_answers > 0 and everything:
+        enough = (
+            select(Response.account_id)
+            .where(Response.period.in_(quarters))
+            .group_by(Response.account_id)
+            .having(func.count() >= min_answers)
+        )
+        where.append(Response.account_id.in_(enough))
+        total = count()
+    else:
+        total = everything
     rows = session.execute(
         select(Response.comment, Response.period, Response.name_consent, Contact.name,
                Contact.erased_at)
@@ -187,7 +274,7 @@ def load_comments(
         .where(*where)
         .order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    ) if total else ()  # fmt: skip
     comments = tuple(
         _shorten(
             Comment(
@@ -200,7 +287,45 @@ def load_comments(
         )
         for text, quarter, consent, name, erased in rows
     )
-    return comments, total or 0
+    return Comments(comments, total, everything - total)
+
+
+def benchmark_scopes(data: ScoringData, scope: Scope) -> list[tuple[str, Scope]]:
+    """The wider scopes shown beside a scope: its segments, then the company."""
+    if scope.type == "company":
+        return []
+    wider: list[tuple[str, Scope]] = []
+    if scope.type in ("account", "owner"):
+        segments = sorted({data.accounts[a].segment for a in scope.account_ids})
+        wider += [
+            (f"Segment {name}", resolve_scope(data, "segment", name)) for name in segments[:3]
+        ]
+    wider.append(("Company", resolve_scope(data, "company", None)))
+    return wider
+
+
+def benchmarks(
+    data: ScoringData,
+    scope: Scope,
+    *,
+    min_n: int,
+    disclosure: Disclosure | None = None,
+) -> tuple[Benchmark, ...]:
+    """Segment and company figures beside a scope's own, for the period of ``data``,
+    as the viewer may see them (``disclosure``; SECURITY.md, "Differencing"): a figure
+    that with the viewer's own would reveal other accounts' few answers is withheld."""
+    by_account = data.kpis_by_account()
+    shown = []
+    for label, wider in benchmark_scopes(data, scope):
+        card = score(data, wider, min_n=min_n, by_account=by_account)
+        seen = disclosure.card(card) if disclosure is not None else card
+        withheld = frozenset(
+            r.code
+            for r, computed in zip(seen.indicators, card.indicators, strict=True)
+            if r.status == "insufficient" and computed.status != "insufficient"
+        )
+        shown.append(Benchmark(label, seen, withheld))
+    return tuple(shown)
 
 
 def build_report(
@@ -211,21 +336,41 @@ def build_report(
     *,
     min_n: int,
     comment_limit: int = PAGE_COMMENTS,
+    viewer: Universe | None = None,
+    comment_min_answers: int = 0,
+    with_benchmarks: bool = False,
 ) -> Report:
-    """Load and build one scope's report; ScopeNotFound when the scope does not exist."""
+    """Load and build one scope's report; ScopeNotFound when the scope does not exist.
+
+    ``viewer``: whose view (SECURITY.md, "Differencing"); None gives every figure as
+    computed (an administrator). ``comment_min_answers``: comments of accounts with
+    fewer answers are left out (``min_n`` for everyone but administrators).
+    ``with_benchmarks``: add the segment and company figures beside the scope's own.
+    """
     only = [scope_id or ""] if scope_type == "account" else None
     data = load_scoring_data(session, period, history=TREND_QUARTERS - 1, account_ids=only)
     scope = resolve_scope(data, scope_type, scope_id)
     in_scope = None if scope.type == "company" else scope.account_ids
-    comments, total = load_comments(session, in_scope, period, limit=comment_limit)
-    return report_from_data(
+    comments = scope_comments(
+        session, in_scope, period, limit=comment_limit, min_answers=comment_min_answers
+    )
+    disclosure = Disclosure(session, viewer, min_n)
+    report = report_from_data(
         data,
         scope,
         min_n=min_n,
-        comments=comments,
-        comments_total=total,
+        comments=comments.shown,
+        comments_total=comments.total,
+        comments_withheld=comments.withheld,
         owner_names=owner_names(session),
+        disclosure=disclosure,
     )
+    if not with_benchmarks:
+        return report
+    wide = load_scoring_data(session, period)
+    wide_scope = resolve_scope(wide, scope_type, scope_id)
+    wider = benchmarks(wide, wide_scope, min_n=min_n, disclosure=disclosure)
+    return replace(report, benchmarks=wider)
 
 
 def account_exists(session: Session, account_id: str) -> Account | None:

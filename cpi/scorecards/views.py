@@ -23,11 +23,12 @@ from cpi.auth import access
 from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
+from cpi.scorecards.disclosure import Universe
 from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period, report_period
-from cpi.scorecards.overview import available_periods, cached_overview
+from cpi.scorecards.overview import PeriodMenu, cached_overview, cached_period_menu
 from cpi.scorecards.pdf import PdfError
 from cpi.scorecards.rendering import pdf_filename, report_pdf
-from cpi.scorecards.reports import account_exists, build_report
+from cpi.scorecards.reports import account_exists, build_report, owner_names
 from cpi.scoring import CATALOGUE, Period
 
 bp = Blueprint("scorecards", __name__)
@@ -41,30 +42,51 @@ def _staff_context() -> dict[str, object]:
     return {"logout_form": ActionForm(formdata=None), "catalogue": CATALOGUE}
 
 
-def requested_period() -> Period | None:
-    """The ``?period=`` of the request (404 when malformed), else the latest with answers."""
+def requested_period(default: Period | None = None) -> Period | None:
+    """The ``?period=`` of the request (404 when malformed), else ``default``, else
+    the latest quarter with answers."""
     text = request.args.get("period", "").strip()
     if text:
         try:
             return report_period(text)
         except ValueError:
             abort(404, description=f"{text[:40]!r} is not a period like 2026-Q3 or 2026.")
-    return latest_period(get_session())
+    return default or latest_period(get_session())
+
+
+def _scope_period(scope_type: str, scope_id: str | None) -> tuple[Period | None, PeriodMenu]:
+    """The requested period, else the scope's default (its latest scorable quarter)."""
+    menu = cached_period_menu(get_session(), scope_type, scope_id, min_n=_min_n())
+    return requested_period(menu.default), menu
+
+
+def _comment_min_answers() -> int:
+    """Administrators see every comment; others not those of accounts with too few answers."""
+    return 0 if current_user.is_admin else _min_n()
 
 
 def _min_n() -> int:
     return int(current_app.config["MIN_N"])
 
 
+def viewer() -> Universe | None:
+    """What the signed-in user can see, for the differencing audit (cpi.scorecards.disclosure);
+    None for administrators, who see every figure as computed (as in ``cpi score``)."""
+    if current_user.is_admin:
+        return None
+    return Universe(None if current_user.sees_everything else current_user.email)
+
+
 def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> ResponseReturnValue:
     session = get_session()
-    period = requested_period()
+    period, menu = _scope_period(scope_type, scope_id)
     overview = None
     if period is not None:
         try:
             overview = cached_overview(
                 session, scope_type, scope_id, period,
-                request.args.get("indicator", "fcr"), min_n=_min_n(),
+                request.args.get("indicator", "fcr"), min_n=_min_n(), viewer=viewer(),
+                comment_min_answers=_comment_min_answers(),
             )  # fmt: skip
         except ScopeNotFound:
             if scope_type != "owner" or scope_id != current_user.email:
@@ -75,8 +97,9 @@ def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> Respo
         scope_type=scope_type,
         scope_id=scope_id,
         period=period,
-        periods=available_periods(session),
+        periods=menu.choices,
         overview=overview,
+        fresh_install=period is None and not session.scalar(select(Account.id).limit(1)),
         report=overview.report if overview else None,
         fmt=display,
         min_n=_min_n(),
@@ -120,29 +143,39 @@ def accounts() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()[:100]
     statement = select(Account).order_by(func.lower(Account.name)).limit(200)
     if query:
-        pattern = "%" + query.replace("\\", "").replace("%", "").replace("_", "") + "%"
+        # autoescape: "_", "%" and "\\" in the query match themselves, not any character
         statement = statement.where(
-            or_(Account.name.ilike(pattern), Account.account_id.ilike(pattern))
+            or_(
+                Account.name.icontains(query, autoescape=True),
+                Account.account_id.icontains(query, autoescape=True),
+            )
         )
     if not current_user.sees_everything:
         statement = statement.where(Account.owner_email == current_user.email)
-    found = get_session().scalars(statement).all()
-    return render_template("scorecards/accounts.html", accounts=found, query=query)
+    session = get_session()
+    found = session.scalars(statement).all()
+    return render_template(
+        "scorecards/accounts.html", accounts=found, query=query, managers=owner_names(session)
+    )
 
 
 @bp.get("/accounts/<account_id>")
 def account(account_id: str) -> ResponseReturnValue:
-    visible_account_or_404(account_id)
+    found = visible_account_or_404(account_id)
     session = get_session()
-    period = requested_period()
+    period, menu = _scope_period("account", account_id)
     report = None
     if period is not None:
-        report = build_report(session, "account", account_id, period, min_n=_min_n())
+        report = build_report(
+            session, "account", account_id, period, min_n=_min_n(), viewer=viewer(),
+            comment_min_answers=_comment_min_answers(), with_benchmarks=True,
+        )  # fmt: skip
     return render_template(
         "scorecards/account.html",
         account_id=account_id,
+        account_name=found.name,
         period=period,
-        periods=available_periods(session),
+        periods=menu.choices,
         report=report,
         card=report.card if report else None,
         fmt=display,
@@ -154,10 +187,13 @@ def account(account_id: str) -> ResponseReturnValue:
 def account_pdf(account_id: str) -> ResponseReturnValue:
     visible_account_or_404(account_id)
     session = get_session()
-    period = requested_period()
+    period, _menu = _scope_period("account", account_id)
     if period is None:
         abort(404, description="There is no period with answers yet.")
-    report = build_report(session, "account", account_id, period, min_n=_min_n())
+    report = build_report(
+        session, "account", account_id, period, min_n=_min_n(), viewer=viewer(),
+        comment_min_answers=_comment_min_answers(),
+    )  # fmt: skip
     try:
         pdf = report_pdf(report)
     except PdfError as error:

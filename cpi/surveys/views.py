@@ -121,7 +121,11 @@ def survey(token: str) -> Any:
     session = get_session()
     visit = operations.find_visit(session, token)
     _speak(visit)
-    if visit is None or not visit.taking_answers or visit.opted_out:
+    if visit is not None and visit.opted_out:
+        # Only a valid link of a person who opted out gets here (a 256-bit credential,
+        # so this tells a guesser nothing); unknown links still get the one 404 page.
+        return render_template("surveys/opted_out.html", token=token), 200
+    if visit is None or not visit.taking_answers:
         return _not_found()
     questions = _questions(visit.survey_id)
     data = form_values(operations.current_answers(session, visit))

@@ -1,0 +1,312 @@
+"""Protection against differencing: which figures one viewer may see (SECURITY.md, "Differencing").
+
+The privacy rule hides a figure built on fewer than ``min_n`` answers. On its own
+that rule is defeated by subtraction: a portfolio's figure minus its other
+accounts' figures is the hidden account's figure, and a year minus three shown
+quarters is the fourth. Every figure is a sum over *atoms* (one account's answers
+in one quarter), so this module audits, for one viewer and one year, everything
+the viewer can see at once: each account, and each portfolio, segment and the
+company they can see, for each quarter of the year and the year itself.
+
+The rule (block safety): group the atoms that are not shown on their own by the
+set of shown figures that contain them (their *signature*). Whatever sums and
+differences of shown figures a viewer forms, they learn at most the sums of these
+groups, never less. So every group with a non-empty signature must hold 0 or at
+least ``min_n`` answers. When one does not, the cheapest of these is withheld
+(complementary suppression), and the audit repeats until no group is too small:
+
+* a figure in the group's signature (an account's year first, then a portfolio,
+  a segment, and the company last), or
+* one more account-quarter together with the figures that set it apart from the
+  group, so that it joins the group.
+
+Withheld figures read "insufficient data" like thin ones (a viewer is not told
+why). The audit works per indicator, since each has its own answers; ``n`` (how
+many answered) stays visible. Administrators' ``cpi score`` and API JSON are not
+filtered (indicators.md, Privacy).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from cpi.scorecards.cache import cached, data_fingerprint
+from cpi.scorecards.operations import AccountInfo, load_scoring_data
+from cpi.scoring import CATALOGUE, IndicatorResult, Period, Scorecard, compute_indicator
+
+Cell = tuple[str, str | None, str]  # (scope type, scope id, period): one figure of one scope
+Atom = tuple[str, str]  # (account id, quarter)
+# What withholding a figure costs: the lower, the sooner it is withheld.
+WEIGHT = {"account-year": 1, "owner": 2, "account": 3, "segment": 4, "company": 5}
+# Fields of an indicator that say nothing about the answers (kept when withheld).
+KEPT_FIELDS = frozenset(
+    {"code", "name", "unit", "better", "n", "kpi", "kpi_derived", "target", "tolerance"}
+)
+
+
+@dataclass(frozen=True)
+class Universe:
+    """Everything one viewer can see: an account manager's own accounts and
+    portfolio (``owner``, lower case), or for company-wide staff (``owner`` None)
+    every account, portfolio, segment and the company."""
+
+    owner: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.owner is not None:
+            object.__setattr__(self, "owner", self.owner.strip().lower())
+
+    def accounts(self, accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
+        if self.owner is None:
+            return list(accounts)
+        return [a for a in accounts if (a.owner_email or "").lower() == self.owner]
+
+    def groups(self, accounts: Iterable[AccountInfo]) -> dict[tuple[str, str | None], set[str]]:
+        """The aggregate scopes the viewer sees, with their accounts (``accounts``: all).
+
+        An account manager also sees the figures of their accounts' segments and of the
+        company beside their own (the pages' comparison figures), so those count too."""
+        accounts = list(accounts)
+        own = {a.account_id for a in self.accounts(accounts)}
+        own_segments = {a.segment for a in accounts if a.account_id in own}
+        groups: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+        for account in accounts:
+            if self.owner is None or own:
+                groups[("company", None)].add(account.account_id)
+            if self.owner is None or account.segment in own_segments:
+                groups[("segment", account.segment)].add(account.account_id)
+            if account.owner_email and (self.owner is None or account.account_id in own):
+                groups[("owner", account.owner_email.lower())].add(account.account_id)
+        return dict(groups)
+
+
+def _weight(cell: Cell) -> int:
+    kind, _, period = cell
+    if kind == "account" and "-" not in period:
+        return WEIGHT["account-year"]
+    return WEIGHT[kind]
+
+
+def audit(
+    atom_n: Mapping[Atom, int],
+    groups: Mapping[tuple[str, str | None], Iterable[str]],
+    year: str,
+    min_n: int,
+    own: Collection[str] | None = None,
+) -> frozenset[Cell]:
+    """The cells of ``year`` (its quarters and itself) to withhold, for one indicator.
+
+    ``atom_n``: answers per (account, quarter) of the accounts in the viewer's
+    figures; ``groups``: the aggregate scopes the viewer sees; ``own``: the accounts
+    whose own figures the viewer sees (None: all of ``atom_n``'s). Pure and
+    deterministic.
+    """
+    atoms = {atom: n for atom, n in atom_n.items() if n > 0}
+    by_account: dict[str, list[Atom]] = defaultdict(list)
+    for atom in sorted(atoms):
+        by_account[atom[0]].append(atom)
+    members: dict[Cell, list[Atom]] = {}
+    for account, account_atoms in by_account.items():
+        if own is not None and account not in own:
+            continue  # inside the viewer's aggregates only, never shown on its own
+        members[("account", account, year)] = account_atoms
+        for atom in account_atoms:
+            members[("account", account, atom[1])] = [atom]
+    for (kind, key), group_accounts in groups.items():
+        chosen = [atom for account in sorted(set(group_accounts)) for atom in by_account[account]]
+        if not chosen:
+            continue
+        members[(kind, key, year)] = chosen
+        for atom in chosen:
+            members.setdefault((kind, key, atom[1]), []).append(atom)
+    size = {cell: sum(atoms[a] for a in inside) for cell, inside in members.items()}
+    containing: dict[Atom, list[Cell]] = defaultdict(list)
+    for cell in sorted(members, key=str):
+        for atom in members[cell]:
+            containing[atom].append(cell)
+    shown = {cell for cell, n in size.items() if n >= min_n}
+    withheld: set[Cell] = set()
+
+    def own_cell(atom: Atom) -> Cell:
+        return ("account", atom[0], atom[1])
+
+    def signature(atom: Atom) -> frozenset[Cell]:
+        return frozenset(c for c in containing[atom] if c in shown)
+
+    while True:
+        blocks: dict[frozenset[Cell], list[Atom]] = defaultdict(list)
+        for atom in sorted(atoms):
+            if own_cell(atom) not in shown:
+                sig = signature(atom)
+                if sig:
+                    blocks[sig].append(atom)
+        small = [
+            (sig, block) for sig, block in blocks.items() if sum(atoms[a] for a in block) < min_n
+        ]
+        if not small:
+            return frozenset(withheld)
+        touched: set[Cell] = set()
+        for sig, block in sorted(small, key=lambda item: sorted(map(str, item[1]))):
+            if sig & touched:
+                continue  # changed in this round: looked at again in the next
+            move = _cheapest_move(sig, block, members, size, shown, signature, own_cell)
+            shown.difference_update(move)
+            withheld.update(move)
+            touched.update(move)
+
+
+def _cheapest_move(
+    sig: frozenset[Cell],
+    block: list[Atom],
+    members: Mapping[Cell, list[Atom]],
+    size: Mapping[Cell, int],
+    shown: set[Cell],
+    signature: Any,
+    own_cell: Any,
+) -> frozenset[Cell]:
+    def cost(cells: frozenset[Cell]) -> tuple[int, int, int, str]:
+        return (
+            max(map(_weight, cells)),
+            len(cells),
+            sum(size[c] for c in cells),
+            str(sorted(cells)),
+        )
+
+    moves = [frozenset({cell}) for cell in sig]
+    # An account-quarter that joins the block: it must lie in every figure of the
+    # signature, so look among the members of the signature's smallest figure.
+    narrowest = min(sig, key=lambda c: (len(members[c]), str(c)))
+    for atom in members[narrowest]:
+        if atom in block or own_cell(atom) not in shown:
+            continue
+        other = signature(atom)
+        if sig <= other:
+            moves.append(frozenset(other - sig))
+    return min(moves, key=cost)
+
+
+def indicator_n(stats_by_quarter: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Answers per indicator code and quarter (n as scoring counts it)."""
+    return {
+        indicator.code: {q: compute_indicator(indicator, s).n for q, s in stats_by_quarter.items()}
+        for indicator in CATALOGUE
+    }
+
+
+def withheld_cells(
+    session: Session, universe: Universe, year: int, min_n: int, fingerprint: str
+) -> frozenset[Any]:
+    """(scope type, scope id, period, indicator code) of every figure of ``year`` withheld
+    from ``universe``; reused while the data (``fingerprint``) is unchanged."""
+    key = ("disclosure", str(session.get_bind().url), universe, year, min_n, fingerprint)
+    return cached(key, lambda: _withheld_cells(session, universe, year, min_n), small=True)
+
+
+def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int) -> frozenset[Any]:
+    # The year's last quarter with three quarters of history: the year's four quarters.
+    # Every account: an account manager's segment and company figures hold others' too.
+    data = load_scoring_data(session, Period(year, 4), history=3)
+    own = {a.account_id for a in universe.accounts(data.accounts.values())}
+    groups = universe.groups(data.accounts.values())
+    in_view = set().union(*groups.values()) | own if groups else own
+    seen = [a for a in data.accounts.values() if a.account_id in in_view]
+    quarters = {str(q) for q in Period(year).quarters()}
+    per_code: dict[str, dict[Atom, int]] = defaultdict(dict)
+    for account in seen:
+        stats = {q: s for q, s in data.stats.get(account.account_id, {}).items() if q in quarters}
+        for code, by_quarter in indicator_n(stats).items():
+            for quarter, n in by_quarter.items():
+                per_code[code][(account.account_id, quarter)] = n
+    withheld: set[Any] = set()
+    done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
+    for code, atom_n in per_code.items():
+        answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
+        if answered not in done:  # indicators answered alike are audited once
+            done[answered] = audit(atom_n, groups, str(year), min_n, own=own)
+        withheld.update((kind, key, period, code) for kind, key, period in done[answered])
+    return frozenset(withheld)
+
+
+class Disclosure:
+    """Applies the audit to scorecards: withheld figures become "insufficient".
+    ``universe`` None: an administrator, who sees every figure as computed."""
+
+    def __init__(self, session: Session, universe: Universe | None, min_n: int) -> None:
+        self.session = session
+        self.universe = universe
+        self.min_n = min_n
+        self._years: dict[int, frozenset[Any]] = {}
+        self._fingerprint: str | None = None
+
+    def preload(self, *periods: Period) -> Disclosure:
+        """Audit the periods' years now (a streamed CSV must not read the database later)."""
+        for period in periods:
+            self._withheld("company", None, str(period), "")
+        return self
+
+    def _withheld(self, scope_type: str, scope_id: str | None, period: str, code: str) -> bool:
+        try:
+            year = Period.parse(period).year
+        except ValueError:
+            return False
+        if year not in self._years and self.universe is not None:
+            if self._fingerprint is None:  # one per request: it covers all the data
+                self._fingerprint = data_fingerprint(self.session, ())
+            self._years[year] = withheld_cells(
+                self.session, self.universe, year, self.min_n, self._fingerprint
+            )
+        scope_id = scope_id.lower() if scope_type == "owner" and scope_id else scope_id
+        return (scope_type, scope_id, period, code) in self._years.get(year, frozenset())
+
+    def card(self, card: Scorecard) -> Scorecard:
+        """The scorecard as this viewer may see it."""
+        if self.universe is None:
+            return card
+        try:
+            before = str(Period.parse(card.period).previous())
+        except ValueError:
+            before = None
+        results = []
+        for result in card.indicators:
+            here = self._withheld(card.scope_type, card.scope_id, card.period, result.code)
+            if here:
+                result = withhold(result)
+            elif before and self._withheld(card.scope_type, card.scope_id, before, result.code):
+                result = without_previous(result)
+            results.append(result)
+        return replace(card, indicators=tuple(results))
+
+
+def _emptied(result: IndicatorResult, names: Callable[[str], bool]) -> IndicatorResult:
+    """The named fields emptied: False where the field is a plain flag, else None."""
+    changes: dict[str, Any] = {
+        f.name: False if str(f.type) == "bool" else None for f in fields(result) if names(f.name)
+    }
+    return replace(result, **changes)
+
+
+def withhold(result: IndicatorResult) -> IndicatorResult:
+    """Every figure drawn from the answers removed (any field, present or added later)."""
+    emptied = _emptied(result, lambda name: name not in KEPT_FIELDS)
+    return replace(emptied, status="insufficient")
+
+
+def without_previous(result: IndicatorResult) -> IndicatorResult:
+    return _emptied(result, lambda name: name == "previous" or name.startswith("delta"))
+
+
+def rounded(card: dict[str, Any], decimals: Mapping[str, int]) -> dict[str, Any]:
+    """A JSON scorecard with every figure at display precision (percents to 0.1)."""
+    for indicator in card["indicators"]:
+        places = decimals[indicator["code"]]
+        for name, value in indicator.items():
+            if isinstance(value, float):
+                indicator[name] = round(value, places)
+    if isinstance(card.get("response_rate"), float):
+        card["response_rate"] = round(card["response_rate"], 1)
+    return card
