@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Each feature's background work, registered with cpi.jobs by name when imported.
+TASK_MODULES = ("cpi.mail.tasks", "cpi.surveys.tasks", "cpi.imports.tasks", "cpi.scorecards.tasks")
 
 
 def resource_dir(name: str) -> Path:
@@ -42,4 +45,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         require_redis()
     db.init_app(app)
     web.init_app(app)
+    for module in TASK_MODULES:
+        importlib.import_module(module)
     return app

@@ -41,6 +41,13 @@ def init_command() -> None:
     click.echo(f"Database ready: {database().engine.url.render_as_string(hide_password=True)}")
 
 
+def configure_logging(log_format: str | None) -> None:
+    """Log as ``log_format`` (json or text; default CPI_LOG_FORMAT), tokens redacted."""
+    from cpi.ops import logs
+
+    logs.configure(log_format)
+
+
 def local_url(host: str, port: int) -> str:
     """The address people open: a wildcard host (0.0.0.0, ::) is reached on the loopback."""
     if host in ("", "0.0.0.0", "::"):  # noqa: S104 - compared, not bound

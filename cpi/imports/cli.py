@@ -1,21 +1,15 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cpi.audit.operations import record
 from cpi.core_cli import require_schema
-from cpi.db import database
-from cpi.imports.csvfile import ImportFailed
-from cpi.imports.operations import import_csv
 from cpi.imports.rows import KINDS
 from cpi.jobs.dispatch import dispatch
 from cpi.jobs.staging import stage
-from cpi.progress import progress_bar
 
 
 @click.command("import")
@@ -32,46 +26,20 @@ def import_group(kind: str, file: Path) -> None:
             "(CPI_IMPORT_MAX_BYTES)"
         )
     require_schema()
-    if current_app.config.get("REDIS_URL") and size >= int(
-        current_app.config.get("IMPORT_QUEUE_BYTES", 5_000_000)
-    ):
-        # A large file is imported by a worker, from a copy in the shared instance folder.
-        staged = stage(file)
-        click.echo(
-            dispatch(
-                "import_csv",
-                kind=kind,
-                path=str(staged),
-                name=str(file),
-                not_queued=lambda: staged.unlink(missing_ok=True),
-            )
-        )
+    # A large file goes to a worker (when there is a queue), from a copy in the shared
+    # instance folder; a small one is quicker to import than to hand over.
+    small = size < int(current_app.config.get("IMPORT_QUEUE_BYTES", 5_000_000))
+    if small or not current_app.config.get("REDIS_URL"):
+        click.echo(dispatch("import_csv", here=True, kind=kind, path=str(file), name=str(file)))
         return
-    with open(file, "rb") as raw, progress_bar(size, f"Importing {kind}") as bar:
-        done = 0
-
-        def advance(_rows: int) -> None:
-            nonlocal done
-            position = raw.tell()
-            bar.update(position - done)
-            done = position
-
-        try:
-            with database().transaction() as session:
-                summary = import_csv(session, kind, raw, progress=advance)
-                record(
-                    session,
-                    "cli",
-                    f"import.{kind}",
-                    f"{os.path.basename(file)}: {summary.rows} rows",
-                )
-        except ImportFailed as failure:
-            click.echo(failure.report(), err=True)
-            raise click.ClickException(
-                f"{file}: nothing imported; {failure.total} problem(s) listed above"
-            ) from None
-        bar.update(size - done)
+    staged = stage(file)
     click.echo(
-        f"Imported {summary.rows} {kind} rows from {file} "
-        f"({summary.created} new, {summary.updated} updated or unchanged)"
+        dispatch(
+            "import_csv",
+            kind=kind,
+            path=str(staged),
+            name=str(file),
+            staged=True,
+            not_queued=lambda: staged.unlink(missing_ok=True),
+        )
     )

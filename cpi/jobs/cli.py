@@ -6,8 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cpi.core_cli import require_schema
-from cpi.ops import logs
+from cpi.core_cli import configure_logging, require_schema
 
 
 @click.command("worker")
@@ -21,13 +20,12 @@ from cpi.ops import logs
     default=None,
     help="Seconds between schedule ticks (default CPI_SCHEDULE_INTERVAL or 60).",
 )
-@click.option("--log-format", type=click.Choice(logs.LOG_FORMATS), default=None)
+@click.option("--log-format", type=click.Choice(["json", "text"]), default=None)
 @with_appcontext
 def worker_command(
     burst: bool, no_schedule: bool, interval: float | None, log_format: str | None
 ) -> None:
     """Run background jobs and the schedule from the Redis queue named by CPI_REDIS_URL."""
-    from cpi.jobs import tasks
     from cpi.jobs.extra import require_redis
 
     require_redis()  # one line naming the redis extra when it is not installed
@@ -40,7 +38,6 @@ def worker_command(
             "CPI_REDIS_URL is not set: without a queue, commands run their work themselves "
             "and `cpi outbox deliver` retries the outbox"
         )
-    tasks.get(tasks.SCHEDULE_TASK)  # import every task before forking work horses
     interval = interval or float(current_app.config.get("SCHEDULE_INTERVAL") or 60)
     try:
         job_queue.connect(redis_url).ping()
@@ -49,5 +46,5 @@ def worker_command(
             f"cannot reach the job queue at {job_queue.describe(redis_url)} ({error})"
         ) from None
     require_schema()
-    logs.configure(log_format)
+    configure_logging(log_format)
     run_worker(redis_url, burst=burst, schedule=not no_schedule, interval=interval)

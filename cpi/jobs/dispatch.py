@@ -28,19 +28,25 @@ POLL_SECONDS = 0.25
 
 def dispatch(
     name: str,
+    /,
     *,
     wait: bool = True,
+    here: bool = False,
     not_queued: Callable[[], None] | None = None,
     **kwargs: Any,
 ) -> str:
     """Run task ``name`` and return its summary line; raise ``click.ClickException`` on failure.
 
+    ``here`` runs it in this process even with a queue (work too small to hand over).
     ``not_queued`` undoes what the command prepared for the worker when Redis is down
     (or when the redis extra is not installed).
     """
-    spec = tasks.get(name)
+    try:
+        spec = tasks.get(name)
+    except tasks.TaskError as error:
+        raise click.ClickException(str(error)) from None
     redis_url = current_app.config.get("REDIS_URL")
-    if not redis_url:
+    if here or not redis_url:
         return _run_here(spec, kwargs)
     try:
         from cpi.jobs import queue

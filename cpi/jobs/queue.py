@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cpi.jobs.extra import QueueUnavailable, RedisExtraMissing
-from cpi.ops.logs import redact
+from cpi.logcontext import redact
 
 try:
     from redis import Redis

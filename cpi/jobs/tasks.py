@@ -1,4 +1,8 @@
-"""The tasks a worker runs: thin shells around the features' operations.
+"""The registry of tasks: features register their background work here, by name.
+
+Each feature keeps its tasks in its own ``tasks.py`` and registers them with
+:func:`task`; the app factory imports those modules (``cpi.TASK_MODULES``), so
+``cpi/jobs`` itself never imports a feature.
 
 A task runs inside an app context, takes a :class:`TaskProgress` and plain keyword
 arguments (JSON-like: they travel through Redis), opens its own transactions and
@@ -17,7 +21,6 @@ from typing import Any
 from cpi.jobs.progress import TaskProgress
 
 TaskFunc = Callable[..., str]
-SCHEDULE_TASK = "schedule_tick"
 
 
 class TaskError(Exception):
@@ -30,31 +33,35 @@ class TaskSpec:
     func: TaskFunc
     label: str
     timeout: int  # seconds before RQ stops the job
+    periodic: bool = False  # run by `cpi worker` every CPI_SCHEDULE_INTERVAL seconds
 
 
 TASKS: dict[str, TaskSpec] = {}
 
 
-def task(name: str, *, label: str, timeout: int = 3600) -> Callable[[TaskFunc], TaskFunc]:
+def task(
+    name: str, *, label: str, timeout: int = 3600, periodic: bool = False
+) -> Callable[[TaskFunc], TaskFunc]:
+    """Register ``func`` as the task ``name`` (a periodic one is also run by the schedule)."""
+
     def register(func: TaskFunc) -> TaskFunc:
-        TASKS[name] = TaskSpec(name=name, func=func, label=label, timeout=timeout)
+        TASKS[name] = TaskSpec(
+            name=name, func=func, label=label, timeout=timeout, periodic=periodic
+        )
         return func
 
     return register
 
 
 def get(name: str) -> TaskSpec:
-    _load_all()
     try:
         return TASKS[name]
     except KeyError:
         raise TaskError(f"unknown task {name!r}") from None
 
 
-def _load_all() -> None:
-    # Tasks register themselves on import; importing here keeps cpi.jobs free of
-    # import cycles with the features whose operations they call.
-    from cpi.jobs import builtin  # noqa: F401
+def periodic() -> list[TaskSpec]:
+    return [spec for spec in TASKS.values() if spec.periodic]
 
 
 def run(name: str, progress: TaskProgress, kwargs: dict[str, Any]) -> str:

@@ -1,24 +1,29 @@
-"""``cpi worker``: an RQ worker, a schedule, and recovery of work a dead worker left behind.
+"""``cpi worker``: an RQ worker with RQ's scheduler, and recovery of work a dead worker left.
 
 Each job runs in a forked work horse (RQ's default): a job that leaks memory or hangs
-dies with its horse, and ``job_timeout`` is enforced by killing it. Our horse also asks
-the kernel to kill it when its worker dies, so a worker killed with SIGKILL never leaves
-an orphan still working beside the job's second run.
+dies with its horse, and ``job_timeout`` is enforced by killing it. The horse asks the
+kernel to kill it when its worker dies (:func:`cpi.jobs.runner.die_with_worker`), so a
+worker killed with SIGKILL never leaves an orphan still working beside the job's second
+run.
 
-Recovery: a worker is named ``<host>.<pid>.<nonce>``. On start, and before every
-schedule tick, jobs still marked as started by a worker that is gone (its registration
-expired, or it ran on this host and its process no longer exists) are put back on the
-queue. RQ alone would notice only after the job's heartbeat expires and its cleanup runs.
+The schedule: each periodic task is one RQ job repeated every ``interval`` seconds
+(``Repeat``), moved onto the queue by RQ's scheduler (``work(with_scheduler=True)``),
+which runs in whichever worker holds RQ's scheduler lock. A worker starting makes sure
+each periodic job exists, under a redis-py ``Lock`` so that two starting together
+create it once.
+
+Recovery: a worker is named ``<host>.<pid>.<nonce>``. When a worker starts, and at
+every run of a periodic task, jobs still marked as started by a worker that is gone
+(its registration expired, or it ran on this host and its process no longer exists)
+are put back on the queue. RQ alone would notice only after the job's heartbeat
+expires and its cleanup runs.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 import socket
-import threading
 import uuid
 from typing import Any
 
@@ -27,8 +32,7 @@ from cpi.jobs.extra import RedisExtraMissing
 
 try:
     from redis import Redis
-    from redis.exceptions import RedisError
-    from rq import Queue
+    from rq import Queue, Repeat
     from rq.exceptions import NoSuchJobError
     from rq.executions import Execution
     from rq.job import Job, JobStatus
@@ -40,29 +44,14 @@ from cpi.jobs import queue as job_queue
 
 log = logging.getLogger("cpi.worker")
 
-PR_SET_PDEATHSIG = 1
+# A periodic job repeats this many times (RQ needs a number): years at one a minute;
+# a worker starting after the last one starts it again.
+REPEATS = 10_000_000
+ALIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-
-
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when the worker that forked it dies."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        return  # not Linux: a worker killed mid-job may leave its horse to finish alone
-
-
-class CpiWorker(Worker):
-    def main_work_horse(self, job: Job, queue: Queue) -> None:
-        parent = os.getppid()
-        _die_with_parent()
-        if os.getppid() != parent:  # the worker died between fork and prctl
-            os._exit(1)
-        super().main_work_horse(job, queue)
 
 
 def process_alive(pid: int) -> bool:
@@ -81,8 +70,7 @@ def worker_gone(connection: Redis, name: str, *, me: str | None = None) -> bool:
         return False
     if not connection.exists(f"rq:worker:{name}"):
         return True
-    host, _, rest = name.partition(".")
-    pid_text = rest.split(".", 1)[0]
+    host, pid_text, _nonce = (name.rsplit(".", 2) + ["", ""])[:3]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False  # another machine: wait for its registration to expire
     pid = int(pid_text)
@@ -91,22 +79,22 @@ def worker_gone(connection: Redis, name: str, *, me: str | None = None) -> bool:
     return pid == os.getpid() or not process_alive(pid)
 
 
-def requeue_abandoned(queue: Queue, *, me: str | None = None) -> list[str]:
+def requeue_abandoned(connection: Redis, queue_name: str, *, me: str | None = None) -> list[str]:
     """Put back on the queue every started job whose worker is gone; return their ids."""
-    connection = queue.connection
     # Several workers check at once; only one of them may requeue, or a job would run twice.
-    if not connection.set("cpi:recovery", me or "-", nx=True, ex=30):
+    lock = connection.lock("cpi:recovery", timeout=30, blocking=False)
+    if not lock.acquire():
         return []
     try:
-        return _requeue_abandoned(queue, connection, me)
+        return _requeue_abandoned(Queue(queue_name, connection=connection), me)
     finally:
-        connection.delete("cpi:recovery")
+        lock.release()
 
 
-def _requeue_abandoned(queue: Queue, connection: Redis, me: str | None) -> list[str]:
-    registry = queue.started_job_registry
+def _requeue_abandoned(queue: Queue, me: str | None) -> list[str]:
+    connection = queue.connection
     requeued = []
-    for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+    for job_id, execution_id in queue.started_job_registry.get_job_and_execution_ids(cleanup=False):
         try:
             execution = Execution.fetch(execution_id, job_id, connection)
         except ValueError:
@@ -118,9 +106,10 @@ def _requeue_abandoned(queue: Queue, connection: Redis, me: str | None) -> list[
         except NoSuchJobError:
             continue
         with connection.pipeline() as pipeline:
+            pipeline.multi()  # one transaction: forget the dead execution, queue the job again
             execution.delete(job=job, pipeline=pipeline)
             if job.get_status(refresh=False) == JobStatus.STARTED:
-                queue._enqueue_job(job, pipeline=pipeline, at_front=True)
+                queue.enqueue_job(job, pipeline=pipeline, at_front=True)
             pipeline.execute()
         requeued.append(job_id)
         log.warning(
@@ -132,43 +121,40 @@ def _requeue_abandoned(queue: Queue, connection: Redis, me: str | None) -> list[
     return requeued
 
 
-class Schedule(threading.Thread):
-    """Every ``interval`` seconds, one worker among all of them queues the schedule tick.
+def periodic_job_id(name: str) -> str:
+    return f"cpi-every-{name}"
 
-    The tick itself (close campaigns, reminders, outbox) is an ordinary idempotent job,
-    so it runs in a horse with the same timeouts and recovery as any other.
+
+def ensure_schedule(queue: Queue, interval: float) -> list[str]:
+    """Start the repetition of each periodic task that is not already repeating.
+
+    Returns the names of the tasks started.
     """
-
-    def __init__(self, redis_url: str, name: str, interval: float) -> None:
-        super().__init__(name="cpi-schedule", daemon=True)
-        self.redis_url = redis_url
-        self.worker = name
-        self.interval = interval
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        connection = job_queue.connect(self.redis_url)
-        queue = Queue(job_queue.QUEUE_NAME, connection=connection)
-        while True:
+    started = []
+    seconds = max(int(interval), 1)
+    with queue.connection.lock("cpi:schedule", timeout=30, blocking_timeout=30):
+        for spec in tasks.periodic():
+            job_id = periodic_job_id(spec.name)
             try:
-                self.tick(connection, queue)
-            except RedisError as error:
-                log.warning("schedule: Redis unavailable (%s); trying again", error)
-            if self.stopped.wait(self.interval):
-                return
-
-    def tick(self, connection: Redis, queue: Queue) -> None:
-        requeue_abandoned(queue, me=self.worker)
-        # One tick per interval across every worker; the key expires just before the next.
-        expiry = max(int(self.interval) - 1, 1)
-        if connection.set("cpi:schedule:tick", self.worker, nx=True, ex=expiry):
-            job_queue.enqueue(
-                self.redis_url,
-                tasks.SCHEDULE_TASK,
-                {},
-                timeout=int(max(self.interval * 10, 600)),
-                label="Scheduled work",
+                job = Job.fetch(job_id, connection=queue.connection)
+            except NoSuchJobError:
+                job = None
+            if job is not None and job.get_status() in ALIVE:
+                if job.repeat_intervals == [seconds] or job.get_status() == JobStatus.STARTED:
+                    continue  # repeating (a running one keeps its interval until it ends)
+                job.delete()  # another interval was asked for: this one replaces it
+            queue.enqueue(
+                job_queue.RUNNER,
+                args=(spec.name, {}),
+                job_id=job_id,
+                job_timeout=int(max(interval * 10, 600)),
+                result_ttl=int(max(interval * 10, 600)),
+                failure_ttl=job_queue.RESULT_TTL,
+                repeat=Repeat(times=REPEATS, interval=seconds),
+                description=spec.label,
             )
+            started.append(spec.name)
+    return started
 
 
 def run_worker(
@@ -183,16 +169,20 @@ def run_worker(
     connection = job_queue.connect(redis_url, for_worker=True)
     queue = Queue(job_queue.QUEUE_NAME, connection=connection)
     name = worker_name()
-    requeue_abandoned(queue, me=name)
-    scheduler = Schedule(redis_url, name, interval) if schedule else None
-    worker = CpiWorker([queue], connection=connection, name=name, maintenance_interval=60)
-    if scheduler is not None:
-        scheduler.start()
-    try:
-        options: dict[str, Any] = {"burst": burst, "logging_level": "INFO"}
-        if max_jobs:
-            options["max_jobs"] = max_jobs
-        return bool(worker.work(**options))
-    finally:
-        if scheduler is not None:
-            scheduler.stopped.set()
+    requeue_abandoned(connection, queue.name, me=name)
+    if schedule:
+        ensure_schedule(queue, interval)
+    worker = Worker(
+        [queue],
+        connection=connection,
+        name=name,
+        maintenance_interval=60,
+    )
+    options: dict[str, Any] = {
+        "burst": burst,
+        "logging_level": "INFO",
+        "with_scheduler": schedule,
+    }
+    if max_jobs:
+        options["max_jobs"] = max_jobs
+    return bool(worker.work(**options))

@@ -15,42 +15,23 @@ import re
 import sys
 import time
 import uuid
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, g, request
 
+from cpi.logcontext import redact, request_id_var
+
 LOG_FORMATS = ("json", "text")
 REQUEST_ID_HEADER = "X-Request-ID"
 
 # The request (or job) this line belongs to; "-" outside of one.
-request_id_var: ContextVar[str] = ContextVar("cpi_request_id", default="-")
-
-# /s/<token> and /u/<token>, also written /S/…, /s//…, /s/%2F…, /s/./… (the routes
-# take the whole rest of the path): everything after /s/ or /u/ up to the query
-# string goes, except a final /thanks.
-_TOKEN_PATH = re.compile(
-    r"(/[su])(?:/|\\|%2f|%5c|%252f)+[^?#\s\"']+?(/thanks)?(?=[?#\s\"']|$)", re.IGNORECASE
-)
-_SECRET_PARAM = re.compile(
-    r"((?:token|password|passwd|secret|csrf_token)[\"']?\s*[=:]\s*[\"']?)[^&\s\"',;]+",
-    re.IGNORECASE,
-)
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", re.IGNORECASE)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 # Attributes every LogRecord has; anything else was passed with ``extra=`` and is kept.
 _STANDARD_ATTRS = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
-
-
-def redact(text: str) -> str:
-    """Remove customer tokens, passwords and URL credentials from a log line."""
-    text = _TOKEN_PATH.sub(lambda m: f"{m[1]}/[token]{m[2] or ''}", text)
-    text = _SECRET_PARAM.sub(r"\1[redacted]", text)
-    return _URL_PASSWORD.sub(r"\1[redacted]@", text)
 
 
 class JsonFormatter(logging.Formatter):

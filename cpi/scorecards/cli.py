@@ -10,7 +10,6 @@ from flask.cli import with_appcontext
 from cpi.core_cli import require_schema
 from cpi.db import get_session
 from cpi.jobs.dispatch import dispatch
-from cpi.progress import progress_bar
 from cpi.scorecards import display
 from cpi.scorecards.operations import (
     ScopeNotFound,
@@ -120,7 +119,6 @@ def scorecard_command(
     processes: int | None,
 ) -> None:
     """Write the PDF scorecard of a scope, or of every account (--all-accounts)."""
-    from cpi.scorecards.batch import render_account_pdfs
     from cpi.scorecards.disclosure import Universe
     from cpi.scorecards.pdf import PdfError
     from cpi.scorecards.rendering import pdf_filename, report_pdf
@@ -134,8 +132,9 @@ def scorecard_command(
             "give exactly one of --account, --segment, --owner, --company, --all-accounts"
         )
     require_schema()
-    if all_accounts and current_app.config.get("REDIS_URL"):
-        # On a worker (which must see PATH: the same machine or a shared volume).
+    if all_accounts:
+        # On a worker when there is a queue (it must see PATH: the same machine or a
+        # shared volume), else here.
         click.echo(
             dispatch(
                 "render_scorecards",
@@ -146,16 +145,6 @@ def scorecard_command(
         )
         return
     session = get_session()
-    if all_accounts:
-        count = len(load_scoring_data(session, period).accounts)
-        with progress_bar(count, "Rendering PDFs") as bar:
-            result = render_account_pdfs(period, output, processes=processes, progress=bar.update)
-        for failure in result.failed:
-            click.echo(f"failed: {failure}", err=True)
-        click.echo(f"Wrote {result.written} PDF scorecards for {period} to {output}")
-        if result.failed:
-            raise click.ClickException(f"{len(result.failed)} PDF(s) could not be produced")
-        return
     scope_type, scope_id = _scope_from_flags(account, segment, owner)
     # What the account's (or portfolio's) manager sees on the web; else company-wide staff.
     found = account_exists(session, account) if account else None

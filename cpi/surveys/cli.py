@@ -5,15 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from cpi.core_cli import require_schema
 from cpi.db import database
 from cpi.jobs.dispatch import dispatch
-from cpi.mail.outbox import DeliveryReport, count_due
-from cpi.progress import progress_bar
-from cpi.surveys import sending
 from cpi.surveys.campaigns import (
     DEFAULT_SURVEY,
     CampaignError,
@@ -172,46 +168,13 @@ def close_command(campaign_id: int) -> None:
     click.echo(f"campaign {campaign_id} closed")
 
 
-def _echo_delivery(report: DeliveryReport | None) -> None:
-    if report is not None:
-        click.echo(f"delivery: {report.summary()}")
-
-
-def _deliver_with_progress() -> DeliveryReport:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with progress_bar(count_due(database()), "Delivering") as bar:
-        return sending.deliver(app, on_progress=bar.update)
-
-
 @click.command("send")
 @click.argument("campaign_id", type=int)
 @with_appcontext
 def send_command(campaign_id: int) -> None:
     """Queue one invitation per contact not yet invited, then deliver the outbox."""
     require_schema()
-    if current_app.config.get("REDIS_URL"):  # on a worker, with its progress shown here
-        click.echo(dispatch("send_campaign", campaign_id=campaign_id))
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        with database().transaction() as session:
-            campaign = get_campaign(session, campaign_id)
-            to_invite = count_uninvited(session, campaign)
-        with progress_bar(to_invite, "Queueing invitations") as bar:
-            report = sending.send_campaign(
-                app, campaign_id, deliver_now=False, on_progress=bar.update
-            )
-    except CampaignError as error:
-        raise click.ClickException(str(error)) from None
-    _queued_then_deliver(campaign_id, report, "invitations")
-
-
-def _queued_then_deliver(campaign_id: int, report: sending.SendReport, what: str) -> None:
-    """Say what was queued and skipped, then deliver the outbox with a progress bar."""
-    click.echo(f"campaign {campaign_id}: {report.queued} {what} queued")
-    for line in report.skipped:
-        click.echo(f"skipped {line}", err=True)
-    _echo_delivery(_deliver_with_progress())
+    click.echo(dispatch("send_campaign", campaign_id=campaign_id))
 
 
 @click.command("remind")
@@ -221,15 +184,7 @@ def _queued_then_deliver(campaign_id: int, report: sending.SendReport, what: str
 def remind_command(campaign_id: int, after_days: int) -> None:
     """Remind invitees who have not answered (at most 2 reminders each)."""
     require_schema()
-    if current_app.config.get("REDIS_URL"):
-        click.echo(dispatch("remind_campaign", campaign_id=campaign_id, after_days=after_days))
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
-    except CampaignError as error:
-        raise click.ClickException(str(error)) from None
-    _queued_then_deliver(campaign_id, report, "reminders")
+    click.echo(dispatch("remind_campaign", campaign_id=campaign_id, after_days=after_days))
 
 
 @click.group("outbox")
@@ -247,15 +202,5 @@ def outbox_group() -> None:
 def deliver_command(requeue_interrupted: bool) -> None:
     """Deliver what is still queued (also done by the worker)."""
     require_schema()
-    if current_app.config.get("REDIS_URL"):
-        # The worker holding the delivery turn requeues interrupted messages itself.
-        click.echo(dispatch("deliver_outbox"))
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    with progress_bar(count_due(database()), "Delivering") as bar:
-        report = sending.deliver(
-            app, requeue_interrupted=requeue_interrupted, on_progress=bar.update
-        )
-    _echo_delivery(report)
-    if report.unavailable:
-        raise click.ClickException("mail server unavailable; messages stay queued")
+    # On a worker, the holder of the delivery turn requeues interrupted messages itself.
+    click.echo(dispatch("deliver_outbox", requeue_interrupted=requeue_interrupted))

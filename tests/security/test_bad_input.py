@@ -29,6 +29,7 @@ PATH_VALUES = {
     "email": [OWNER_A, "nobody@example.test"],
     "user_id": ["1", "2", "999"],
     "target_id": ["1", "999"],
+    "kind": ["contacts", "responses", "nope"],
 }
 SKIP = {"static", "health.healthz"}
 PUBLIC_PREFIXES = ("/s/", "/u/")
