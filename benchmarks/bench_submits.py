@@ -41,7 +41,8 @@ from cpi import create_app  # noqa: E402
 from cpi.accounts.models import Account, Contact  # noqa: E402
 from cpi.db import database, make_engine  # noqa: E402
 from cpi.migrate import upgrade  # noqa: E402
-from cpi.surveys import operations  # noqa: E402
+from cpi.surveys.campaigns import create_campaign  # noqa: E402
+from cpi.surveys.invitations import add_invitation  # noqa: E402
 from cpi.surveys.models import Invitation, Response  # noqa: E402
 from cpi.surveys.tokens import issue_token  # noqa: E402
 from cpi.timeutil import utcnow  # noqa: E402
@@ -96,11 +97,11 @@ def seed(url: str, secret: str, contacts: int) -> list[str]:
 
     tokens = []
     with Session(engine) as session:
-        campaign = operations.create_campaign(session, name="bench", period="2026-Q3")
+        campaign = create_campaign(session, name="bench", period="2026-Q3")
         campaign.status = "open"
         for contact in session.scalars(select(Contact).order_by(Contact.id)):
             issued = issue_token(secret)
-            operations.add_invitation(session, campaign, contact, issued.token_hash, issued.salt)
+            add_invitation(session, campaign, contact, issued.token_hash, issued.salt)
             tokens.append(issued.token)
         session.commit()
     engine.dispose()

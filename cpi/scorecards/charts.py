@@ -140,41 +140,10 @@ def _target_band(scale: _Scale, targets: Sequence[tuple[int, float, float]]) -> 
 def chart(
     code: str, name: str, periods: Sequence[str], results: Sequence[IndicatorResult]
 ) -> Chart:
-    low, high = _value_range(results[0].unit if results else "percent", results)
-    span = WIDTH - RIGHT - LEFT
-    scale = _Scale(
-        low, high, span / max(len(periods) - 1, 1), span / 2 if len(periods) == 1 else 0.0
-    )
-    shown = [
-        (i, r, r.value)
-        for i, r in enumerate(results)
-        if not display.hidden(r) and r.value is not None
-    ]
-    cpi_lines: list[str] = []
-    ci_bands: list[str] = []
-    for run in _runs([(i, (r, v)) for i, r, v in shown]):
-        cpi_lines.append(_path([(scale.x(i), scale.y(v)) for i, (_r, v) in run]))
-        band = _ci_band(scale, [(i, r) for i, (r, _v) in run])
-        if band:
-            ci_bands.append(band)
-    kpis = [(i, r.kpi) for i, r in enumerate(results) if r.kpi is not None]
-    sign = -1.0 if results and results[0].better == "higher" else 1.0
-    targets = [
-        (i, r.target, r.target + sign * (r.tolerance or 0.0))
-        for i, r in enumerate(results)
-        if r.target is not None
-    ]
-
-    last = results[-1] if results else None
-    words = [f"{name} ({display.measure(code)})"]
-    words[0] += f", {periods[0]} to {periods[-1]}." if periods else "."
-    if last is not None:
-        words.append(f"Customers: {display.value(last)}.")
-        if last.kpi is not None:
-            words.append(f"Internal KPI: {display.number(code, last.kpi)}.")
-        if last.target is not None:
-            words.append(f"Target: {display.number(code, last.target)}.")
-    ticks = [low + (high - low) * k / 4 for k in range(5)]
+    scale = _scale(periods, results)
+    cpi_lines, ci_bands, cpi_points = _customer_series(scale, results)
+    kpi_line, kpi_points = _kpi_series(code, scale, results)
+    target_band, target_line = _target_series(scale, results)
     return Chart(
         code=code,
         name=name,
@@ -184,21 +153,110 @@ def chart(
         plot_right=WIDTH - RIGHT,
         plot_top=TOP,
         plot_bottom=HEIGHT - BOTTOM,
-        x_labels=tuple(Point(scale.x(i), HEIGHT - 8, _short(p)) for i, p in enumerate(periods)),
-        y_ticks=tuple(Point(LEFT - 4, scale.y(t), _tick(t)) for t in ticks),
-        cpi_lines=tuple(cpi_lines),
-        cpi_points=tuple(Point(scale.x(i), scale.y(v), display.value(r)) for i, r, v in shown),
-        ci_bands=tuple(ci_bands),
-        kpi_line=_path([(scale.x(i), scale.y(v)) for i, v in kpis]) if len(kpis) >= 2 else "",
-        kpi_points=tuple(Point(scale.x(i), scale.y(v), display.number(code, v)) for i, v in kpis),
-        target_band=_target_band(scale, targets),
-        target_line=(
-            _path([(scale.x(i), scale.y(t)) for i, t, _e in targets]) if len(targets) >= 2 else ""
-        ),
-        summary=" ".join(words),
+        x_labels=_x_labels(scale, periods),
+        y_ticks=_y_ticks(scale),
+        cpi_lines=cpi_lines,
+        cpi_points=cpi_points,
+        ci_bands=ci_bands,
+        kpi_line=kpi_line,
+        kpi_points=kpi_points,
+        target_band=target_band,
+        target_line=target_line,
+        summary=_summary(code, name, periods, results),
         y_unit=display.axis_unit(code),
         measure=display.measure(code),
     )
+
+
+def _scale(periods: Sequence[str], results: Sequence[IndicatorResult]) -> _Scale:
+    """The value range of the indicator's unit, and one step per quarter across the plot."""
+    low, high = _value_range(results[0].unit if results else "percent", results)
+    span = WIDTH - RIGHT - LEFT
+    step = span / max(len(periods) - 1, 1)
+    return _Scale(low, high, step, span / 2 if len(periods) == 1 else 0.0)
+
+
+def _x_labels(scale: _Scale, periods: Sequence[str]) -> tuple[Point, ...]:
+    return tuple(Point(scale.x(i), HEIGHT - 8, _short(p)) for i, p in enumerate(periods))
+
+
+def _y_ticks(scale: _Scale) -> tuple[Point, ...]:
+    """Five ticks: the range's ends and its quarters."""
+    ticks = [scale.low + (scale.high - scale.low) * k / 4 for k in range(5)]
+    return tuple(Point(LEFT - 4, scale.y(t), _tick(t)) for t in ticks)
+
+
+def _line(scale: _Scale, points: Sequence[tuple[int, float]]) -> str:
+    """A path through the points, or nothing when there is no line to draw (one point)."""
+    if len(points) < 2:
+        return ""
+    return _path([(scale.x(i), scale.y(v)) for i, v in points])
+
+
+def _shown(results: Sequence[IndicatorResult]) -> list[tuple[int, IndicatorResult, float]]:
+    """The quarters whose customer figure may be drawn (hidden ones leave a gap)."""
+    return [
+        (i, r, r.value)
+        for i, r in enumerate(results)
+        if not display.hidden(r) and r.value is not None
+    ]
+
+
+def _customer_series(
+    scale: _Scale, results: Sequence[IndicatorResult]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[Point, ...]]:
+    """The customers' figures: lines and confidence bands per unbroken run, and the points."""
+    shown = _shown(results)
+    lines: list[str] = []
+    bands: list[str] = []
+    for run in _runs([(i, (r, v)) for i, r, v in shown]):
+        lines.append(_path([(scale.x(i), scale.y(v)) for i, (_r, v) in run]))
+        band = _ci_band(scale, [(i, r) for i, (r, _v) in run])
+        if band:
+            bands.append(band)
+    points = tuple(Point(scale.x(i), scale.y(v), display.value(r)) for i, r, v in shown)
+    return tuple(lines), tuple(bands), points
+
+
+def _kpi_series(
+    code: str, scale: _Scale, results: Sequence[IndicatorResult]
+) -> tuple[str, tuple[Point, ...]]:
+    """The internal KPI: always shown (it does not rest on customers' answers)."""
+    kpis = [(i, r.kpi) for i, r in enumerate(results) if r.kpi is not None]
+    points = tuple(Point(scale.x(i), scale.y(v), display.number(code, v)) for i, v in kpis)
+    return _line(scale, kpis), points
+
+
+def _target_series(scale: _Scale, results: Sequence[IndicatorResult]) -> tuple[str, str]:
+    """The target band (target to amber threshold) and the target line."""
+    sign = -1.0 if results and results[0].better == "higher" else 1.0
+    targets = [
+        (i, r.target, r.target + sign * (r.tolerance or 0.0))
+        for i, r in enumerate(results)
+        if r.target is not None
+    ]
+    line = _line(scale, [(i, t) for i, t, _edge in targets])
+    return _target_band(scale, targets), line
+
+
+def _summary(
+    code: str, name: str, periods: Sequence[str], results: Sequence[IndicatorResult]
+) -> str:
+    """The chart in words: the range of quarters, then the latest quarter's figures."""
+    words = [f"{name} ({display.measure(code)})"]
+    words[0] += f", {periods[0]} to {periods[-1]}." if periods else "."
+    if results:
+        words += _latest_words(code, results[-1])
+    return " ".join(words)
+
+
+def _latest_words(code: str, last: IndicatorResult) -> list[str]:
+    words = [f"Customers: {display.value(last)}."]
+    if last.kpi is not None:
+        words.append(f"Internal KPI: {display.number(code, last.kpi)}.")
+    if last.target is not None:
+        words.append(f"Target: {display.number(code, last.target)}.")
+    return words
 
 
 def _short(period: str) -> str:

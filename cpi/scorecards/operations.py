@@ -379,7 +379,7 @@ def quarter_activity(
     session: Session, scope_type: str, scope_id: str | None
 ) -> dict[str, QuarterActivity]:
     """Every quarter with answers, invitations or a live campaign in the scope."""
-    from cpi.surveys.operations import LIVE_STATUSES
+    from cpi.surveys.campaigns import LIVE_STATUSES
 
     r = Response
     where = scope_filter(scope_type, scope_id)

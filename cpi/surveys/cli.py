@@ -10,8 +10,18 @@ from flask.cli import with_appcontext
 from cpi.core_cli import require_schema
 from cpi.db import database
 from cpi.jobs.dispatch import dispatch
-from cpi.surveys import operations
-from cpi.surveys.operations import CampaignError, CampaignStats
+from cpi.surveys.campaigns import (
+    DEFAULT_SURVEY,
+    CampaignError,
+    CampaignStats,
+    campaign_stats,
+    close_campaign,
+    close_due_campaigns,
+    create_campaign,
+    get_campaign,
+    list_campaigns,
+)
+from cpi.surveys.invitations import count_uninvited
 
 
 def _closes(value: str | None) -> date | None:
@@ -40,7 +50,7 @@ def campaign_group() -> None:
 @click.option("--segment", default=None)
 @click.option("--account", "account_id", default=None, help="account_id")
 @click.option("--closes", default=None, help="last day answers are taken, YYYY-MM-DD")
-@click.option("--survey", "survey_code", default=operations.DEFAULT_SURVEY, show_default=True)
+@click.option("--survey", "survey_code", default=DEFAULT_SURVEY, show_default=True)
 @click.option(
     "--remind-after",
     "remind_after_days",
@@ -63,7 +73,7 @@ def create_command(
     require_schema()
     try:
         with database().transaction() as session:
-            campaign = operations.create_campaign(
+            campaign = create_campaign(
                 session,
                 name=name,
                 period=period,
@@ -74,7 +84,7 @@ def create_command(
                 remind_after_days=remind_after_days,
             )
             campaign_id = campaign.id
-            reachable = operations.count_uninvited(session, campaign)
+            reachable = count_uninvited(session, campaign)
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
     click.echo(campaign_id)
@@ -87,9 +97,9 @@ def list_command() -> None:
     """Campaigns with invited, answered, response rate, bounced, opted out."""
     require_schema()
     with database().transaction() as session:
-        operations.close_due_campaigns(session)
-        campaigns = operations.list_campaigns(session)
-        stats = operations.campaign_stats(session, [c.id for c in campaigns])
+        close_due_campaigns(session)
+        campaigns = list_campaigns(session)
+        stats = campaign_stats(session, [c.id for c in campaigns])
     if not campaigns:
         click.echo("no campaigns")
         return
@@ -112,9 +122,9 @@ def show_command(campaign_id: int) -> None:
     require_schema()
     try:
         with database().transaction() as session:
-            operations.close_due_campaigns(session)
-            campaign = operations.get_campaign(session, campaign_id)
-            stats = operations.campaign_stats(session, [campaign_id])[campaign_id]
+            close_due_campaigns(session)
+            campaign = get_campaign(session, campaign_id)
+            stats = campaign_stats(session, [campaign_id])[campaign_id]
             scope = "all accounts"
             if campaign.account_id is not None:
                 from cpi.accounts.models import Account
@@ -152,7 +162,7 @@ def close_command(campaign_id: int) -> None:
     require_schema()
     try:
         with database().transaction() as session:
-            operations.close_campaign(session, campaign_id)
+            close_campaign(session, campaign_id)
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"campaign {campaign_id} closed")

@@ -27,7 +27,7 @@ from cpi.scoring import Answers, validate_answers
 from cpi.scoring.catalogue import DAYS_RANGE, INTEGER_RANGES
 from cpi.surveys import labels
 from cpi.surveys.models import ANSWER_FIELDS
-from cpi.surveys.operations import QuestionInfo
+from cpi.surveys.responses import QuestionInfo
 
 COMMENT_MAX_CHARS = 5000
 CONSENT_VALUES = ("y", "yes", "on", "1", "true")

@@ -24,7 +24,14 @@ from cpi.db import database
 from cpi.i18n import DEFAULT_LOCALE, normalise
 from cpi.mail.compose import InvalidAddress, build_message, parse_sender
 from cpi.mail.outbox import DeliveryReport, deliver_outbox, queue_message
-from cpi.surveys import labels, operations
+from cpi.surveys import labels
+from cpi.surveys.campaigns import (
+    CampaignError,
+    close_due_campaigns,
+    get_campaign,
+    is_taking_answers,
+)
+from cpi.surveys.invitations import add_invitation, due_reminders, uninvited_contacts
 from cpi.surveys.models import Campaign, Invitation
 from cpi.surveys.tokens import derive_known_token, issue_token
 from cpi.timeutil import utcnow
@@ -93,8 +100,8 @@ def _queue_batch(app: Flask, campaign_id: int, after_id: int, report: SendReport
     """Invite the next batch of contacts; the last contact id seen, or None when done."""
     db = database(app)
     with db.transaction() as session:
-        campaign = operations.get_campaign(session, campaign_id)
-        contacts = operations.uninvited_contacts(session, campaign, BATCH_SIZE, after_id)
+        campaign = get_campaign(session, campaign_id)
+        contacts = uninvited_contacts(session, campaign, BATCH_SIZE, after_id)
         if not contacts:
             return None
         for contact in contacts:
@@ -111,9 +118,7 @@ def _queue_batch(app: Flask, campaign_id: int, after_id: int, report: SendReport
             except InvalidAddress as error:
                 report.skipped.append(f"contact {contact.id}: {error}")
                 continue
-            invitation = operations.add_invitation(
-                session, campaign, contact, issued.token_hash, issued.salt
-            )
+            invitation = add_invitation(session, campaign, contact, issued.token_hash, issued.salt)
             queue_message(session, kind="invitation", message=message, invitation_id=invitation.id)
             report.queued += 1
         return contacts[-1].id
@@ -131,10 +136,10 @@ def send_campaign(
     db = database(app)
     with app.app_context():
         with db.transaction() as session:
-            operations.close_due_campaigns(session)
-            campaign = operations.get_campaign(session, campaign_id)
+            close_due_campaigns(session)
+            campaign = get_campaign(session, campaign_id)
             if campaign.status == "closed":
-                raise operations.CampaignError(f"campaign {campaign_id} is closed")
+                raise CampaignError(f"campaign {campaign_id} is closed")
             if campaign.status == "draft":
                 campaign.status = "sending"
         after_id: int | None = 0
@@ -153,7 +158,7 @@ def send_campaign(
             if on_progress and after_id is not None:
                 on_progress(report.queued - before)
         with db.transaction() as session:
-            campaign = operations.get_campaign(session, campaign_id)
+            campaign = get_campaign(session, campaign_id)
             if campaign.status == "sending":
                 campaign.status = "open"
         if deliver_now:
@@ -175,13 +180,11 @@ def remind_campaign(
     db = database(app)
     with app.app_context():
         with db.transaction() as session:
-            operations.close_due_campaigns(session)
-            campaign = operations.get_campaign(session, campaign_id)
-            if not operations.is_taking_answers(campaign, now.date()):
-                raise operations.CampaignError(
-                    f"campaign {campaign_id} is {campaign.status}: no reminders"
-                )
-            for invitation in operations.due_reminders(session, campaign, after_days, now):
+            close_due_campaigns(session)
+            campaign = get_campaign(session, campaign_id)
+            if not is_taking_answers(campaign, now.date()):
+                raise CampaignError(f"campaign {campaign_id} is {campaign.status}: no reminders")
+            for invitation in due_reminders(session, campaign, after_days, now):
                 _queue_reminder(app, session, campaign, invitation, now, report)
         if deliver_now:
             report.delivery = deliver(app)

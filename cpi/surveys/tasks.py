@@ -9,7 +9,9 @@ from cpi.db import database
 from cpi.jobs.progress import TaskProgress
 from cpi.jobs.tasks import TaskError, task
 from cpi.mail.tasks import deliver, delivery_line
-from cpi.surveys import operations, sending
+from cpi.surveys import sending
+from cpi.surveys.campaigns import CampaignError, close_due_campaigns, get_campaign
+from cpi.surveys.invitations import count_uninvited
 from cpi.surveys.models import Campaign
 
 
@@ -28,12 +30,12 @@ def send_campaign(progress: TaskProgress, campaign_id: int) -> str:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with database().transaction() as session:
-            campaign = operations.get_campaign(session, campaign_id)
-            progress.start(operations.count_uninvited(session, campaign), "Queueing invitations")
+            campaign = get_campaign(session, campaign_id)
+            progress.start(count_uninvited(session, campaign), "Queueing invitations")
         report = sending.send_campaign(
             app, campaign_id, deliver_now=False, on_progress=progress.update
         )
-    except operations.CampaignError as error:
+    except CampaignError as error:
         raise TaskError(str(error)) from None
     return _queued_then_delivered(progress, campaign_id, report, "invitations")
 
@@ -44,7 +46,7 @@ def remind_campaign(progress: TaskProgress, campaign_id: int, after_days: int) -
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         report = sending.remind_campaign(app, campaign_id, after_days=after_days, deliver_now=False)
-    except operations.CampaignError as error:
+    except CampaignError as error:
         raise TaskError(str(error)) from None
     return _queued_then_delivered(progress, campaign_id, report, "reminders")
 
@@ -53,7 +55,7 @@ def remind_campaign(progress: TaskProgress, campaign_id: int, after_days: int) -
 def schedule_tick(progress: TaskProgress) -> str:
     """Close campaigns past their closing day, queue due reminders, retry the outbox."""
     with database().transaction() as session:
-        closed = operations.close_due_campaigns(session)
+        closed = close_due_campaigns(session)
     reminded = _queue_due_reminders()
     return (
         f"closed {closed} campaign(s); {reminded} reminder(s) queued; "
@@ -78,7 +80,7 @@ def _queue_due_reminders() -> int:
             report = sending.remind_campaign(
                 app, campaign_id, after_days=after_days, deliver_now=False
             )
-        except operations.CampaignError:
+        except CampaignError:
             continue  # closed since we looked
         queued += report.queued
     return queued

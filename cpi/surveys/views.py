@@ -25,8 +25,17 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from cpi.db import database, get_session
 from cpi.extensions import csrf, limiter
 from cpi.i18n import normalise, use_locale
-from cpi.surveys import labels, operations
+from cpi.surveys import labels
 from cpi.surveys.forms import build_form_class, form_values, parse_submission, prefill
+from cpi.surveys.responses import (
+    QuestionInfo,
+    Visit,
+    current_answers,
+    find_visit,
+    opt_out,
+    record_answers,
+    survey_questions,
+)
 
 bp = Blueprint("surveys", __name__)
 
@@ -51,7 +60,7 @@ def page_language() -> dict[str, str]:
     return {"html_lang": g.get("cpi_locale") or "en"}
 
 
-def _speak(visit: operations.Visit | None) -> None:
+def _speak(visit: Visit | None) -> None:
     best = request.accept_languages.best_match(("en", "fr", "de", "hu", "ru"))
     use_locale(normalise(visit.locale if visit else None) or best or "en")
 
@@ -73,24 +82,24 @@ def _read_session() -> Iterator[Session]:
         session.close()
 
 
-def _lookup(token: str) -> operations.Visit | None:
+def _lookup(token: str) -> Visit | None:
     with _read_session() as session:
-        return operations.find_visit(session, token)
+        return find_visit(session, token)
 
 
-def _questions(survey_id: int) -> list[operations.QuestionInfo]:
+def _questions(survey_id: int) -> list[QuestionInfo]:
     """The survey's questions, kept a minute per process (they change very rarely)."""
     cache = current_app.extensions.setdefault("cpi_survey_questions", {})
     hit = cache.get(survey_id)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]  # type: ignore[no-any-return]
     with _read_session() as session:
-        questions = operations.survey_questions(session, survey_id)
+        questions = survey_questions(session, survey_id)
     cache[survey_id] = (time.monotonic() + QUESTIONS_CACHE_SECONDS, questions)
     return questions
 
 
-def _form_class(questions: list[operations.QuestionInfo]) -> Any:
+def _form_class(questions: list[QuestionInfo]) -> Any:
     """The form class for these questions in this request's language (built once)."""
     cache = current_app.extensions.setdefault("cpi_survey_forms", {})
     key = (g.get("cpi_locale") or "en", tuple(questions))
@@ -99,7 +108,7 @@ def _form_class(questions: list[operations.QuestionInfo]) -> Any:
     return cache[key]
 
 
-def _survey_page(visit: operations.Visit, form: Any, errors: dict[str, str], status: int) -> Any:
+def _survey_page(visit: Visit, form: Any, errors: dict[str, str], status: int) -> Any:
     questions = _questions(visit.survey_id)
     return (
         render_template(
@@ -119,7 +128,7 @@ def _survey_page(visit: operations.Visit, form: Any, errors: dict[str, str], sta
 @token_limit
 def survey(token: str) -> Any:
     session = get_session()
-    visit = operations.find_visit(session, token)
+    visit = find_visit(session, token)
     _speak(visit)
     if visit is not None and visit.opted_out:
         # Only a valid link of a person who opted out gets here (a 256-bit credential,
@@ -128,7 +137,7 @@ def survey(token: str) -> Any:
     if visit is None or not visit.taking_answers:
         return _not_found()
     questions = _questions(visit.survey_id)
-    data = form_values(operations.current_answers(session, visit))
+    data = form_values(current_answers(session, visit))
     data.update(prefill(request.args, questions))
     form = _form_class(questions)(formdata=None, data=data)
     return _survey_page(visit, form, {}, 200)
@@ -156,7 +165,7 @@ def submit(token: str) -> Any:
     session = get_session()
     for attempt in (1, 2):
         try:
-            operations.record_answers(
+            record_answers(
                 session,
                 visit,
                 submission.answers,
@@ -176,7 +185,7 @@ def submit(token: str) -> Any:
 @bp.get("/s/<path:token>/thanks")
 @token_limit
 def thanks(token: str) -> Any:
-    visit = operations.find_visit(get_session(), token)
+    visit = find_visit(get_session(), token)
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
@@ -187,7 +196,7 @@ def thanks(token: str) -> Any:
 @bp.get("/u/<path:token>")
 @token_limit
 def unsubscribe(token: str) -> Any:
-    visit = operations.find_visit(get_session(), token)
+    visit = find_visit(get_session(), token)
     _speak(visit)
     if visit is None or not visit.taking_answers:
         return _not_found()
@@ -202,11 +211,11 @@ def unsubscribe(token: str) -> Any:
 @token_limit
 def unsubscribe_confirm(token: str) -> Any:
     session = get_session()
-    visit = operations.find_visit(session, token)
+    visit = find_visit(session, token)
     _speak(visit)
     if visit is None or not visit.taking_answers:
         return _not_found()
-    operations.opt_out(session, visit)
+    opt_out(session, visit)
     session.commit()
     return render_template("surveys/unsubscribe.html", token=token, done=True)
 

@@ -1,0 +1,179 @@
+"""Campaigns: create, find, close, list and count. Each function takes a session, flushes,
+never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account, Contact
+from cpi.mail.models import OutboxMessage
+from cpi.scoring import Period
+from cpi.surveys.models import Campaign, Invitation, Survey
+from cpi.timeutil import utcnow
+
+DEFAULT_SURVEY = "cpi-pulse"
+LIVE_STATUSES = ("sending", "open")
+
+
+class CampaignError(ValueError):
+    """A campaign command that cannot be done; the message says why, naming the option."""
+
+
+def create_campaign(
+    session: Session,
+    *,
+    name: str,
+    period: str,
+    segment: str | None = None,
+    account_id: str | None = None,
+    closes_on: date | None = None,
+    survey_code: str = DEFAULT_SURVEY,
+    today: date | None = None,
+    remind_after_days: int | None = None,
+) -> Campaign:
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise CampaignError("--name: give a name of 1 to 200 characters")
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        raise CampaignError(f"--period: {period!r} is not a quarter like 2026-Q3") from None
+    if parsed.is_year:
+        raise CampaignError(f"--period: {period!r} is a year; a campaign asks about a quarter")
+    if segment and account_id:
+        raise CampaignError("give at most one of --segment and --account")
+    survey = session.scalar(select(Survey).where(Survey.code == survey_code))
+    if survey is None:
+        raise CampaignError(f"--survey: no survey with code {survey_code!r}")
+    account_pk = None
+    if account_id:
+        account_pk = session.scalar(select(Account.id).where(Account.account_id == account_id))
+        if account_pk is None:
+            raise CampaignError(f"--account: no account {account_id!r}")
+    if segment and session.scalar(select(Account.id).where(Account.segment == segment)) is None:
+        raise CampaignError(f"--segment: no account in segment {segment!r}")
+    if closes_on is not None and closes_on < (today or utcnow().date()):
+        raise CampaignError(f"--closes: {closes_on.isoformat()} is in the past")
+    campaign = Campaign(
+        name=name,
+        period=str(parsed),
+        survey_id=survey.id,
+        segment=segment or None,
+        account_id=account_pk,
+        status="draft",
+        closes_on=closes_on,
+        remind_after_days=remind_after_days,
+        created_at=utcnow(),
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignError(f"no campaign with id {campaign_id}")
+    return campaign
+
+
+def close_due_campaigns(session: Session, today: date | None = None) -> int:
+    """Close campaigns whose closing day has passed (answers are taken through that day)."""
+    today = today or utcnow().date()
+    result = session.execute(
+        update(Campaign)
+        .where(Campaign.status != "closed", Campaign.closes_on < today)
+        .values(status="closed", closed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def close_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = get_campaign(session, campaign_id)
+    if campaign.status != "closed":
+        campaign.status = "closed"
+        campaign.closed_at = utcnow()
+        session.flush()
+    return campaign
+
+
+def is_taking_answers(campaign: Campaign, today: date | None = None) -> bool:
+    today = today or utcnow().date()
+    return campaign.status in LIVE_STATUSES and (
+        campaign.closes_on is None or campaign.closes_on >= today
+    )
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    invited: int = 0
+    delivered: int = 0
+    bounced: int = 0
+    answered: int = 0
+    opted_out: int = 0
+    queued: int = 0
+    reminded: int = 0
+
+    @property
+    def response_rate(self) -> float | None:
+        return round(100.0 * self.answered / self.invited, 1) if self.invited else None
+
+
+def campaign_stats(session: Session, campaign_ids: list[int]) -> dict[int, CampaignStats]:
+    if not campaign_ids:
+        return {}
+
+    def count_if(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    stats = {
+        row.campaign_id: row
+        for row in session.execute(
+            select(
+                Invitation.campaign_id,
+                func.count(Invitation.id).label("invited"),
+                count_if(Invitation.sent_at.is_not(None)).label("delivered"),
+                count_if(Invitation.bounced_at.is_not(None)).label("bounced"),
+                count_if(Invitation.answered_at.is_not(None)).label("answered"),
+                count_if(Contact.opted_out_at.is_not(None)).label("opted_out"),
+                count_if(Invitation.reminders_sent > 0).label("reminded"),
+            )
+            .join(Contact, Contact.id == Invitation.contact_id)
+            .where(Invitation.campaign_id.in_(campaign_ids))
+            .group_by(Invitation.campaign_id)
+        )
+    }
+    queued = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Invitation.campaign_id, func.count(OutboxMessage.id))
+            .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
+            .where(
+                Invitation.campaign_id.in_(campaign_ids),
+                OutboxMessage.status.in_(("queued", "sending")),
+            )
+            .group_by(Invitation.campaign_id)
+        ).all()
+    )
+    result = {}
+    for campaign_id in campaign_ids:
+        row = stats.get(campaign_id)
+        result[campaign_id] = CampaignStats(
+            invited=int(row.invited) if row else 0,
+            delivered=int(row.delivered or 0) if row else 0,
+            bounced=int(row.bounced or 0) if row else 0,
+            answered=int(row.answered or 0) if row else 0,
+            opted_out=int(row.opted_out or 0) if row else 0,
+            reminded=int(row.reminded or 0) if row else 0,
+            queued=int(queued.get(campaign_id, 0)),
+        )
+    return result
+
+
+def list_campaigns(session: Session) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).order_by(Campaign.id)))
