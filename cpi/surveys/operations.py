@@ -14,7 +14,8 @@ from cpi.accounts.models import Account, Contact
 from cpi.db import dialect_insert
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Answers, Period
-from cpi.surveys.models import ANSWER_FIELDS, Campaign, Invitation, Question, Response, Survey
+from cpi.scoring.catalogue import ANSWER_FIELDS
+from cpi.surveys.models import Campaign, Invitation, Question, Response, Survey
 from cpi.surveys.tokens import hash_token, plausible, same_hash
 from cpi.timeutil import utcnow
 
@@ -110,10 +111,13 @@ def close_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def is_taking_answers(campaign: Campaign, today: date | None = None) -> bool:
+    return taking_answers(campaign.status, campaign.closes_on, today)
+
+
+def taking_answers(status: str, closes_on: date | None, today: date | None = None) -> bool:
+    """The one rule: a live campaign takes answers through its closing day."""
     today = today or utcnow().date()
-    return campaign.status in LIVE_STATUSES and (
-        campaign.closes_on is None or campaign.closes_on >= today
-    )
+    return status in LIVE_STATUSES and (closes_on is None or closes_on >= today)
 
 
 @dataclass(frozen=True)
@@ -318,7 +322,6 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
     row = session.execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
     if row is None or not same_hash(row.token_hash, token_hash) or row.erased_at is not None:
         return None
-    today = today or utcnow().date()
     return Visit(
         invitation_id=row.id,
         campaign_id=row.campaign_id,
@@ -327,8 +330,7 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
         period=row.period,
         survey_id=row.survey_id,
         locale=row.locale,
-        taking_answers=row.status in LIVE_STATUSES
-        and (row.closes_on is None or row.closes_on >= today),
+        taking_answers=taking_answers(row.status, row.closes_on, today),
         opted_out=row.opted_out_at is not None,
     )
 
@@ -382,9 +384,10 @@ def record_answers(
 ) -> None:
     """Insert or update the one response of this contact, account and period.
 
-    One statement, ``INSERT ... ON CONFLICT (account_id, contact_id, period) DO
+    The response is one ``INSERT ... ON CONFLICT (account_id, contact_id, period) DO
     UPDATE``: the database's unique constraint, not a lock in Python, makes fifty
-    identical submits at once end as one row. An imported response for the same
+    identical submits at once end as one row (a second statement then marks the
+    invitation answered). An imported response for the same
     person and quarter is updated in place.
     """
     now = now or utcnow()
