@@ -122,14 +122,13 @@ def trusted_proxies(app: Flask) -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from cpi import extensions, i18n
+    from cpi import extensions, i18n, logs
     from cpi.admin import views as admin_views
     from cpi.api import views as api_views
     from cpi.auth import account, login, timeouts
     from cpi.auth import views as auth_views
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
-    from cpi.ops import logs
     from cpi.scorecards import views as scorecard_views
     from cpi.surveys import views as survey_views
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
+from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scorecards
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
 from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
@@ -27,14 +28,6 @@ SCOPE_TYPES = ("account", "segment", "owner", "company")
 
 class ScopeNotFound(LookupError):
     """A scope or period that does not exist; the message says which."""
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    account_id: str
-    name: str
-    segment: str
-    owner_email: str | None
 
 
 @dataclass
