@@ -20,7 +20,7 @@ from cpi.exports.operations import (
 )
 from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import AccountInfo, load_scoring_data, report_period
-from cpi.scorecards.views import viewer, visible_account_or_404
+from cpi.scorecards.viewing import viewer, visible_account_or_404
 from cpi.scoring import Period
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
