@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scorecards
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
+from cpi.rules.addresses import normalise_email
 from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
 from cpi.surveys.models import Campaign, Invitation, Response
 
@@ -236,7 +237,7 @@ def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> S
             raise ScopeNotFound(f"no segment {scope_id!r}")
         return Scope("segment", scope_id, scope_id, members, scope_id)
     if scope_type == "owner":
-        owner = (scope_id or "").strip().lower()
+        owner = normalise_email(scope_id or "")
         members = frozenset(a.account_id for a in accounts if (a.owner_email or "") == owner)
         if not members:
             raise ScopeNotFound(f"no accounts owned by {scope_id!r}")
