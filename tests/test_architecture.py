@@ -13,8 +13,6 @@ import ast
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
-
 CPI = Path(__file__).resolve().parent.parent / "cpi"
 # Packages that are libraries or infrastructure, not features.
 NOT_FEATURES = {"jobs", "scoring", "rules", "i18n"}
@@ -127,12 +125,6 @@ def _explain(graph: Graph, component: list[str]) -> str:
 
 
 GRAPH = build_graph()
-# Until branch `jobs` (issue 12: features own their tasks.py) lands, cpi/jobs imports
-# surveys, mail, imports, scorecards and ops, which import it back: the cycles below
-# all go through cpi/jobs. Remove this mark when it lands.
-JOBS_PENDING = pytest.mark.xfail(
-    strict=False, reason="cpi/jobs still runs features' work (issue 12, branch jobs)"
-)
 
 
 def test_the_graph_sees_imports_inside_functions_and_from_cpi() -> None:
@@ -145,18 +137,11 @@ def test_the_graph_sees_imports_inside_functions_and_from_cpi() -> None:
     ]
 
 
-def test_no_cycle_between_packages_outside_jobs() -> None:
-    found = cycles(GRAPH, leave_out=frozenset({"jobs"}))
-    assert not found, "import cycles:\n" + "\n".join(_explain(GRAPH, c) for c in found)
-
-
-@JOBS_PENDING
 def test_no_cycle_between_packages() -> None:
     found = cycles(GRAPH)
     assert not found, "import cycles:\n" + "\n".join(_explain(GRAPH, c) for c in found)
 
 
-@JOBS_PENDING
 def test_jobs_imports_no_feature() -> None:
     features = {
         path.name for path in CPI.iterdir() if (path / "__init__.py").is_file()
