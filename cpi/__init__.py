@@ -47,4 +47,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     web.init_app(app)
     for module in TASK_MODULES:
         importlib.import_module(module)
+    _connect_features()
     return app
+
+
+def _connect_features() -> None:
+    """Wire what a lower package announces to the feature that acts on it (the arrows
+    between packages point one way; see tests/test_architecture.py)."""
+    from cpi.mail.outbox import on_delivery
+    from cpi.surveys.delivery import record_delivery
+
+    on_delivery(record_delivery)

@@ -139,7 +139,7 @@ class CpiGroup(click.Group):
 def cli(ctx: click.Context, log_format: str | None) -> None:
     """CPI Tracker: customer performance indicators beside your internal KPIs."""
     if log_format:
-        from cpi.ops import logs
+        from cpi import logs
 
         os.environ["CPI_LOG_FORMAT"] = log_format
         logs.configure(log_format)

@@ -43,7 +43,7 @@ def init_command() -> None:
 
 def configure_logging(log_format: str | None) -> None:
     """Log as ``log_format`` (json or text; default CPI_LOG_FORMAT), tokens redacted."""
-    from cpi.ops import logs
+    from cpi import logs
 
     logs.configure(log_format)
 
@@ -64,7 +64,7 @@ def serve(host: str, port: int) -> None:
     """
     from werkzeug.serving import run_simple
 
-    from cpi.ops import logs
+    from cpi import logs
 
     # Werkzeug's own request log would print survey tokens; ours redacts them.
     logs.configure(os.environ.get("CPI_LOG_FORMAT") or "text")

@@ -282,13 +282,8 @@ def get_session() -> Session:
         from flask import has_request_context
 
         write = has_request_context() and request.method in WRITE_METHODS
-        g.db_session = database().session(write=write or g.get("db_write", False))
+        g.db_session = database().session(write=write)
     return g.db_session  # type: ignore[no-any-return]
-
-
-def use_write_session() -> None:
-    """Make the current app context's session a write session (for CLI commands)."""
-    g.db_write = True
 
 
 def _close_session(_exc: BaseException | None) -> None:

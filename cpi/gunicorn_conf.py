@@ -39,8 +39,8 @@ errorlog = "-"
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"cpi": {"()": "cpi.ops.logs.make_formatter"}},
-    "handlers": {"cpi": {"class": "cpi.ops.logs.CpiHandler", "formatter": "cpi"}},
+    "formatters": {"cpi": {"()": "cpi.logs.make_formatter"}},
+    "handlers": {"cpi": {"class": "cpi.logs.CpiHandler", "formatter": "cpi"}},
     "root": {"level": os.environ.get("CPI_LOG_LEVEL", "INFO").upper(), "handlers": ["cpi"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},

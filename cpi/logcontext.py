@@ -1,7 +1,7 @@
 """What every log line may carry: the request (or job) id, and redaction of secrets.
 
 A small module below the features, so that infrastructure (the job runner, the queue)
-and the logging set-up in :mod:`cpi.ops.logs` share it without importing each other.
+and the logging set-up in :mod:`cpi.logs` share it without importing each other.
 """
 
 from __future__ import annotations

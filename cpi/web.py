@@ -121,15 +121,27 @@ def trusted_proxies(app: Flask) -> list[str]:
     return [item.strip() for item in items if item.strip()]
 
 
+def _page_context() -> dict[str, object]:
+    """What every page (and every PDF, which renders the same partials) may use: the
+    indicator catalogue, and the sign-out form of the staff pages' header."""
+    from flask import has_request_context
+
+    from cpi.auth.forms import ActionForm
+    from cpi.scoring import CATALOGUE
+
+    if not has_request_context():  # a PDF rendered by a command or a worker
+        return {"catalogue": CATALOGUE}
+    return {"logout_form": ActionForm(formdata=None), "catalogue": CATALOGUE}
+
+
 def init_app(app: Flask) -> None:
-    from cpi import extensions, i18n
+    from cpi import extensions, i18n, logs
     from cpi.admin import views as admin_views
     from cpi.api import views as api_views
     from cpi.auth import account, login, timeouts
     from cpi.auth import views as auth_views
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
-    from cpi.ops import logs
     from cpi.scorecards import views as scorecard_views
     from cpi.surveys import views as survey_views
 
@@ -145,6 +157,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_relative_redirect)  # after the request id is set: logged too
     account.init_app(app)
     app.after_request(_security_headers)
+    app.context_processor(_page_context)
     app.register_blueprint(health_views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(scorecard_views.bp)

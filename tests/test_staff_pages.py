@@ -174,9 +174,7 @@ def test_admin_manages_users_and_targets(app, staff, db) -> None:  # type: ignor
         "/admin/targets",
         data={"indicator": "ces", "period": "2026-Q3", "target": "9", "csrf_token": token},
     )
-    assert bad.status_code == 400 and "target: must be between 1 and 7" in bad.get_data(
-        as_text=True
-    )
+    assert bad.status_code == 400 and "target: must be from 1 to 7" in bad.get_data(as_text=True)
     db.rollback()
     assert db.scalar(select(Target.target).where(Target.indicator == "ces")) == 5.5
 

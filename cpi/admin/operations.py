@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cpi.audit.models import AuditEvent
 from cpi.kpis.models import Target
+from cpi.rules.targets import range_problem, tolerance_problem
 from cpi.scoring import INDICATORS_BY_CODE, Period
 
 AUDIT_PAGE_SIZE = 100
@@ -35,14 +35,12 @@ def set_target(
         period = str(Period.parse(period))
     except ValueError:
         raise AdminError(f"period: {period[:20]!r} is not a period like 2026-Q3 or 2026") from None
-    spec = INDICATORS_BY_CODE[indicator]
-    if not math.isfinite(target) or (
-        (spec.lower is not None and target < spec.lower)
-        or (spec.upper is not None and target > spec.upper)
-    ):
-        raise AdminError(f"target: must be between {spec.lower:g} and {spec.upper:g}")
-    if tolerance is not None and (not math.isfinite(tolerance) or tolerance < 0):
-        raise AdminError("tolerance: must be zero or more")
+    problem = range_problem(INDICATORS_BY_CODE[indicator], target)
+    if problem:
+        raise AdminError(f"target: {problem}")
+    problem = tolerance_problem(tolerance) if tolerance is not None else None
+    if problem:
+        raise AdminError(f"tolerance: {problem}")
     key = (segment or "").strip()
     row = session.scalar(
         select(Target).where(

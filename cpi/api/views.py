@@ -20,7 +20,7 @@ from cpi.scorecards import display
 from cpi.scorecards.disclosure import rounded
 from cpi.scorecards.operations import ScopeNotFound
 from cpi.scorecards.reports import Report, build_report
-from cpi.scorecards.views import requested_period, viewer, visible_account_or_404
+from cpi.scorecards.viewing import requested_period, viewer, visible_account_or_404
 from cpi.scoring import CATALOGUE
 
 bp = Blueprint("api", __name__, url_prefix="/api")

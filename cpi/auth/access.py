@@ -11,8 +11,8 @@ from typing import Any, NoReturn, TypeVar
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
 
+from cpi.accounts.info import AccountInfo
 from cpi.auth.login import login_manager
-from cpi.scorecards.operations import AccountInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,7 +95,3 @@ def can_see(account: AccountInfo) -> bool:
 
 def visible(accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
     return [account for account in accounts if can_see(account)]
-
-
-def client_address() -> str:
-    return request.remote_addr or "unknown"

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 from datetime import datetime, timedelta
 
 import pyotp
@@ -11,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from cpi.auth.models import ROLES, User
 from cpi.auth.passwords import hash_password, is_common, password_needs_rehash, verify_password
+from cpi.rules.addresses import InvalidEmail, check_email, normalise_email
 
-EMAIL_RE = re.compile(r"^[^@\s\"<>,;]+@[^@\s\"<>,;]+\.[^@\s\"<>,;]+$")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 
@@ -21,16 +20,13 @@ class UserError(ValueError):
     """Bad input for a user; the message names the field."""
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 def create_user(
     session: Session, *, email: str, role: str, password: str, name: str | None = None
 ) -> User:
-    email = normalise_email(email)
-    if not EMAIL_RE.match(email):
-        raise UserError(f"email: {email!r} is not an email address")
+    try:
+        email = check_email(email)
+    except InvalidEmail as error:
+        raise UserError(f"email: {error}") from None
     if role not in ROLES:
         raise UserError(f"role: must be one of {', '.join(ROLES)}")
     check_new_password(password, email)

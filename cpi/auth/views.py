@@ -24,9 +24,10 @@ from cpi.audit.operations import record
 from cpi.auth.account import begin_second_factor, start_session
 from cpi.auth.forms import ActionForm, LoginForm
 from cpi.auth.models import User
-from cpi.auth.operations import authenticate, end_sessions, login_audit_name, normalise_email
+from cpi.auth.operations import authenticate, end_sessions, login_audit_name
 from cpi.db import get_session
 from cpi.extensions import limiter
+from cpi.rules.addresses import normalise_email
 from cpi.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)

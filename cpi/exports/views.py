@@ -18,9 +18,10 @@ from cpi.exports.operations import (
     response_rows,
     scorecard_rows,
 )
+from cpi.rules.addresses import normalise_email
 from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import AccountInfo, load_scoring_data, report_period
-from cpi.scorecards.views import viewer, visible_account_or_404
+from cpi.scorecards.viewing import viewer, visible_account_or_404
 from cpi.scoring import Period
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -40,7 +41,7 @@ def _in_scope(accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
     owner = request.args.get("owner")
     account = request.args.get("account")
     if owner is not None:
-        owner = owner.strip().lower()
+        owner = normalise_email(owner)
     if account is not None:
         visible_account_or_404(account)  # 404 (and a security event when not theirs)
     chosen = [

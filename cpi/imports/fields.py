@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from cpi.rules.addresses import InvalidEmail, check_email
+from cpi.rules.comments import COMMENT_MAX_CHARS, comment_problem
 from cpi.scoring import Period
 
-EMAIL_RE = re.compile(r"^[^@\s\"<>,;()\[\]\\]+@[^@\s\"<>,;()\[\]\\]+\.[^@\s\"<>,;()\[\]\\]+$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 MAX_TEXT = {"account_name": 200, "segment": 100, "contact_name": 200, "account_id": 64}
-MAX_COMMENT = 5000
 
 
 class FieldError(ValueError):
@@ -38,10 +38,10 @@ def email(field: str, value: str, *, required: bool = False) -> str | None:
         if required:
             raise FieldError(field, "is required")
         return None
-    value = value.strip().lower()
-    if len(value) > 254 or not EMAIL_RE.match(value):
-        raise FieldError(field, f"{value!r} is not an email address")
-    return value
+    try:
+        return check_email(value)
+    except InvalidEmail as error:
+        raise FieldError(field, str(error)) from None
 
 
 def locale(field: str, value: str) -> str | None:
@@ -96,8 +96,9 @@ def timestamp(field: str, value: str) -> datetime | None:
 def comment(field: str, value: str) -> str | None:
     if not value:
         return None
-    if "\x00" in value:
-        raise FieldError(field, "contains a NUL character")
-    if len(value) > MAX_COMMENT:
-        raise FieldError(field, f"is longer than {MAX_COMMENT} characters")
+    problem = comment_problem(value)
+    if problem == "too_long":
+        raise FieldError(field, f"is longer than {COMMENT_MAX_CHARS:,} characters")
+    if problem == "characters":
+        raise FieldError(field, "contains characters we cannot store (control characters)")
     return value

@@ -20,6 +20,7 @@ from cpi.db import dialect_insert
 from cpi.imports.csvfile import MAX_ERRORS_LISTED, WIDTH_ERROR, ImportFailed, read_rows
 from cpi.imports.rows import COLUMNS, PARSERS, Context, Record, RowErrors
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
+from cpi.scoring.catalogue import ANSWER_FIELDS
 from cpi.surveys.models import Response
 from cpi.timeutil import utcnow
 
@@ -171,17 +172,7 @@ def _write_targets(session: Session, batch: list[Record], _context: Context) -> 
     _upsert(session, Target, batch, ["indicator", "period", "segment_key"], ["target", "tolerance"])
 
 
-ANSWER_COLUMNS = (
-    "fcr",
-    "contacts_total",
-    "contacts_value_added",
-    "quote_turnaround_days",
-    "csat",
-    "nps",
-    "ces",
-    "comment",
-    "submitted_at",
-)
+ANSWER_COLUMNS = (*ANSWER_FIELDS, "comment", "submitted_at")
 
 
 def _write_responses(session: Session, batch: list[Record], _context: Context) -> None:

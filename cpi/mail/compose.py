@@ -15,13 +15,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
+from cpi.rules.addresses import InvalidEmail, check_email
 from cpi.timeutil import utcnow
 
-# Printable ASCII without spaces, quotes, angle brackets or separators: plain
-# addr-specs only. Anything odder is refused rather than risk a malformed header.
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$"
-)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
@@ -37,18 +33,21 @@ def clean_text(value: str | None) -> str:
     return " ".join(_CONTROL.sub(" ", value or "").split())
 
 
-def checked_address(value: str | None) -> str:
+def checked_address(value: str | None, *, local_host: bool = False) -> str:
+    """A plain ASCII addr-spec (the one email rule, cpi.rules.addresses); anything odder
+    is refused rather than risk a malformed header."""
     addr = (value or "").strip()
-    if len(addr) > 254 or not _ADDRESS.match(addr) or ".." in addr:
-        raise InvalidAddress(f"not a usable email address: {addr[:80]!r}")
-    return addr
+    try:
+        return check_email(addr, local_host=local_host)
+    except InvalidEmail:
+        raise InvalidAddress(f"not a usable email address: {addr[:80]!r}") from None
 
 
 def parse_sender(value: str) -> tuple[str, str]:
     """``"Name <addr>"`` or ``addr`` (CPI_MAIL_FROM) as (display name, address)."""
     pairs = getaddresses([value])
     name, addr = pairs[0] if pairs else ("", value)
-    return clean_text(name), checked_address(addr)
+    return clean_text(name), checked_address(addr, local_host=True)
 
 
 def build_message(

@@ -17,11 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Literal
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from cpi.accounts.models import Contact
 from cpi.db import Database
 from cpi.mail.compose import as_text
 from cpi.mail.models import OutboxMessage
@@ -31,8 +31,27 @@ from cpi.mail.transports import (
     TemporaryFailure,
     open_transport,
 )
-from cpi.surveys.models import Invitation
 from cpi.timeutil import utcnow
+
+# What else a delivery changes (an invitation sent, a contact bounced) belongs to the
+# features that queued the message: they register a listener (cpi.create_app does),
+# so that mail imports none of them.
+DeliveryOutcome = Literal["sent", "bounced"]
+DeliveryListener = Callable[[Session, OutboxMessage, DeliveryOutcome, datetime], None]
+_listeners: list[DeliveryListener] = []
+
+
+def on_delivery(listener: DeliveryListener) -> None:
+    """Call ``listener(session, message, outcome, now)`` in the transaction that marks a
+    message sent or bounced (once per listener, however often it is registered)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _notify(session: Session, row: OutboxMessage, outcome: DeliveryOutcome, now: datetime) -> None:
+    for listener in _listeners:
+        listener(session, row, outcome, now)
+
 
 MAX_ATTEMPTS = 8
 LEASE = timedelta(minutes=15)
@@ -231,13 +250,7 @@ def _bounce_row(session: Session, row: OutboxMessage, now: datetime, error: str)
     row.status = "bounced"
     row.last_error = error[:1000]
     row.next_attempt_at = None
-    if row.invitation_id is not None:
-        invitation = session.get(Invitation, row.invitation_id)
-        if invitation is not None:
-            invitation.bounced_at = invitation.bounced_at or now
-            contact = session.get(Contact, invitation.contact_id)
-            if contact is not None:
-                contact.bounced_at = contact.bounced_at or now
+    _notify(session, row, "bounced", now)
 
 
 def _mark_sent(db: Database, outbox_id: int, now: datetime, raw: str) -> None:
@@ -251,10 +264,7 @@ def _mark_sent(db: Database, outbox_id: int, now: datetime, raw: str) -> None:
         # The body and the unsubscribe header hold the customer's link: keep only
         # the other headers once the message has left.
         row.raw = redacted(raw)
-        if row.invitation_id is not None and row.kind == "invitation":
-            invitation = session.get(Invitation, row.invitation_id)
-            if invitation is not None and invitation.sent_at is None:
-                invitation.sent_at = now
+        _notify(session, row, "sent", now)
 
 
 def redacted(raw: str) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from cpi.accounts.models import Account, Contact
 from cpi.audit.operations import record
 from cpi.mail.models import OutboxMessage
+from cpi.rules.addresses import normalise_email
 from cpi.surveys.models import Response
 from cpi.timeutil import utcnow
 
@@ -39,10 +40,6 @@ class Erasure:
     comments: int
     messages: int
     accounts: tuple[str, ...]
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 ERASURE_LOG = "erasures.log"

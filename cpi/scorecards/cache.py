@@ -73,9 +73,3 @@ def cached(key: Hashable, compute: Callable[[], T], *, small: bool = False) -> T
         while len(entries) > limit:
             entries.popitem(last=False)
     return value
-
-
-def clear() -> None:
-    with _lock:
-        _entries.clear()
-        _small.clear()

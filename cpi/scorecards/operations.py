@@ -17,8 +17,10 @@ from typing import Any
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
+from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scorecards
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
+from cpi.rules.addresses import normalise_email
 from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
 from cpi.surveys.models import Campaign, Invitation, Response
 
@@ -27,14 +29,6 @@ SCOPE_TYPES = ("account", "segment", "owner", "company")
 
 class ScopeNotFound(LookupError):
     """A scope or period that does not exist; the message says which."""
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    account_id: str
-    name: str
-    segment: str
-    owner_email: str | None
 
 
 @dataclass
@@ -243,7 +237,7 @@ def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> S
             raise ScopeNotFound(f"no segment {scope_id!r}")
         return Scope("segment", scope_id, scope_id, members, scope_id)
     if scope_type == "owner":
-        owner = (scope_id or "").strip().lower()
+        owner = normalise_email(scope_id or "")
         members = frozenset(a.account_id for a in accounts if (a.owner_email or "") == owner)
         if not members:
             raise ScopeNotFound(f"no accounts owned by {scope_id!r}")

@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    has_request_context,
     render_template,
     request,
     send_file,
@@ -20,38 +19,18 @@ from sqlalchemy import func, or_, select
 from cpi.accounts.models import Account
 from cpi.audit.operations import audit_export
 from cpi.auth import access
-from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.scorecards import display
-from cpi.scorecards.disclosure import Universe
-from cpi.scorecards.operations import AccountInfo, ScopeNotFound, latest_period, report_period
+from cpi.scorecards.operations import ScopeNotFound
 from cpi.scorecards.overview import PeriodMenu, cached_overview, cached_period_menu
 from cpi.scorecards.pdf import PdfError
 from cpi.scorecards.rendering import pdf_filename, report_pdf
-from cpi.scorecards.reports import account_exists, build_report, owner_names
-from cpi.scoring import CATALOGUE, Period
+from cpi.scorecards.reports import build_report, owner_names
+from cpi.scorecards.viewing import requested_period, viewer, visible_account_or_404
+from cpi.scoring import Period
 
 bp = Blueprint("scorecards", __name__)
 access.require_staff(bp)
-
-
-@bp.app_context_processor
-def _staff_context() -> dict[str, object]:
-    if not has_request_context():  # a PDF rendered by a command or a worker
-        return {"catalogue": CATALOGUE}
-    return {"logout_form": ActionForm(formdata=None), "catalogue": CATALOGUE}
-
-
-def requested_period(default: Period | None = None) -> Period | None:
-    """The ``?period=`` of the request (404 when malformed), else ``default``, else
-    the latest quarter with answers."""
-    text = request.args.get("period", "").strip()
-    if text:
-        try:
-            return report_period(text)
-        except ValueError:
-            abort(404, description=f"{text[:40]!r} is not a period like 2026-Q3 or 2026.")
-    return default or latest_period(get_session())
 
 
 def _scope_period(scope_type: str, scope_id: str | None) -> tuple[Period | None, PeriodMenu]:
@@ -67,14 +46,6 @@ def _comment_min_answers() -> int:
 
 def _min_n() -> int:
     return int(current_app.config["MIN_N"])
-
-
-def viewer() -> Universe | None:
-    """What the signed-in user can see, for the differencing audit (cpi.scorecards.disclosure);
-    None for administrators, who see every figure as computed (as in ``cpi score``)."""
-    if current_user.is_admin:
-        return None
-    return Universe(None if current_user.sees_everything else current_user.email)
 
 
 def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> ResponseReturnValue:
@@ -125,17 +96,6 @@ def owner(email: str) -> ResponseReturnValue:
     if not current_user.sees_everything and email != current_user.email:
         access.deny(404)
     return _overview_page("owner", email, "" if current_user.sees_everything else "My accounts")
-
-
-def visible_account_or_404(account_id: str) -> Account:
-    account = account_exists(get_session(), account_id)
-    if account is None:
-        abort(404)
-    if not access.can_see(
-        AccountInfo(account.account_id, account.name, account.segment, account.owner_email)
-    ):
-        access.deny(404)  # exists, but not theirs: the same 404, and a security event
-    return account
 
 
 @bp.get("/accounts")

@@ -104,10 +104,13 @@ def close_campaign(session: Session, campaign_id: int) -> Campaign:
 
 
 def is_taking_answers(campaign: Campaign, today: date | None = None) -> bool:
+    return taking_answers(campaign.status, campaign.closes_on, today)
+
+
+def taking_answers(status: str, closes_on: date | None, today: date | None = None) -> bool:
+    """The one rule: a live campaign takes answers through its closing day."""
     today = today or utcnow().date()
-    return campaign.status in LIVE_STATUSES and (
-        campaign.closes_on is None or campaign.closes_on >= today
-    )
+    return status in LIVE_STATUSES and (closes_on is None or closes_on >= today)
 
 
 @dataclass(frozen=True)

@@ -16,25 +16,17 @@ from flask_babel import gettext
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Field, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import NumberInput
 
-try:  # WTForms 3.3+: choices as objects (tuples are deprecated)
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-    SelectChoice = None
-
+from cpi.rules.comments import COMMENT_MAX_CHARS, comment_problem
 from cpi.scoring import Answers, validate_answers
-from cpi.scoring.catalogue import DAYS_RANGE, INTEGER_RANGES
+from cpi.scoring.catalogue import ANSWER_FIELDS, DAYS_RANGE, INTEGER_RANGES
 from cpi.surveys import labels
-from cpi.surveys.models import ANSWER_FIELDS
 from cpi.surveys.responses import QuestionInfo
 
-COMMENT_MAX_CHARS = 5000
 CONSENT_VALUES = ("y", "yes", "on", "1", "true")
 FORM_FIELDS = frozenset(ANSWER_FIELDS) | {"comment", "name_consent"}
-# Characters a database or a reader cannot take: NUL and the other C0 controls
-# except tab and line breaks.
-_FORBIDDEN = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r")
 
 
 def _range(question: QuestionInfo) -> tuple[float, float]:
@@ -46,8 +38,6 @@ def _range(question: QuestionInfo) -> tuple[float, float]:
 
 
 def _choices(pairs: Iterable[tuple[str, Any]]) -> list[Any]:
-    if SelectChoice is None:  # pragma: no cover
-        return [(value, str(label)) for value, label in pairs]
     return [SelectChoice(value, str(label)) for value, label in pairs]
 
 
@@ -123,13 +113,14 @@ def parse_submission(
         errors.setdefault(name, _message(by_field[name], kind))
 
     comment = form.get("comment", "") if "comment" in by_field else ""
-    if len(comment) > COMMENT_MAX_CHARS:
+    problem = comment_problem(comment)
+    if problem == "too_long":
         errors["comment"] = gettext(
             "Your comment is %(length)s characters long; please keep it to %(limit)s.",
             length=f"{len(comment):,}",
             limit=f"{COMMENT_MAX_CHARS:,}",
         )
-    elif any(ch in _FORBIDDEN for ch in comment) or _has_surrogates(comment):
+    elif problem == "characters":
         errors["comment"] = gettext("This text contains characters we cannot store.")
     consent_raw = form.get("name_consent", "")
     if consent_raw and consent_raw.lower() not in CONSENT_VALUES:
@@ -140,10 +131,6 @@ def parse_submission(
     if errors:
         return None, errors
     return Submission(answers, comment or None, bool(consent_raw)), {}
-
-
-def _has_surrogates(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def prefill(query: Mapping[str, str], questions: list[QuestionInfo]) -> dict[str, Any]:

@@ -6,18 +6,11 @@ from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cpi.db import Base
-from cpi.timeutil import utcnow
 
-# The answer fields, named like the responses CSV columns and the form fields.
-ANSWER_FIELDS = (
-    "fcr",
-    "contacts_total",
-    "contacts_value_added",
-    "quote_turnaround_days",
-    "csat",
-    "nps",
-    "ces",
-)
+# The answer fields (cpi.scoring's one list) are named like the responses CSV columns
+# and the form fields; the Response columns below carry the same names.
+from cpi.scoring.catalogue import ANSWER_FIELDS as ANSWER_FIELDS
+from cpi.timeutil import utcnow
 
 
 class Survey(Base):

@@ -15,8 +15,9 @@ from cpi.accounts.models import Contact
 from cpi.db import dialect_insert
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Answers
-from cpi.surveys.campaigns import LIVE_STATUSES
-from cpi.surveys.models import ANSWER_FIELDS, Campaign, Invitation, Question, Response
+from cpi.scoring.catalogue import ANSWER_FIELDS
+from cpi.surveys.campaigns import taking_answers
+from cpi.surveys.models import Campaign, Invitation, Question, Response
 from cpi.surveys.tokens import hash_token, plausible, same_hash
 from cpi.timeutil import utcnow
 
@@ -67,7 +68,6 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
     row = session.execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
     if row is None or not same_hash(row.token_hash, token_hash) or row.erased_at is not None:
         return None
-    today = today or utcnow().date()
     return Visit(
         invitation_id=row.id,
         campaign_id=row.campaign_id,
@@ -76,8 +76,7 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
         period=row.period,
         survey_id=row.survey_id,
         locale=row.locale,
-        taking_answers=row.status in LIVE_STATUSES
-        and (row.closes_on is None or row.closes_on >= today),
+        taking_answers=taking_answers(row.status, row.closes_on, today),
         opted_out=row.opted_out_at is not None,
     )
 

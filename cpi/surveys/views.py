@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from cpi.db import database, get_session
 from cpi.extensions import csrf, limiter
-from cpi.i18n import normalise, use_locale
+from cpi.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalise, use_locale
 from cpi.surveys import labels
 from cpi.surveys.forms import build_form_class, form_values, parse_submission, prefill
 from cpi.surveys.responses import (
@@ -61,8 +61,8 @@ def page_language() -> dict[str, str]:
 
 
 def _speak(visit: Visit | None) -> None:
-    best = request.accept_languages.best_match(("en", "fr", "de", "hu", "ru"))
-    use_locale(normalise(visit.locale if visit else None) or best or "en")
+    best = request.accept_languages.best_match(SUPPORTED_LOCALES)
+    use_locale(normalise(visit.locale if visit else None) or best or DEFAULT_LOCALE)
 
 
 def _not_found() -> tuple[str, int]:
