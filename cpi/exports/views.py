@@ -57,6 +57,10 @@ def _in_scope(accounts: Iterable[AccountInfo]) -> list[AccountInfo]:
 
 
 def _download(lines: Iterable[str], filename: str) -> Response:
+    # The rows stream after the view returns (and are read from memory or a session of
+    # their own): end the request's read transaction now, not when the client finishes
+    # or abandons the download, so that no transaction idles open meanwhile.
+    get_session().close()
     return Response(
         lines,
         mimetype="text/csv",
