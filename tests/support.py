@@ -21,7 +21,7 @@ from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click.testing
 from aiosmtpd.controller import Controller
@@ -89,8 +89,9 @@ def pdf_text(pdf: bytes | Path, *, layout: bool = False) -> str:
 class Runner:
     """Runs ``cpi`` commands against the test app, as a user would type them.
 
-    ``invoke`` fails the test unless the command exits with ``expect_exit`` (0 unless the
-    test says otherwise), showing the command's output."""
+    ``invoke`` fails the test, showing the command's output, unless the command exits
+    with ``expect_exit``: 0 unless the test says otherwise; ``"error"`` for any non-zero
+    code (a test looping over cases that fail as usage errors (2) or errors (1))."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
@@ -100,7 +101,7 @@ class Runner:
         *args: str,
         env: dict[str, str] | None = None,
         input: str | None = None,
-        expect_exit: int = 0,
+        expect_exit: int | Literal["error"] = 0,
     ) -> click.testing.Result:
         runner = click.testing.CliRunner()
         result = runner.invoke(
@@ -111,7 +112,8 @@ class Runner:
             input=input,
             catch_exceptions=False,
         )
-        assert result.exit_code == expect_exit, (
+        failed = expect_exit == "error" and result.exit_code != 0
+        assert failed or result.exit_code == expect_exit, (
             f"cpi {' '.join(args)} exited with {result.exit_code}, expected {expect_exit}:\n"
             f"{result.output}"
         )

@@ -126,7 +126,7 @@ def test_score_for_a_year_and_an_owner(demo, runner) -> None:  # type: ignore[no
     ],
 )
 def test_score_bad_input(demo, runner, args, message) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke("score", *args, expect_exit=1)
+    result = runner.invoke("score", *args, expect_exit="error")
     assert result.exit_code != 0
     assert message in result.output
 

@@ -109,7 +109,7 @@ def test_restore_refuses_a_damaged_file_and_changes_nothing(people, runner, app,
 
     other = tmp_path / "other.sqlite3"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    result = runner.invoke("restore", str(other), "--yes")
+    result = runner.invoke("restore", str(other), "--yes", expect_exit=1)
     assert "not a CPI Tracker database" in result.output
     assert rows(sqlite_file(app), "SELECT count(*) FROM responses") == before
 

@@ -152,10 +152,10 @@ def test_cli_scorecard_bad_input(demo, runner, tmp_path) -> None:  # type: ignor
         "scorecard", "--period", "2026-Q3", "--account", "NOPE", "-o", out, expect_exit=1
     )
     assert result.exit_code != 0 and "no account 'NOPE'" in result.output
-    result = runner.invoke("scorecard", "--period", "2026-Q3", "-o", out, expect_exit=1)
+    result = runner.invoke("scorecard", "--period", "2026-Q3", "-o", out, expect_exit=2)
     assert result.exit_code != 0 and "exactly one of" in result.output
     result = runner.invoke(
-        "scorecard", "--period", "2026-Q9", "--company", "-o", out, expect_exit=1
+        "scorecard", "--period", "2026-Q9", "--company", "-o", out, expect_exit=2
     )
     assert result.exit_code != 0
 

@@ -39,7 +39,7 @@ def test_campaign_create_refuses_bad_options(runner: Any, write_csv: Any) -> Non
         (["--period", "2026-Q3", "--survey", "nope"], "--survey"),
     ]
     for args, named in cases:
-        result = runner.invoke("campaign", "create", "--name", "x", *args, expect_exit=1)
+        result = runner.invoke("campaign", "create", "--name", "x", *args, expect_exit="error")
         assert result.exit_code != 0, args
         assert named in result.output, (args, result.output)
 
