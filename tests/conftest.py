@@ -3,31 +3,36 @@
 SQLite: the schema is migrated once per session into a template file that each
 test copies. PostgreSQL: the schema is migrated once, and each test starts from
 empty tables (the migration's seed rows are kept).
+
+Every shared fixture is defined here (test modules never re-export one); helpers that
+are not fixtures are in support.py (one copy each), jobs_support.py, staff_support.py
+and survey_support.py.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import click.testing
 import pytest
 from flask import Flask
-from flask.cli import ScriptInfo
+from jobs_support import WorkerProcess
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from support import PG_URL, RedisServer, Runner, SmtpServer
 from werkzeug.serving import make_server
 
 from cpi import create_app
-from cpi.cli import cli
 from cpi.db import database, make_engine
 from cpi.migrate import upgrade
+from cpi.scorecards import cache as dashboard_cache
 
-PG_URL = os.environ.get("CPI_TEST_DATABASE_URL", "")
 SEEDED_TABLES = {"alembic_version", "surveys", "questions"}
 
 
@@ -110,29 +115,45 @@ def db(app: Flask) -> Iterator[Session]:
     session.close()
 
 
-class Runner:
-    """Runs ``cpi`` commands against the test app, as a user would type them."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-
-    def invoke(
-        self, *args: str, env: dict[str, str] | None = None, input: str | None = None
-    ) -> click.testing.Result:
-        runner = click.testing.CliRunner()
-        return runner.invoke(
-            cli,
-            list(args),
-            obj=ScriptInfo(create_app=lambda: self.app),
-            env=env,
-            input=input,
-            catch_exceptions=False,
-        )
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_cache() -> Iterator[None]:
+    """The dashboard cache is per process: no test sees another test's figures."""
+    dashboard_cache.clear()
+    yield
+    dashboard_cache.clear()
 
 
 @pytest.fixture
 def runner(app: Flask) -> Runner:
     return Runner(app)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private ``redis-server`` for this test (the shared one on 6379 is never used)."""
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; ``.handler`` records."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def worker(app: Flask, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """A ``cpi worker`` process (started by the test) with the test app's configuration."""
+    process = WorkerProcess(app, tmp_path / "worker.log")
+    yield process
+    process.stop()
+    # Kill whatever a killed worker might have left in its group (nothing, normally).
+    if process.process is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

@@ -1,144 +1,25 @@
-"""Real parts for the job tests: a private Redis, an SMTP server, ``cpi worker`` processes.
+"""Real processes for the job and server tests: ``cpi worker``, gunicorn, a TCP proxy.
 
-Each test gets its own ``redis-server`` on a free loopback port (so that the shared
-Redis on 6379 is never touched and "Redis down" is a real stopped server), an aiosmtpd
-server that records what it accepts, and workers started as the ``cpi`` command with
-the test app's configuration in their environment.
+Workers and servers are started as real commands with the test app's configuration in
+their environment. The fixtures (``redis_server``, ``smtp_server``, ``worker``) are in
+conftest.py; the private Redis and the SMTP recorder are in support.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
+from support import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
-
-
-class RedisServer:
-    def __init__(self, tmp: Path) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.tmp = tmp
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.tmp),
-            ],  # fmt: skip
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self._answers, 20, "redis-server")
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        self.process = None
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-class Recorder:
-    """An aiosmtpd handler that keeps every accepted message; ``on_data`` may refuse one."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.lock = threading.Lock()
-        self.on_data: Callable[[int], str | None] | None = None
-        self.attempts = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        with self.lock:
-            self.attempts += 1
-            attempt = self.attempts
-        if self.on_data is not None:
-            refusal = self.on_data(attempt)
-            if refusal:
-                return refusal
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        with self.lock:
-            self.messages.append(message)  # type: ignore[arg-type]
-        return "250 OK"
-
-    def recipients(self) -> Counter[str]:
-        with self.lock:
-            return Counter(m["To"].addresses[0].addr_spec for m in self.messages)
-
-
-class SmtpServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"smtp://127.0.0.1:{self.port}"
-        self.handler = Recorder()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.controller.start()
-    yield server
-    server.controller.stop()
 
 
 def worker_env(app: Flask, **extra: str) -> dict[str, str]:
@@ -203,17 +84,6 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-@pytest.fixture
-def worker(app: Flask, tmp_path: Path) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(app, tmp_path / "worker.log")
-    yield process
-    process.stop()
-    # Kill whatever a killed worker might have left in its group (nothing, normally).
-    if process.process is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.process.pid, signal.SIGKILL)
 
 
 class Gunicorn:

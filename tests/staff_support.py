@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from support import csrf_token
 
 DEMO_PASSWORDS = {
     "admin@demo.cpi-tracker.test": "demo-admin-pass",
@@ -12,14 +13,6 @@ DEMO_PASSWORDS = {
     "marc.dubois@demo.cpi-tracker.test": "demo-am-pass",
     "julia.weber@demo.cpi-tracker.test": "demo-am-pass",
 }
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def csrf_token(client: Any, url: str = "/login") -> str:
-    page = client.get(url).get_data(as_text=True)
-    match = CSRF_RE.search(page)
-    assert match, f"no CSRF token on {url}"
-    return match.group(1)
 
 
 def sign_in(client: Any, email: str, password: str | None = None) -> Any:

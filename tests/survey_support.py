@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from support import csrf_token
 
 CONTACTS = (
     "account_id,account_name,segment,contact_email,contact_name,locale\n"
@@ -60,12 +61,6 @@ def tokens_by_email(app: Flask) -> dict[str, str]:
     for message in outbox_messages(app):
         found.setdefault(message["To"].addresses[0].addr_spec, token_of(message))
     return found
-
-
-def csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
-    assert match, html[:2000]
-    return match.group(1)
 
 
 def open_form(client: Any, token: str) -> str:

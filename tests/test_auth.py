@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from staff_support import OWNER_A, csrf_token, sign_in, small_dataset
+from staff_support import OWNER_A, sign_in, small_dataset
+from support import csrf_token
 
 from cpi import create_app
 from cpi.audit.models import AuditEvent

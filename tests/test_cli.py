@@ -126,7 +126,7 @@ def test_score_for_a_year_and_an_owner(demo, runner) -> None:  # type: ignore[no
     ],
 )
 def test_score_bad_input(demo, runner, args, message) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke("score", *args)
+    result = runner.invoke("score", *args, expect_exit="error")
     assert result.exit_code != 0
     assert message in result.output
 
@@ -154,6 +154,7 @@ def test_user_create_hashes_with_argon2(runner, db) -> None:  # type: ignore[no-
         "--role",
         "enablement",
         env={"CPI_PASSWORD": "correct horse battery"},
+        expect_exit=1,
     )
     assert again.exit_code != 0 and "already exists" in again.output
 
@@ -182,6 +183,7 @@ def test_short_password_is_refused(runner) -> None:  # type: ignore[no-untyped-d
         "--role",
         "admin",
         env={"CPI_PASSWORD": "short"},
+        expect_exit=1,
     )
     assert result.exit_code != 0
     assert "password: must be at least" in result.output

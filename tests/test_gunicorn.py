@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import requests
+from jobs_support import Gunicorn, TcpProxy
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from support import PG_URL, csrf_token
+from survey_support import GOOD_ANSWERS, setup_campaign, tokens_by_email
 
 from cpi.surveys.models import Response
-from tests.conftest import PG_URL
-from tests.jobs_support import Gunicorn, TcpProxy
-from tests.survey_support import GOOD_ANSWERS, csrf_token, setup_campaign, tokens_by_email
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple 42"
@@ -134,7 +134,7 @@ def test_database_down_for_a_moment_during_intake(
     with TcpProxy(url.host or "127.0.0.1", url.port or 5432) as proxy:
         proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
         app = create_app({**app_config, "DATABASE_URL": proxied})
-        from tests.conftest import Runner
+        from support import Runner
 
         runner = Runner(app)
         campaign_id = setup_campaign(runner, write_csv, contacts=contacts(3))

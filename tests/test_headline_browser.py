@@ -9,10 +9,10 @@ look uncertain, on the page and in the PDF.
 from __future__ import annotations
 
 import re
-import subprocess
 from urllib.parse import quote
 
 import pytest
+from support import pdf_text
 
 from cpi.scorecards import display
 from cpi.scorecards.headline import NO_CHANGE, NO_GAP
@@ -142,11 +142,7 @@ def test_pdf_headline_and_uncertain_status(live_server, browser, tmp_path) -> No
     results = {item["code"]: IndicatorResult(**item) for item in card["indicators"]}
     response = page.request.get(f"{live_server}/accounts/HC-0007/scorecard.pdf?period={PERIOD}")
     assert response.status == 200
-    path = tmp_path / "card.pdf"
-    path.write_bytes(response.body())
-    text = subprocess.run(
-        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
-    ).stdout
+    text = pdf_text(response.body())
     flat = " ".join(text.split())
     mentioned = [r for r in results.values() if re.search(rf"{re.escape(r.name)} (up|down) ", flat)]
     assert mentioned  # the story: Northwind's customers report a real slide

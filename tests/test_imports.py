@@ -226,7 +226,7 @@ def test_bad_input_is_reported_and_nothing_written(
     message,
 ) -> None:
     before = (count(db, Account), count(db, Contact), count(db, Response), count(db, KpiFigure))
-    result = runner.invoke("import", kind, str(write_csv("bad.csv", content)))
+    result = runner.invoke("import", kind, str(write_csv("bad.csv", content)), expect_exit=1)
     assert result.exit_code != 0
     assert message in result.output
     assert "nothing imported" in result.output
@@ -240,7 +240,9 @@ def test_latin1_file_names_the_line(runner, write_csv, db) -> None:  # type: ign
         "account_id,account_name,segment,contact_email\n"
         "A-1,Plain,Retail,a@b.example\nA-2,Café,Retail,c@d.example\n"
     ).encode("latin-1")
-    result = runner.invoke("import", "contacts", str(write_csv("latin1.csv", content)))
+    result = runner.invoke(
+        "import", "contacts", str(write_csv("latin1.csv", content)), expect_exit=1
+    )
     assert result.exit_code != 0
     assert "line 3: file: not valid UTF-8 (byte 0xe9); save the file as UTF-8" in result.output
     assert count(db, Account) == 0
@@ -251,7 +253,10 @@ def test_every_bad_row_is_reported_and_none_imported(contacts, runner, write_csv
     rows[1] = rows[1].replace(",yes,", ",maybe,")
     rows[3] = rows[3].replace(",4,9,6,", ",9,12,0,")
     result = runner.invoke(
-        "import", "responses", str(write_csv("r.csv", RESPONSES_HEADER + "".join(rows)))
+        "import",
+        "responses",
+        str(write_csv("r.csv", RESPONSES_HEADER + "".join(rows))),
+        expect_exit=1,
     )
     assert result.exit_code != 0
     assert "line 3: fcr:" in result.output
@@ -265,7 +270,7 @@ def test_every_bad_row_is_reported_and_none_imported(contacts, runner, write_csv
 def test_file_over_the_limit_is_refused_before_reading(app, runner, write_csv, db) -> None:  # type: ignore[no-untyped-def]
     app.config["IMPORT_MAX_BYTES"] = 1000
     path = write_csv("big.csv", CONTACTS + "A-9,Big,Retail,x@y.example\n" * 100)
-    result = runner.invoke("import", "contacts", str(path))
+    result = runner.invoke("import", "contacts", str(path), expect_exit=1)
     assert result.exit_code != 0
     assert "the limit is" in result.output
     assert count(db, Account) == 0

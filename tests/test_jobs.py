@@ -7,20 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from jobs_support import WorkerProcess
 from sqlalchemy import func, select, update
+from support import SmtpServer, free_port, wait_until
+from survey_support import LINK, setup_campaign
 
 from cpi.db import database
 from cpi.mail.models import OutboxMessage
 from cpi.surveys.models import Campaign, Invitation
 from cpi.timeutil import utcnow
-from tests import jobs_support
-from tests.jobs_support import SmtpServer, WorkerProcess, free_port, wait_until
-from tests.survey_support import LINK, setup_campaign
 
 pytestmark = pytest.mark.slow
-redis_server = jobs_support.redis_server
-smtp_server = jobs_support.smtp_server
-worker = jobs_support.worker
 
 
 def contacts_csv(n: int) -> str:
@@ -114,7 +111,7 @@ def test_redis_down_when_queueing_changes_nothing(
     campaign_id = setup_campaign(runner, write_csv, contacts=contacts_csv(5))
     redis_server.stop()
     for args in (("send", str(campaign_id)), ("remind", str(campaign_id)), ("outbox", "deliver")):
-        result = runner.invoke(*args)
+        result = runner.invoke(*args, expect_exit=1)
         assert result.exit_code == 1, result.output
         assert re.search(r"cannot reach the job queue at redis://127\.0\.0\.1:\d+/0", result.output)
         assert "nothing was queued" in result.output
@@ -129,7 +126,7 @@ def test_a_bad_request_fails_with_its_message_and_is_not_retried(
     app, runner, worker: WorkerProcess
 ) -> None:  # type: ignore[no-untyped-def]
     worker.start()
-    result = runner.invoke("send", "4242")
+    result = runner.invoke("send", "4242", expect_exit=1)
     assert result.exit_code == 1
     assert "no campaign with id 4242" in result.output
 

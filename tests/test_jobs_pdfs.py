@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
-
-from tests import jobs_support
-from tests.jobs_support import WorkerProcess, wait_until
+from jobs_support import WorkerProcess
+from support import pdf_text, wait_until
 
 pytestmark = pytest.mark.slow
-redis_server = jobs_support.redis_server
-worker = jobs_support.worker
 
 ACCOUNTS = 10
 
@@ -36,10 +31,6 @@ def answers(runner, write_csv) -> None:  # type: ignore[no-untyped-def]
         path = write_csv(f"{kind}.csv", "\n".join(rows) + "\n")
         result = runner.invoke("import", kind, str(path))
         assert result.exit_code == 0, result.output
-
-
-def pdf_text(path: Path) -> str:
-    return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
 
 
 def test_a_batch_of_pdfs_through_the_worker(answers, runner, tmp_path, worker: WorkerProcess):  # type: ignore[no-untyped-def]

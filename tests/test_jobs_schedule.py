@@ -8,10 +8,7 @@ import threading
 
 import pytest
 
-from tests import jobs_support
-
 pytestmark = pytest.mark.slow
-redis_server = jobs_support.redis_server
 
 
 @pytest.fixture

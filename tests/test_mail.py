@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import email
-import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from email import policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
+from support import Recorder, SmtpServer, free_port
 from survey_support import LINK, parts, setup_campaign
 
 from cpi.accounts.models import Contact
@@ -24,53 +18,11 @@ from cpi.surveys import sending
 from cpi.timeutil import utcnow
 
 
-@dataclass
-class Recorder:
-    """An SMTP server's handler: keeps what it accepts, answers what a test asks it to."""
-
-    received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
-    refuse_rcpt: dict[str, str] = field(default_factory=dict)
-    data_replies: list[str] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          rcpt_options: Any) -> str:  # fmt: skip
-        if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            if self.data_replies:
-                return self.data_replies.pop(0)
-            message = email.message_from_bytes(envelope.content, policy=policy.default)
-            self.received.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-            self.raw.append(envelope.content)
-        return "250 Message accepted for delivery"
-
-    def to(self) -> list[str]:
-        return sorted(rcpt for _, rcpts, _ in self.received for rcpt in rcpts)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def smtp(app: Any) -> Iterator[Recorder]:
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}"
+def smtp(app: Any, smtp_server: SmtpServer) -> Recorder:
+    app.config["MAIL_URL"] = smtp_server.url
     app.config["MAIL_FROM"] = "Acme Surveys <surveys@acme-surveys.test>"
-    try:
-        yield recorder
-    finally:
-        controller.stop()
+    return smtp_server.handler
 
 
 def test_campaign_over_smtp_headers_parts_and_link(
@@ -115,21 +67,17 @@ def test_smtp_down_loses_nothing_and_deliver_later_sends_each_once(
     assert "3 invitations queued" in result.output and "unavailable" in result.output
     db.rollback()
     assert [s for (s,) in db.execute(select(OutboxMessage.status))] == ["queued"] * 3
-    failed = runner.invoke("outbox", "deliver")
+    failed = runner.invoke("outbox", "deliver", expect_exit=1)
     assert failed.exit_code != 0 and "unavailable" in failed.output
 
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        app.config["MAIL_URL"] = f"smtp://127.0.0.1:{controller.port}"
+    with SmtpServer() as server:
+        recorder = server.handler
+        app.config["MAIL_URL"] = server.url
         delivered = runner.invoke("outbox", "deliver")
         assert delivered.exit_code == 0, delivered.output
         assert "sent 3" in delivered.output
         runner.invoke("outbox", "deliver")
         runner.invoke("send", str(campaign_id))
-    finally:
-        controller.stop()
     assert recorder.to() == ["ann@acme.test", "bob@acme.test", "cara@globex.test"]
     assert "delivered:     3" in runner.invoke("campaign", "show", str(campaign_id)).output
 

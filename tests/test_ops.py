@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from support import PG_URL
 
 from cpi.accounts.models import Contact
 from cpi.audit.models import AuditEvent
 from cpi.surveys.models import Response
-from tests.conftest import PG_URL
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="cpi backup/restore are for SQLite")
 
@@ -96,20 +96,20 @@ def test_restore_refuses_a_damaged_file_and_changes_nothing(people, runner, app,
     damaged.write_bytes(bytes(data))
     before = rows(sqlite_file(app), "SELECT count(*) FROM responses")
 
-    result = runner.invoke("restore", str(damaged), "--yes")
+    result = runner.invoke("restore", str(damaged), "--yes", expect_exit=1)
     assert result.exit_code != 0
     assert "damaged" in result.output and "nothing restored" in result.output
     assert rows(sqlite_file(app), "SELECT count(*) FROM responses") == before
 
     not_sqlite = tmp_path / "notes.txt"
     not_sqlite.write_text("hello")
-    result = runner.invoke("restore", str(not_sqlite), "--yes")
+    result = runner.invoke("restore", str(not_sqlite), "--yes", expect_exit=1)
     assert result.exit_code != 0
     assert "not a SQLite database" in result.output
 
     other = tmp_path / "other.sqlite3"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
-    result = runner.invoke("restore", str(other), "--yes")
+    result = runner.invoke("restore", str(other), "--yes", expect_exit=1)
     assert "not a CPI Tracker database" in result.output
     assert rows(sqlite_file(app), "SELECT count(*) FROM responses") == before
 
@@ -118,22 +118,22 @@ def test_restore_refuses_a_damaged_file_and_changes_nothing(people, runner, app,
 def test_restore_asks_before_replacing(people, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     target = tmp_path / "b.sqlite3"
     assert runner.invoke("backup", str(target)).exit_code == 0
-    result = runner.invoke("restore", str(target), input="n\n")
+    result = runner.invoke("restore", str(target), input="n\n", expect_exit=1)
     assert result.exit_code != 0
     assert "Replace every row" in result.output
 
 
 @sqlite_only
 def test_backup_refuses_the_live_file_and_missing_folders(runner, app, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke("backup", str(sqlite_file(app)))
+    result = runner.invoke("backup", str(sqlite_file(app)), expect_exit=1)
     assert result.exit_code != 0 and "live database" in result.output
-    result = runner.invoke("backup", str(tmp_path / "nowhere" / "b.sqlite3"))
+    result = runner.invoke("backup", str(tmp_path / "nowhere" / "b.sqlite3"), expect_exit=1)
     assert result.exit_code != 0 and "no such folder" in result.output
 
 
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL only")
 def test_backup_on_postgresql_points_to_pg_dump(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke("backup", str(tmp_path / "b.sqlite3"))
+    result = runner.invoke("backup", str(tmp_path / "b.sqlite3"), expect_exit=1)
     assert result.exit_code != 0
     assert "pg_dump" in result.output
 
@@ -181,7 +181,7 @@ def test_forget_keeps_company_figures_unchanged(people, runner) -> None:  # type
 
 
 def test_forget_an_unknown_address_says_so(people, runner, db) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke("contact", "forget", "nobody@example.com")
+    result = runner.invoke("contact", "forget", "nobody@example.com", expect_exit=1)
     assert result.exit_code != 0
     assert "no contact with email 'nobody@example.com'" in result.output
     db.rollback()

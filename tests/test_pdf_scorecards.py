@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import zipfile
 
 import pytest
 from pypdf import PdfReader
 from staff_support import TRICKY_NAME, sign_in, small_dataset
+from support import pdf_text
 
 from cpi.scorecards import display
 from cpi.scoring import IndicatorResult
@@ -20,13 +20,6 @@ from cpi.scoring import IndicatorResult
 def demo(runner):  # type: ignore[no-untyped-def]
     result = runner.invoke("demo")
     assert result.exit_code == 0, result.output
-
-
-def pdf_text(data: bytes, tmp_path, layout: bool = True) -> str:  # type: ignore[no-untyped-def]
-    path = tmp_path / "card.pdf"
-    path.write_bytes(data)
-    args = ["pdftotext"] + (["-layout"] if layout else []) + [str(path), "-"]
-    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
 
 
 def json_card(runner, *scope: str, period: str = "2026-Q3") -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -62,7 +55,7 @@ def test_pdf_numbers_equal_the_json_scorecard(demo, client, runner, tmp_path) ->
         assert response.headers["Content-Type"] == "application/pdf"
         assert f"{account_id}-2026-Q3.pdf" in response.headers["Content-Disposition"]
         assert len(response.data) < 300_000
-        text = pdf_text(response.data, tmp_path)
+        text = pdf_text(response.data, layout=True)
         card = json_card(runner, "--account", account_id)
         assert card["scope"]["name"] in text
         lines = text.splitlines()
@@ -128,7 +121,7 @@ def test_period_without_data_still_gives_a_pdf_that_says_so(demo, client, tmp_pa
     response = client.get("/accounts/HC-0007/scorecard.pdf?period=2031-Q1")
     assert response.status_code == 200
     assert "No answers for Northwind Clinics in 2031-Q1 yet" in " ".join(
-        pdf_text(response.data, tmp_path, layout=False).split()
+        pdf_text(response.data).split()
     )
     page = client.get("/accounts/HC-0007?period=2031-Q1").get_data(as_text=True)
     assert "No answers for Northwind Clinics in 2031-Q1 yet" in page
@@ -155,11 +148,15 @@ def test_cli_scorecard_for_each_scope(demo, runner, tmp_path) -> None:  # type: 
 
 def test_cli_scorecard_bad_input(demo, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = str(tmp_path / "x.pdf")
-    result = runner.invoke("scorecard", "--period", "2026-Q3", "--account", "NOPE", "-o", out)
+    result = runner.invoke(
+        "scorecard", "--period", "2026-Q3", "--account", "NOPE", "-o", out, expect_exit=1
+    )
     assert result.exit_code != 0 and "no account 'NOPE'" in result.output
-    result = runner.invoke("scorecard", "--period", "2026-Q3", "-o", out)
+    result = runner.invoke("scorecard", "--period", "2026-Q3", "-o", out, expect_exit=2)
     assert result.exit_code != 0 and "exactly one of" in result.output
-    result = runner.invoke("scorecard", "--period", "2026-Q9", "--company", "-o", out)
+    result = runner.invoke(
+        "scorecard", "--period", "2026-Q9", "--company", "-o", out, expect_exit=2
+    )
     assert result.exit_code != 0
 
 
@@ -173,7 +170,7 @@ def test_all_accounts_to_a_zip_and_a_folder(runner, write_csv, tmp_path) -> None
         names = sorted(archive.namelist())
         assert names == ["ACC-1-2026-Q3.pdf", "ACC-2-2026-Q3.pdf", "ACC-3-2026-Q3.pdf"]
         first = archive.read("ACC-1-2026-Q3.pdf")
-    assert TRICKY_NAME in " ".join(pdf_text(first, tmp_path, layout=False).split())
+    assert TRICKY_NAME in " ".join(pdf_text(first).split())
     assert not (tmp_path / "cards.zip.part").exists()
     folder = tmp_path / "cards"
     result = runner.invoke(

@@ -7,7 +7,8 @@ import re
 
 import pytest
 from sqlalchemy import select
-from staff_support import OWNER_A, OWNER_B, csrf_token, sign_in, small_dataset
+from staff_support import OWNER_A, OWNER_B, sign_in, small_dataset
+from support import csrf_token
 
 from cpi.kpis.models import Target
 

@@ -8,10 +8,8 @@ import email.policy
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +19,7 @@ import click.testing
 import pytest
 from flask.cli import ScriptInfo
 from sqlalchemy import text
+from support import free_port, wait_until_serving
 
 from cpi import create_app
 from cpi.cli import cli
@@ -199,31 +198,10 @@ def test_without_the_redis_extra_the_queue_says_so_in_one_line(
     assert all(line.endswith(INSTALL_HINT) for line in imports)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
-                assert reply.status == 200
-                return
-        except OSError as error:
-            if isinstance(error, urllib.error.HTTPError):
-                error.close()
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.3)
-
-
 @pytest.mark.slow
 def test_demo_serve_port_is_where_survey_links_point(tmp_path: Path) -> None:
     """`cpi demo --serve --port P`, then `cpi send` in another terminal: links open on P."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPI_")}
     env.update(PYTHONPATH=str(ROOT), CPI_INSTANCE_PATH=str(tmp_path / "instance"))
     command = [sys.executable, "-c", "from cpi.cli import cli; cli()"]
@@ -235,7 +213,7 @@ def test_demo_serve_port_is_where_survey_links_point(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_until_up(server, port)
+        wait_until_serving(server, port, 120)
 
         def cpi(*args: str) -> str:
             done = subprocess.run(

@@ -39,7 +39,7 @@ def test_campaign_create_refuses_bad_options(runner: Any, write_csv: Any) -> Non
         (["--period", "2026-Q3", "--survey", "nope"], "--survey"),
     ]
     for args, named in cases:
-        result = runner.invoke("campaign", "create", "--name", "x", *args)
+        result = runner.invoke("campaign", "create", "--name", "x", *args, expect_exit="error")
         assert result.exit_code != 0, args
         assert named in result.output, (args, result.output)
 
@@ -214,8 +214,8 @@ def test_closed_campaign_links_show_the_not_found_page(
     post = client.post(f"/s/{token}", data={**GOOD_ANSWERS, "csrf_token": csrf})
     assert post.status_code == 404
     assert count(db, Response) == 0
-    assert runner.invoke("send", str(campaign_id)).exit_code != 0
-    assert runner.invoke("remind", str(campaign_id)).exit_code != 0
+    runner.invoke("send", str(campaign_id), expect_exit=1)
+    runner.invoke("remind", str(campaign_id), expect_exit=1)
 
 
 def test_campaign_closes_after_its_closing_day(

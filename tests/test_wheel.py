@@ -8,10 +8,8 @@ import email.policy
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import venv
@@ -21,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support import free_port, wait_until_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_HINT = "pip install 'cpi-tracker[redis]'"
@@ -192,7 +191,7 @@ def test_demo_serve_and_a_survey_link_from_the_outbox(bare: BareInstall, tmp_pat
         assert result.returncode == 1, result
         assert result.stderr.strip().count("\n") == 0 and INSTALL_HINT in result.stderr, result
 
-    port = _free_port()
+    port = free_port()
     with _serving(bare, instance, port):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as reply:
             assert reply.status == 200
@@ -235,12 +234,6 @@ def _first_survey_link(outbox: Path) -> str:
     return match.group(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def _serving(bare: BareInstall, instance: Path, port: int) -> Iterator[None]:
     """``cpi serve --port``, waited for until /healthz answers, stopped on exit."""
@@ -252,23 +245,8 @@ def _serving(bare: BareInstall, instance: Path, port: int) -> Iterator[None]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_until_up(server, port)
+        wait_until_serving(server, port, 60)
         yield
     finally:
         server.terminate()
         server.wait(timeout=20)
-
-
-def _wait_until_up(server: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
-                assert reply.status == 200
-                return
-        except OSError as error:
-            if isinstance(error, urllib.error.HTTPError):
-                error.close()
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise
-            time.sleep(0.3)

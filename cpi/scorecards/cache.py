@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -35,6 +35,8 @@ _entries: OrderedDict[Hashable, Any] = OrderedDict()
 MAX_SMALL_ENTRIES = 1024
 _small: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
+# Lookups answered from the cache (hits) and computed (misses) since the last clear().
+stats: Counter[str] = Counter()
 
 
 def data_fingerprint(session: Session, quarters: Sequence[str]) -> str:
@@ -66,10 +68,19 @@ def cached(key: Hashable, compute: Callable[[], T], *, small: bool = False) -> T
     with _lock:
         if key in entries:
             entries.move_to_end(key)
+            stats["hits"] += 1
             return entries[key]  # type: ignore[no-any-return]
+        stats["misses"] += 1
     value = compute()
     with _lock:
         entries[key] = value
         while len(entries) > limit:
             entries.popitem(last=False)
     return value
+
+
+def clear() -> None:
+    with _lock:
+        _entries.clear()
+        _small.clear()
+        stats.clear()

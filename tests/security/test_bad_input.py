@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from tests.staff_support import OWNER_A, csrf_token, sign_in, small_dataset
+from staff_support import OWNER_A, sign_in, small_dataset
+from support import csrf_token
 
 pytestmark = pytest.mark.slow
 
@@ -130,7 +130,9 @@ def test_named_bad_inputs_never_give_500(app, signed_in, write_csv, runner) -> N
         "account_id,contact_email,period,fcr,csat,nps,ces,quote_turnaround_days,comment,submitted_at",
         "ACC-1,c0@acc-1.test,2026-Q1,yes,5,9,5,2,,0001-01-01T00:00:00+01:00",
     ]
-    result = runner.invoke("import", "responses", str(write_csv("r.csv", "\n".join(lines) + "\n")))
+    result = runner.invoke(
+        "import", "responses", str(write_csv("r.csv", "\n".join(lines) + "\n")), expect_exit=1
+    )
     assert result.exit_code == 1 and "submitted_at" in result.output, result.output
     assert "Traceback" not in result.output
     upload = admin.post(

@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from staff_support import sign_in
+from support import pdf_text
 
 from cpi.scoring import CATALOGUE
 
@@ -147,11 +147,7 @@ def pdf_reader(client, tmp_path: Path) -> Callable[..., Figures]:  # type: ignor
             return pages(kind, key, period)
         response = client.get(f"/accounts/{key}/scorecard.pdf", query_string={"period": period})
         assert response.status_code == 200
-        path = tmp_path / f"{key}-{period}.pdf"
-        path.write_bytes(response.data)
-        text = subprocess.run(
-            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
-        ).stdout
+        text = pdf_text(response.data, layout=True)
         # The table's rows in catalogue order; a long name wraps around its figures.
         table = re.split(r"^\*", text.split(" INDICATOR ", 1)[1], maxsplit=1, flags=re.M)[0]
         rows = re.findall(r"^\D*?\s(\d+)\s+(insufficient data|-?[\d.]+%?)\s", table, re.M)

@@ -34,7 +34,7 @@ def counts(db) -> tuple[int, ...]:  # type: ignore[no-untyped-def]
 def refused(runner, db, path, message: str) -> None:  # type: ignore[no-untyped-def]
     """The import fails with ``message``, a one-line summary, no traceback, no rows."""
     before = counts(db)
-    result = runner.invoke("import", "contacts", str(path))
+    result = runner.invoke("import", "contacts", str(path), expect_exit=1)
     assert result.exit_code != 0
     assert message in result.output
     assert "Traceback" not in result.output
@@ -53,7 +53,7 @@ BINARY_FILES = {
 def test_binary_file_is_refused(name, runner, write_csv, db) -> None:  # type: ignore[no-untyped-def]
     path = write_csv("upload.csv", BINARY_FILES[name])
     before = counts(db)
-    result = runner.invoke("import", "contacts", str(path))
+    result = runner.invoke("import", "contacts", str(path), expect_exit=1)
     assert result.exit_code != 0
     assert "line 1: file: " in result.output
     assert "NUL byte" in result.output or "not valid UTF-8" in result.output

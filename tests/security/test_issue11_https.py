@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from jobs_support import Gunicorn
 from sqlalchemy import func, select
 from staff_support import small_dataset
 from survey_support import setup_campaign, tokens_by_email
 
 from cpi.audit.models import AuditEvent
 from cpi.surveys.models import Response
-from tests.jobs_support import Gunicorn
 
 pytestmark = pytest.mark.slow
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade", "proxy-connection"}

@@ -13,7 +13,8 @@ import pytest
 from flask import Flask
 from redis import Redis
 from sqlalchemy import select
-from staff_support import csrf_token, sign_in, small_dataset
+from staff_support import sign_in, small_dataset
+from support import csrf_token
 from survey_support import GOOD_ANSWERS, open_form, setup_campaign, tokens_by_email
 
 from cpi import create_app
@@ -22,9 +23,7 @@ from cpi.auth.models import User
 from cpi.auth.operations import MAX_FAILED_LOGINS
 from cpi.auth.timeouts import SEEN_AT, SIGNED_IN_AT
 from cpi.db import database
-from tests import jobs_support
 
-redis_server = jobs_support.redis_server
 OWNER_A = "owner.a@example.test"
 UNKNOWN = "Z" * 43
 

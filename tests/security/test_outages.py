@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
+from support import PG_URL, csrf_token
 
 from cpi import create_app
 from cpi.db import database
-from tests.conftest import PG_URL
-from tests.staff_support import csrf_token
 
 pytestmark = pytest.mark.slow
 pg_only = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CPI_TEST_DATABASE_URL)")
@@ -68,9 +67,8 @@ class StallingProxy:
     def _pump(self, source: socket.socket, target: socket.socket) -> None:
         source.settimeout(0.1)
         while not self.stopped.is_set():
-            if not self.forwarding.is_set():
-                time.sleep(0.05)  # stalled: read nothing, send nothing
-                continue
+            if not self.forwarding.wait(0.1):
+                continue  # stalled: read nothing, send nothing
             try:
                 data = source.recv(65536)
             except TimeoutError:
@@ -198,11 +196,9 @@ def test_item5_timeouts_are_configurable_and_on_by_default(app_config: dict[str,
     engine = database(app).engine
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "2s"
-        # the server's own limit answers a slow statement
-        started = time.monotonic()
-        with pytest.raises(Exception, match="statement timeout"):
+        # the server's own limit cancels a slow statement (pg_sleep(10) would end by itself)
+        with pytest.raises(Exception, match="canceling statement due to statement timeout"):
             connection.exec_driver_sql("SELECT pg_sleep(10)")
-        assert time.monotonic() - started < 5
     engine.dispose()
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from support import PG_URL
+from survey_support import setup_campaign, tokens_by_email
 
 from cpi.accounts.models import Contact
 from cpi.db import database
-from tests.conftest import PG_URL
-from tests.survey_support import setup_campaign, tokens_by_email
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="cpi backup/restore are for SQLite")
 
@@ -63,7 +63,7 @@ def backup_file(runner: Any, campaign: int, tmp_path: Path) -> Path:
 
 def refused(runner: Any, app: Any, path: Path, *words: str) -> None:
     before = fingerprint(app)
-    result = runner.invoke("restore", str(path), "--yes")
+    result = runner.invoke("restore", str(path), "--yes", expect_exit=1)
     assert result.exit_code == 1, result.output
     assert "nothing restored" in result.output and "Traceback" not in result.output
     for word in words:

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 import pytest
+from redis import Redis
 from sqlalchemy import func, inspect, select, text
 from survey_support import (
     GOOD_ANSWERS,
@@ -83,11 +84,11 @@ def test_item2_wrong_tokens_are_rate_limited_per_client(app: Any, sent: dict[str
         assert other.get(f"/s/{sent['bob@acme.test']}").status_code == 200
 
 
-def test_item2_the_limiter_uses_redis_when_configured(app_config: dict[str, Any]) -> None:
+def test_item2_the_limiter_uses_redis_when_configured(
+    app_config: dict[str, Any], redis_server: Any
+) -> None:
     redis_app = create_app({
-        **app_config, "REDIS_URL": "redis://127.0.0.1:6379/15",
-        "SURVEY_TOKEN_RATE_LIMIT": "3 per minute",
-        "RATELIMIT_KEY_PREFIX": f"cpi-test-{threading.get_ident()}-{id(app_config)}",
+        **app_config, "REDIS_URL": redis_server.url, "SURVEY_TOKEN_RATE_LIMIT": "3 per minute",
     })  # fmt: skip
     try:
         assert redis_app.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
@@ -95,6 +96,8 @@ def test_item2_the_limiter_uses_redis_when_configured(app_config: dict[str, Any]
         client.environ_base["REMOTE_ADDR"] = "198.51.100.9"
         statuses = [client.get(f"/s/{'y' * 43}").status_code for _ in range(5)]
         assert statuses == [404, 404, 404, 429, 429]
+        with Redis.from_url(redis_server.url) as redis:
+            assert redis.dbsize() > 0  # the counts are kept in Redis
     finally:
         database(redis_app).engine.dispose()
 
