@@ -91,7 +91,12 @@ ONE_LINE_TEXT = (
     .map(str.strip)
     .filter(bool)
 )
-EMAIL = st.from_regex(r"\A[a-z0-9._+-]{1,20}@[a-z0-9-]{1,20}\.[a-z]{2,6}\Z")
+# Addresses the one email rule (cpi/rules/addresses.py) accepts: a dot-atom local part,
+# domain labels that neither start nor end with a hyphen, an ordinary top-level domain.
+EMAIL = st.from_regex(
+    r"\A[a-z0-9+_-]{1,10}(\.[a-z0-9+_-]{1,8}){0,2}@[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?"
+    r"\.(com|org|net|io|de)\Z"
+)
 PERIOD = st.builds(lambda y, q: f"{y}-Q{q}", st.integers(2000, 2099), st.integers(1, 4))
 BLANK = st.just("")
 

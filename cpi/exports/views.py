@@ -78,8 +78,10 @@ def scorecards_csv() -> ResponseReturnValue:
     audit_export("export.csv", f"{len(accounts)} accounts {period}")
     min_n = int(current_app.config["MIN_N"])
     disclosure = Disclosure(get_session(), viewer(), min_n).preload(period)
-    rows = scorecard_rows(
-        data, [a.account_id for a in accounts], min_n=min_n, disclosure=disclosure
+    # Built here, while the request's session is open (the audit may read the period
+    # before); one row per account and indicator fits in memory.
+    rows = list(
+        scorecard_rows(data, [a.account_id for a in accounts], min_n=min_n, disclosure=disclosure)
     )
     return _download(csv_lines(rows), f"cpi-scorecards-{period}.csv")
 
