@@ -52,12 +52,18 @@ def check_new_password(password: str, email: str, field: str = "password") -> No
         raise UserError(f"{field}: must not be your email address")
 
 
+def _confirmed_user(session: Session, user_id: int, password: str, field: str = "password") -> User:
+    """The user, when ``password`` is their current one (a change to their own account)."""
+    user = session.get(User, user_id)
+    if user is None or not verify_password(user.password_hash, password):
+        raise UserError(f"{field}: this is not your current password")
+    return user
+
+
 def change_password(session: Session, user_id: int, current: str, new: str) -> User:
     """A user changes their own password: the current one is required. Every other
     session of theirs ends (the caller signs this one in again)."""
-    user = session.get(User, user_id)
-    if user is None or not verify_password(user.password_hash, current):
-        raise UserError("current_password: this is not your current password")
+    user = _confirmed_user(session, user_id, current, field="current_password")
     if verify_password(user.password_hash, new):
         raise UserError("new_password: must differ from the current password")
     check_new_password(new, user.email, field="new_password")
@@ -190,9 +196,7 @@ def check_totp(user: User, code: str, now: float) -> bool:
 def enable_totp(
     session: Session, user_id: int, password: str, secret: str, code: str, now: float
 ) -> User:
-    user = session.get(User, user_id)
-    if user is None or not verify_password(user.password_hash, password):
-        raise UserError("password: this is not your current password")
+    user = _confirmed_user(session, user_id, password)
     step = _matching_step(secret, code, now, None)
     if step is None:
         raise UserError("code: not the current code for this key; check the phone's clock")
@@ -204,9 +208,7 @@ def enable_totp(
 
 
 def disable_totp(session: Session, user_id: int, password: str, code: str, now: float) -> User:
-    user = session.get(User, user_id)
-    if user is None or not verify_password(user.password_hash, password):
-        raise UserError("password: this is not your current password")
+    user = _confirmed_user(session, user_id, password)
     if not check_totp(user, code, now):
         raise UserError("code: not the current code")
     user.totp_secret = None
