@@ -29,7 +29,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import get_locale, gettext
@@ -321,7 +320,7 @@ def company_logo() -> Any:
     if found is None:
         abort(404)
     path, media_type = found
-    response = send_file(path, mimetype=media_type, max_age=3600, conditional=True)
+    response = current_app.response_class(path.read_bytes(), mimetype=media_type)
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     )
