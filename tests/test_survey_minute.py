@@ -47,7 +47,11 @@ def test_a_scanners_get_of_the_one_click_link_records_nothing_and_says_so(
     assert NOT_SAVED in html
     # the save button comes before the first question, inside the form
     assert html.index('id="one-click-save"') < html.index('id="q-fcr"')
+    # the only script is a static file, allowed by the policy that forbids inline script
     assert '<script src="/static/js/survey.js" defer></script>' in html
+    assert html.count("<script") == 1
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "unsafe-inline" not in policy
     # a plain link (no answer in it) has no notice
     assert NOT_SAVED not in client.get(f"/s/{bob}").get_data(as_text=True)
     # an answer that would be refused is not a one-click answer either
