@@ -127,6 +127,9 @@ def test_the_header_names_the_account_and_the_quarter_in_the_contacts_language(
     assert expected_header in page
     assert expected_closing in page
     assert "Q3" not in page
+    sent = client.post(f"/s/{token}", data={"csrf_token": open_form(client, token), "nps": "7"})
+    thanks = _one_line(client.get(sent.headers["Location"]).get_data(as_text=True))
+    assert expected_header in thanks and expected_closing in thanks
 
 
 def test_period_labels() -> None:
