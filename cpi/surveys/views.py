@@ -282,10 +282,10 @@ def csrf_failed(_error: CSRFError) -> Any:
     _speak(visit)
     if "csrf_token" not in request.form:
         return _not_found()
-    if _wants_json():
-        return jsonify(saved=False), 400
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
+    if _wants_json():
+        return jsonify(saved=False), 400
     questions = _questions(visit.survey_id)
     form = _form_class(questions)(formdata=request.form)
     errors = {
