@@ -6,6 +6,11 @@ reason (unknown, malformed, erased, opted out, or its campaign closed: the thank
 and opt-out pages too); wrong tokens count against a per-client rate limit (429).
 A survey POST is rate limited before its CSRF token is checked, and a POST
 without a CSRF token gets the same 404 as a wrong token and counts as one.
+
+The one-click answer in the email (``/s/<token>?fcr=no``) opens the form with that
+answer chosen and a notice that it is not saved yet; ``static/js/survey.js`` then
+sends the form by itself (the same CSRF-protected POST as the Send button, asking for
+JSON) and the notice turns into "Saved". Sending it again updates the same response.
 """
 
 from __future__ import annotations
@@ -15,8 +20,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,8 +40,10 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from cpi.db import database, get_session
 from cpi.extensions import csrf, limiter
 from cpi.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalise, use_locale
+from cpi.rules.branding import logo_file
 from cpi.surveys import labels
 from cpi.surveys.forms import build_form_class, form_values, parse_submission, prefill
+from cpi.surveys.page import SurveyHeader, survey_header
 from cpi.surveys.responses import (
     QuestionInfo,
     Visit,
@@ -56,8 +73,11 @@ token_limit = limiter.shared_limit(_token_limit, scope="survey-token", deduct_wh
 
 
 @bp.context_processor
-def page_language() -> dict[str, str]:
-    return {"html_lang": g.get("cpi_locale") or "en"}
+def page_language() -> dict[str, Any]:
+    return {
+        "html_lang": g.get("cpi_locale") or "en",
+        "company_logo": logo_file(current_app.config.get("COMPANY_LOGO")) is not None,
+    }
 
 
 def _speak(visit: Visit | None) -> None:
@@ -108,7 +128,26 @@ def _form_class(questions: list[QuestionInfo]) -> Any:
     return cache[key]
 
 
-def _survey_page(visit: Visit, form: Any, errors: dict[str, str], status: int) -> Any:
+def _wants_json() -> bool:
+    """The page's script sends the form asking for JSON; a browser's Send asks for HTML."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _header(visit: Visit) -> SurveyHeader:
+    with _read_session() as session:
+        return survey_header(session, visit, str(get_locale() or DEFAULT_LOCALE))
+
+
+def _answered(form: Any, questions: list[QuestionInfo]) -> int:
+    return sum(1 for q in questions if q.kind != "consent" and form[q.field].data not in (None, ""))
+
+
+def _survey_page(
+    visit: Visit, form: Any, errors: dict[str, str], status: int, one_click: bool = False
+) -> Any:
+    if errors and _wants_json():
+        return jsonify(saved=False, errors=errors), status
     questions = _questions(visit.survey_id)
     return (
         render_template(
@@ -117,10 +156,20 @@ def _survey_page(visit: Visit, form: Any, errors: dict[str, str], status: int) -
             questions=questions,
             errors=errors,
             visit=visit,
+            header=_header(visit),
+            one_click=one_click,
+            answered=_answered(form, questions),
+            countable=sum(1 for q in questions if q.kind != "consent"),
             scale_anchors=labels.SCALE_ANCHORS,
         ),
         status,
     )
+
+
+def _saved(token: str) -> Any:
+    if _wants_json():
+        return jsonify(saved=True)
+    return redirect(url_for("surveys.thanks", token=token), code=303)
 
 
 @bp.get("/s/", defaults={"token": ""})
@@ -138,9 +187,10 @@ def survey(token: str) -> Any:
         return _not_found()
     questions = _questions(visit.survey_id)
     data = form_values(current_answers(session, visit))
-    data.update(prefill(request.args, questions))
+    one_click = prefill(request.args, questions)
+    data.update(one_click)
     form = _form_class(questions)(formdata=None, data=data)
-    return _survey_page(visit, form, {}, 200)
+    return _survey_page(visit, form, {}, 200, one_click=bool(one_click))
 
 
 @bp.post("/s/", defaults={"token": ""})
@@ -179,7 +229,7 @@ def submit(token: str) -> Any:
             session.rollback()
             if attempt == 2:
                 raise
-    return redirect(url_for("surveys.thanks", token=token), code=303)
+    return _saved(token)
 
 
 @bp.get("/s/<path:token>/thanks")
@@ -189,7 +239,7 @@ def thanks(token: str) -> Any:
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
-    return render_template("surveys/thanks.html", token=token, visit=visit)
+    return render_template("surveys/thanks.html", token=token, visit=visit, header=_header(visit))
 
 
 @bp.get("/u/", defaults={"token": ""})
@@ -234,6 +284,8 @@ def csrf_failed(_error: CSRFError) -> Any:
         return _not_found()
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
+    if _wants_json():
+        return jsonify(saved=False), 400
     questions = _questions(visit.survey_id)
     form = _form_class(questions)(formdata=request.form)
     errors = {
@@ -255,3 +307,22 @@ def too_large(_error: Exception) -> Any:
     _speak(None)
     page = current_app.jinja_env.get_template("surveys/too_large.html")
     return page.render(html_lang=g.get("cpi_locale") or "en"), 413
+
+
+@bp.get("/brand/logo")
+def company_logo() -> Any:
+    """The configured logo (CPI_COMPANY_LOGO) for the survey pages' header.
+
+    Only that one file, typed by its suffix; an SVG opened on its own runs no script
+    and loads nothing (its own Content-Security-Policy, sandboxed).
+    """
+    found = logo_file(current_app.config.get("COMPANY_LOGO"))
+    if found is None:
+        abort(404)
+    path, media_type = found
+    response = current_app.response_class(path.read_bytes(), mimetype=media_type)
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    )
+    response.headers["Content-Disposition"] = "inline"
+    return response
