@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cpi.auth.forms import no_nul
 
 SCOPE_CHOICES = [
-    ("company", "All accounts (company)"),
-    ("segment", "A segment"),
-    ("owner", "An account manager's portfolio"),
-    ("accounts", "Chosen accounts"),
+    SelectChoice("company", "All accounts (company)"),
+    SelectChoice("segment", "A segment"),
+    SelectChoice("owner", "An account manager's portfolio"),
+    SelectChoice("accounts", "Chosen accounts"),
 ]
 
 

@@ -67,7 +67,7 @@ def create_from_app(session: Session, wanted: CampaignRequest, today: date) -> C
         raise CampaignError("segment: choose a segment")
     if wanted.scope == "owner" and not wanted.owner_email:
         raise CampaignError("account manager: choose an account manager")
-    if wanted.scope == "accounts" and not wanted.account_ids:
+    if wanted.scope == "accounts" and not any(a.strip() for a in wanted.account_ids):
         raise CampaignError("accounts: give at least one account id")
     try:
         campaign = create_campaign(

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from cpi.audit.operations import audit_export, record
 from cpi.auth import access
@@ -84,10 +85,10 @@ def index() -> ResponseReturnValue:
 
 def _fill_choices(form: CampaignForm | ScheduleForm, *, optional: bool) -> None:
     found = ops.choices(get_session())
-    empty = [("", "—")] if optional else []
-    form.segment.choices = empty + [(s, s) for s in found["segments"]]
-    form.owner_email.choices = empty + [(o, o) for o in found["owners"]]
-    form.survey.choices = [(s, s) for s in found["surveys"]]
+    empty = [SelectChoice("", "—")] if optional else []
+    form.segment.choices = empty + [SelectChoice(s, s) for s in found["segments"]]
+    form.owner_email.choices = empty + [SelectChoice(o, o) for o in found["owners"]]
+    form.survey.choices = [SelectChoice(s, s) for s in found["surveys"]]
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -110,7 +111,7 @@ def new() -> ResponseReturnValue:
             closes_on=form.closes_on.data,  # type: ignore[arg-type]
             segment=form.segment.data or None,
             owner_email=form.owner_email.data or None,
-            account_ids=tuple(re.split(r"[\s,;]+", form.account_ids.data or "")),
+            account_ids=tuple(a for a in re.split(r"[\s,;]+", form.account_ids.data or "") if a),
             remind_after_days=form.remind_after_days.data,
             survey_code=form.survey.data or "cpi-pulse",
         )
