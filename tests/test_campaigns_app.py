@@ -335,3 +335,36 @@ def test_the_period_rule() -> None:
     assert "not started" in (period_problem(Period(2027, 1), today) or "")
     assert quarter_end(Period(2024, 1)) == date(2024, 3, 31)
     assert quarter_end(Period(2026, 4)) == date(2026, 12, 31)
+
+
+@pytest.mark.slow
+def test_a_send_from_the_page_runs_on_the_worker_with_progress(
+    app, client, db, staff, redis_server, smtp_server, worker
+) -> None:  # type: ignore[no-untyped-def]
+    from support import wait_until
+
+    app.config.update(REDIS_URL=redis_server.url, MAIL_URL=smtp_server.url)
+    worker.start()
+    sign_in(client, LEAD)
+    new_campaign(client, scope="segment", segment="Retail")
+    campaign_id = campaigns(db)
+    sent = post(client, f"/campaigns/{campaign_id}/send", f"/campaigns/{campaign_id}")
+    location = sent.headers["Location"]
+    assert location.startswith(f"/campaigns/{campaign_id}?job=")
+    job_id = location.split("job=")[1]
+    page = client.get(location).get_data(as_text=True)
+    assert 'id="job-progress"' in page and "js/job-progress.js" in page
+
+    def finished() -> dict[str, Any] | None:
+        state = client.get(f"/campaigns/jobs/{job_id}").get_json()
+        return state if state["over"] else None
+
+    state = wait_until(finished, 120, "the send job to end")
+    assert state["state"] == "finished", (state, worker.log())
+    assert f"campaign {campaign_id}: 17 invitations queued" in state["message"]
+    assert state["total"] > 0 and state["done"] == state["total"]  # its last stage's progress
+    assert len(smtp_server.handler.recipients()) == 17
+    assert client.get("/campaigns/jobs/no-such-job").get_json()["state"] == "unknown"
+    owner = app.test_client()
+    sign_in(owner, OWNER_A)
+    assert owner.get(f"/campaigns/jobs/{job_id}").status_code == 403
