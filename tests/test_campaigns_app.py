@@ -368,3 +368,22 @@ def test_a_send_from_the_page_runs_on_the_worker_with_progress(
     owner = app.test_client()
     sign_in(owner, OWNER_A)
     assert owner.get(f"/campaigns/jobs/{job_id}").status_code == 403
+
+
+def test_the_rate_chart_steps_up_with_each_day_of_answers() -> None:
+    from cpi.campaigns.charts import rate_chart
+
+    start = date(2026, 10, 1)
+    chart = rate_chart(
+        [(date(2026, 10, 2), 1), (date(2026, 10, 4), 1)], 4, start, date(2026, 10, 5),
+        date(2026, 10, 11),
+    )  # fmt: skip
+    labels = [p.label for p in chart.points]
+    assert labels == ["2026-10-01: 0%", "2026-10-02: 25.0%", "2026-10-04: 50.0%",
+                      "2026-10-05: 50.0%"]  # fmt: skip
+    assert chart.points[0].x == chart.plot_left and chart.x_labels[1].label == "11 Oct"
+    heights = [chart.plot_bottom - p.y for p in chart.points]
+    full = chart.plot_bottom - chart.plot_top
+    assert heights == pytest.approx([0, full / 4, full / 2, full / 2])
+    assert chart.summary.endswith("2 of 4 answered (50.0%).")
+    assert rate_chart([], 0, None, date(2026, 10, 5)).empty

@@ -38,9 +38,16 @@ class RateChart:
 
 
 def rate_chart(
-    answers_by_day: Sequence[tuple[date, int]], invited: int, start: date | None, end: date
+    answers_by_day: Sequence[tuple[date, int]],
+    invited: int,
+    start: date | None,
+    end: date,
+    axis_end: date | None = None,
 ) -> RateChart:
-    """The cumulative response rate (answers so far / invited) at the end of each day."""
+    """The cumulative response rate (answers so far / invited) at the end of each day,
+    from ``start`` to ``end`` (today, or the closing day); the axis runs on to
+    ``axis_end`` (the closing day of an open campaign) so that the line shows how far
+    the campaign has come."""
     right, bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
     y_ticks = tuple(
         Tick(LEFT - 4, bottom - (bottom - TOP) * value / 100, f"{value}%")
@@ -52,7 +59,8 @@ def rate_chart(
         return RateChart(WIDTH, HEIGHT, LEFT, right, TOP, bottom, "", (), (), y_ticks,
                          "No answers yet.")  # fmt: skip
     last = max(end, days[-1]) if days else end
-    span = max((last - first).days, 1)
+    axis_last = max(last, axis_end or last, date.fromordinal(first.toordinal() + 1))
+    span = (axis_last - first).days
 
     def x(day: date) -> float:
         return LEFT + (right - LEFT) * (day - first).days / span
@@ -73,7 +81,7 @@ def rate_chart(
     for previous, point in zip(points, points[1:], strict=False):
         path += f" H{point.x:.1f} V{point.y:.1f}" if point.y != previous.y else f" H{point.x:.1f}"
     x_labels = (Tick(LEFT, HEIGHT - 8, first.strftime("%d %b")),
-                Tick(right, HEIGHT - 8, last.strftime("%d %b")))  # fmt: skip
+                Tick(right, HEIGHT - 8, axis_last.strftime("%d %b")))  # fmt: skip
     summary = (
         f"Response rate from {first.isoformat()} to {last.isoformat()}: "
         f"{total} of {invited} answered ({final_rate:.1f}%)."

@@ -165,7 +165,8 @@ def show(campaign_id: int) -> ResponseReturnValue:
             stats.invited,
             sent.date() if sent else None,
             end,
-        ),  # fmt: skip
+            campaign.closes_on,
+        ),
         not_answered=ops.invitees(session, campaign_id, owner, unanswered_only=True, limit=500),
         invitees=ops.invitees(session, campaign_id, owner) if owner else [],
         to_invite=count_uninvited(session, campaign) if owner is None else 0,
