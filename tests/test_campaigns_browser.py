@@ -103,3 +103,26 @@ def test_campaign_pages_pass_axe_on_phone_and_desktop(live_server, browser, runn
                 checked += 1
             context.close()
     assert checked == 16
+
+
+def test_the_page_follows_a_send_on_the_worker_then_shows_the_figures(
+    app, live_server, browser, smtp_server, redis_server, worker
+) -> None:  # type: ignore[no-untyped-def]
+    app.config["REDIS_URL"] = redis_server.url
+    worker.start()
+    context = browser.new_context(**DESKTOP)
+    page = context.new_page()
+    sign_in(page, live_server, "lead@example.test")
+    page.goto(live_server + "/campaigns/new")
+    page.fill("#name", "Retail pulse")
+    page.select_option("#scope", "segment")
+    page.select_option("#segment", "Retail")
+    page.click("button:has-text('Create draft')")
+    page.click("button:has-text('Send to 16 contacts')")
+    page.wait_for_url("**/campaigns/*?job=*")
+    assert page.locator("#job-progress progress").is_visible()
+    # When the job ends, the script reloads the page without ?job=: the new figures.
+    page.wait_for_url(lambda url: "job=" not in url, timeout=120_000)
+    assert page.locator(".stat-value").first.inner_text() == "16", worker.log()
+    assert len(smtp_server.handler.recipients()) == 16
+    context.close()
