@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
@@ -14,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cpi.auth.forms import no_nul
+from cpi.campaigns.operations import CampaignRequest
 
 SCOPE_CHOICES = [
     SelectChoice("company", "All accounts (company)"),
@@ -39,6 +42,21 @@ class CampaignForm(FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=30)],
     )
     survey = SelectField("Survey", choices=[], validate_choice=False)
+
+    def wanted(self) -> CampaignRequest:
+        """What the validated form asks for, as plain values for the operation."""
+        assert self.closes_on.data is not None  # InputRequired
+        return CampaignRequest(
+            name=self.name.data or "",
+            period=self.period.data or "",
+            scope=self.scope.data or "",
+            closes_on=self.closes_on.data,
+            segment=self.segment.data or None,
+            owner_email=self.owner_email.data or None,
+            account_ids=tuple(a for a in re.split(r"[\s,;]+", self.account_ids.data or "") if a),
+            remind_after_days=self.remind_after_days.data,
+            survey_code=self.survey.data or "cpi-pulse",
+        )
 
 
 class RemindForm(FlaskForm):

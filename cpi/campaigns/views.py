@@ -104,20 +104,9 @@ def new() -> ResponseReturnValue:
         form.survey.data = "cpi-pulse"
     errors: list[str] = []
     if form.validate_on_submit():
-        wanted = ops.CampaignRequest(
-            name=form.name.data or "",
-            period=form.period.data or "",
-            scope=form.scope.data or "",
-            closes_on=form.closes_on.data,  # type: ignore[arg-type]
-            segment=form.segment.data or None,
-            owner_email=form.owner_email.data or None,
-            account_ids=tuple(a for a in re.split(r"[\s,;]+", form.account_ids.data or "") if a),
-            remind_after_days=form.remind_after_days.data,
-            survey_code=form.survey.data or "cpi-pulse",
-        )
         session = get_session()
         try:
-            campaign = ops.create_from_app(session, wanted, today)
+            campaign = ops.create_from_app(session, form.wanted(), today)
         except CampaignError as error:
             session.rollback()
             errors.append(str(error))
