@@ -9,18 +9,30 @@ from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
-from cpi.surveys.models import Campaign, Invitation, Question, Response, Survey
+from cpi.surveys.models import (
+    Campaign,
+    CampaignAccount,
+    CampaignSchedule,
+    Invitation,
+    Question,
+    Response,
+    ScheduledCampaign,
+    Survey,
+)
 
 __all__ = [
     "Account",
     "AuditEvent",
     "Campaign",
+    "CampaignAccount",
+    "CampaignSchedule",
     "Contact",
     "Invitation",
     "KpiFigure",
     "OutboxMessage",
     "Question",
     "Response",
+    "ScheduledCampaign",
     "Survey",
     "Target",
     "User",

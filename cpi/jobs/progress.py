@@ -89,3 +89,16 @@ class JobProgress:
             }
             self.job.save_meta()
             self._saved_at = now
+
+
+class QuietProgress:
+    """In-process for a web request: nobody watches a bar, so none is drawn."""
+
+    def start(self, total: int, label: str | None = None) -> None:
+        pass
+
+    def update(self, n_steps: int) -> None:
+        pass
+
+    def remember(self, key: str, value: Any) -> Any:
+        return value

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cpi.accounts.models import Account, Contact
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Period
-from cpi.surveys.models import Campaign, Invitation, Survey
+from cpi.surveys.models import Campaign, CampaignAccount, Invitation, Survey
 from cpi.timeutil import utcnow
 
 DEFAULT_SURVEY = "cpi-pulse"
@@ -35,6 +35,8 @@ def create_campaign(
     survey_code: str = DEFAULT_SURVEY,
     today: date | None = None,
     remind_after_days: int | None = None,
+    owner_email: str | None = None,
+    account_ids: list[str] | None = None,
 ) -> Campaign:
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
@@ -47,6 +49,8 @@ def create_campaign(
         raise CampaignError(f"--period: {period!r} is a year; a campaign asks about a quarter")
     if segment and account_id:
         raise CampaignError("give at most one of --segment and --account")
+    if account_ids and (segment or account_id or owner_email):
+        raise CampaignError("accounts: chosen accounts cannot be combined with another scope")
     survey = session.scalar(select(Survey).where(Survey.code == survey_code))
     if survey is None:
         raise CampaignError(f"--survey: no survey with code {survey_code!r}")
@@ -57,6 +61,15 @@ def create_campaign(
             raise CampaignError(f"--account: no account {account_id!r}")
     if segment and session.scalar(select(Account.id).where(Account.segment == segment)) is None:
         raise CampaignError(f"--segment: no account in segment {segment!r}")
+    owner_email = (owner_email or "").strip().lower() or None
+    if owner_email and account_id:
+        raise CampaignError("give at most one of an account manager and --account")
+    if owner_email and (
+        session.scalar(select(Account.id).where(func.lower(Account.owner_email) == owner_email))
+        is None
+    ):
+        raise CampaignError(f"account manager: no account is managed by {owner_email!r}")
+    chosen = _chosen_accounts(session, account_ids or [])
     if closes_on is not None and closes_on < (today or utcnow().date()):
         raise CampaignError(f"--closes: {closes_on.isoformat()} is in the past")
     campaign = Campaign(
@@ -65,6 +78,7 @@ def create_campaign(
         survey_id=survey.id,
         segment=segment or None,
         account_id=account_pk,
+        owner_email=owner_email,
         status="draft",
         closes_on=closes_on,
         remind_after_days=remind_after_days,
@@ -72,7 +86,22 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    session.add_all(CampaignAccount(campaign_id=campaign.id, account_id=pk) for pk in chosen)
+    session.flush()
     return campaign
+
+
+def _chosen_accounts(session: Session, account_ids: list[str]) -> list[int]:
+    wanted = list(dict.fromkeys(a.strip() for a in account_ids if a.strip()))
+    found = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(Account.account_id, Account.id).where(Account.account_id.in_(wanted))
+        ).all()
+    )
+    missing = [a for a in wanted if a not in found]
+    if missing:
+        raise CampaignError(f"accounts: no account {missing[0]!r}")
+    return [found[a] for a in wanted]
 
 
 def get_campaign(session: Session, campaign_id: int) -> Campaign:

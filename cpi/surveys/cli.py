@@ -1,4 +1,5 @@
-"""``cpi campaign create|list|show|close``, ``cpi send``, ``cpi remind``, ``cpi outbox deliver``."""
+"""``cpi campaign create|list|show|close|run-schedules``, ``cpi send``, ``cpi remind``,
+``cpi outbox deliver``."""
 
 from __future__ import annotations
 
@@ -24,14 +25,14 @@ from cpi.surveys.campaigns import (
 from cpi.surveys.invitations import count_uninvited
 
 
-def _closes(value: str | None) -> date | None:
+def _closes(value: str | None, option: str = "--closes") -> date | None:
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            f"{value!r} is not a date like 2026-10-15", param_hint="--closes"
+            f"{value!r} is not a date like 2026-10-15", param_hint=option
         ) from None
 
 
@@ -166,6 +167,17 @@ def close_command(campaign_id: int) -> None:
     except CampaignError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"campaign {campaign_id} closed")
+
+
+@campaign_group.command("run-schedules")
+@click.option("--today", default=None, help="run as on this day, YYYY-MM-DD (catching up)")
+@with_appcontext
+def run_schedules_command(today: str | None) -> None:
+    """Run the schedule once: close due campaigns, start and send the recurring campaigns
+    that are due, send due reminders, retry the outbox (cron, without `cpi worker`)."""
+    day = _closes(today, "--today")
+    require_schema()
+    click.echo(dispatch("schedule_tick", today=day.isoformat() if day else None))
 
 
 @click.command("send")

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
-from cpi.surveys.models import Campaign, Invitation
+from cpi.surveys.models import Campaign, CampaignAccount, Invitation
 from cpi.timeutil import utcnow
 
 MAX_REMINDERS = 2
@@ -22,6 +22,29 @@ def _reachable() -> Any:
         Contact.opted_out_at.is_(None),
         Contact.bounced_at.is_(None),
         Contact.erased_at.is_(None),
+    )
+
+
+def in_scope(session: Session, query: Any, campaign: Campaign) -> Any:
+    """Limit a query joining Contact and Account to the campaign's scope: one account,
+    accounts chosen by hand, or all accounts (of a segment, of an account manager, or both)."""
+    if campaign.account_id is not None:
+        return query.where(Contact.account_id == campaign.account_id)
+    chosen = chosen_account_ids(session, campaign.id)
+    if chosen:
+        query = query.where(Contact.account_id.in_(chosen))
+    if campaign.segment:
+        query = query.where(Account.segment == campaign.segment)
+    if campaign.owner_email:
+        query = query.where(func.lower(Account.owner_email) == campaign.owner_email.lower())
+    return query
+
+
+def chosen_account_ids(session: Session, campaign_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(CampaignAccount.account_id).where(CampaignAccount.campaign_id == campaign_id)
+        )
     )
 
 
@@ -37,11 +60,7 @@ def uninvited_contacts(
         .order_by(Contact.id)
         .limit(limit)
     )
-    if campaign.account_id is not None:
-        query = query.where(Contact.account_id == campaign.account_id)
-    elif campaign.segment:
-        query = query.where(Account.segment == campaign.segment)
-    return list(session.scalars(query))
+    return list(session.scalars(in_scope(session, query, campaign)))
 
 
 def count_uninvited(session: Session, campaign: Campaign) -> int:
@@ -51,11 +70,7 @@ def count_uninvited(session: Session, campaign: Campaign) -> int:
         .join(Account, Account.id == Contact.account_id)
         .where(_reachable(), Contact.id.not_in(already))
     )
-    if campaign.account_id is not None:
-        query = query.where(Contact.account_id == campaign.account_id)
-    elif campaign.segment:
-        query = query.where(Account.segment == campaign.segment)
-    return session.scalar(query) or 0
+    return session.scalar(in_scope(session, query, campaign)) or 0
 
 
 def add_invitation(session: Session, campaign: Campaign, contact: Contact, token_hash: str,

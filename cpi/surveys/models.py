@@ -59,6 +59,9 @@ class Campaign(Base):
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
     segment: Mapped[str | None] = mapped_column(String(100))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    # An account manager's portfolio (accounts whose owner_email is this), with or
+    # without a segment; chosen accounts are rows of CampaignAccount.
+    owner_email: Mapped[str | None] = mapped_column(String(254))
     # draft -> sending -> open -> closed
     status: Mapped[str] = mapped_column(String(16), default="draft")
     closes_on: Mapped[date | None]
@@ -134,3 +137,55 @@ class Response(Base):
     ces: Mapped[int | None]
     comment: Mapped[str | None] = mapped_column(Text)
     name_consent: Mapped[bool] = mapped_column(default=False)
+
+
+class CampaignAccount(Base):
+    """An account chosen by hand for a campaign (the scope "chosen accounts")."""
+
+    __tablename__ = "campaign_accounts"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class CampaignSchedule(Base):
+    """A recurring campaign: every quarter, ``lead_days`` before its end, over a scope,
+    closing at the quarter's end. The schedule tick creates and sends it (once per quarter)."""
+
+    __tablename__ = "campaign_schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    segment: Mapped[str | None] = mapped_column(String(100))
+    owner_email: Mapped[str | None] = mapped_column(String(254))
+    lead_days: Mapped[int]
+    remind_after_days: Mapped[int | None]
+    paused: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Why the last tick made no campaign (no reachable contacts ...), for the page.
+    last_note: Mapped[str | None] = mapped_column(Text)
+
+    survey: Mapped[Survey] = relationship()
+
+
+class ScheduledCampaign(Base):
+    """The campaign a schedule made for a quarter: one per (schedule, period), so a tick
+    that runs twice creates one campaign."""
+
+    __tablename__ = "scheduled_campaigns"
+    __table_args__ = (UniqueConstraint("schedule_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign_schedules.id", ondelete="CASCADE")
+    )
+    period: Mapped[str] = mapped_column(String(7))
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True
+    )

@@ -1,0 +1,36 @@
+// The campaign page while a send runs on the worker: follow the job's progress, then
+// reload the page to show the new figures. Without script, the page says to reload.
+(function () {
+  "use strict";
+  var box = document.getElementById("job-progress");
+  if (!box) return;
+  var bar = box.querySelector("progress");
+  var label = box.querySelector(".job-label");
+  var count = box.querySelector(".job-count");
+  function show(state) {
+    if (state.label) label.textContent = state.label;
+    else if (state.state === "running") label.textContent = "running";
+    if (state.total > 0) {
+      bar.max = state.total;
+      bar.value = Math.min(state.done, state.total);
+      count.textContent = state.done + " of " + state.total;
+    }
+  }
+  function poll() {
+    fetch(box.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.json(); })
+      .then(function (state) {
+        show(state);
+        if (state.over) {
+          label.textContent = state.state === "finished" ? "done" : state.message || state.state;
+          var url = new URL(window.location.href);
+          url.searchParams.delete("job");
+          if (state.state === "finished") window.location.replace(url.toString());
+          return;
+        }
+        window.setTimeout(poll, 1000);
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  poll();
+})();
