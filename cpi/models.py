@@ -7,18 +7,25 @@ feature modules it needs.
 from cpi.accounts.models import Account, Contact
 from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
+from cpi.initiatives.models import CaseStudy, Initiative, InitiativeCost, InitiativeParticipant
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
+from cpi.outcomes.models import Outcome
 from cpi.surveys.models import Campaign, Invitation, Question, Response, Survey
 
 __all__ = [
     "Account",
     "AuditEvent",
     "Campaign",
+    "CaseStudy",
     "Contact",
+    "Initiative",
+    "InitiativeCost",
+    "InitiativeParticipant",
     "Invitation",
     "KpiFigure",
     "OutboxMessage",
+    "Outcome",
     "Question",
     "Response",
     "Survey",

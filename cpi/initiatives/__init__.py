@@ -1,0 +1,1 @@
+"""Enablement initiatives: who took part, what it cost, what it changed and returned."""
