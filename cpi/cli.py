@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": (
         "cpi.imports.cli",
         "import_group",
-        "Import a CSV of contacts, kpis, responses or targets: all rows or none.",
+        "Import a CSV of contacts, kpis, responses, targets or outcomes: all rows or none.",
     ),
     "score": (
         "cpi.scorecards.cli",
