@@ -83,6 +83,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Remind invitees who have not answered (at most 2 reminders each).",
     ),
     "outbox": ("cpi.surveys.cli", "outbox_group", "The email outbox."),
+    "initiative": (
+        "cpi.initiatives.cli",
+        "initiative_group",
+        "Enablement initiatives: create, list, show, report.",
+    ),
 }
 
 
