@@ -252,6 +252,9 @@ def cli_cost_lines(
     fees: float | str | None, hours: float | str | None, hourly_cost: float | str | None
 ) -> list[CostLine]:
     """The cost lines of ``--fees X --hours H --hourly-cost C`` (hours need both)."""
+    check_money("fees", fees)
+    check_money("hours", hours)
+    check_money("hourly_cost", hourly_cost)
     lines: list[CostLine] = []
     if not _blank(fees):
         lines.append(CostLine("fees", "Fees", amount=fees))
