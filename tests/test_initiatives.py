@@ -4,6 +4,7 @@ JSON, bad input, and who sees what."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from datetime import date
@@ -390,3 +391,63 @@ def test_effects_module_stays_pure() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)  # fmt: skip
     assert result.stdout.strip() == "[]"
+
+
+# -- coaching focus and the driver view ---------------------------------------------
+
+
+def test_coaching_focus_lists_significant_lags_with_their_comments(seeded, app) -> None:  # type: ignore[no-untyped-def]
+    from cpi.initiatives.coaching import coaching_focus
+
+    with app.app_context():
+        focus = coaching_focus(seeded, viewer=Viewer(None, "enablement"), min_n=5)
+        assert focus["quarters"] == ["2026-Q1", "2026-Q2"]
+        by_owner = {m["owner"]: m for m in focus["managers"]}
+        assert set(by_owner) == {TREATED_AM, *OTHER_AMS}
+        # the treated team's FCR rose by 25 points: the others now lag on FCR
+        assert "fcr" not in [lag["indicator"] for lag in by_owner[TREATED_AM]["lags"]]
+        lag = next(x for x in by_owner[OTHER_AMS[0]]["lags"] if x["indicator"] == "fcr")
+        assert lag["gap"] < 0 and lag["gap_high"] < 0 and lag["n"] >= 5
+        assert lag["comments"] and set(lag["comments"]) == {"Had to call back twice"}
+        assert by_owner[OTHER_AMS[0]]["prefill"]["participants"] == OTHER_AMS[0]
+        assert "fcr" in by_owner[OTHER_AMS[0]]["prefill"]["indicators"]
+        own = coaching_focus(seeded, viewer=Viewer(OTHER_AMS[1], "account_manager"), min_n=5)
+        assert [m["owner"] for m in own["managers"]] == [OTHER_AMS[1]]
+        thin = coaching_focus(seeded, viewer=Viewer(None, "admin"), min_n=10_000)
+        assert all(not m["lags"] for m in thin["managers"])
+
+
+def test_pooled_rate_by_hand() -> None:
+    from cpi.outcomes.drivers import pooled_rate
+
+    # three accounts: 2 of 2, 1 of 2, 0 of 1 quarters renewed: 3/5 = 60%
+    result = pooled_rate([(2, 2), (1, 2), (0, 1)], 100.0)
+    assert result["value"] == pytest.approx(60.0)
+    # Σ(y − 0.6x)² = 0.64 + 0.04 + 0.36 = 1.04; var = 1.04 / (2 · 3 · (5/3)²) = 0.0624
+    half = 1.959963984540054 * math.sqrt(0.0624) * 100
+    assert (result["low"], result["high"]) == pytest.approx((60 - half, 60 + half))
+    assert (result["accounts"], result["n"]) == (3, 5)
+
+
+def test_driver_view_relates_cpis_to_outcomes_with_counts(seeded, runner, write_csv, app) -> None:  # type: ignore[no-untyped-def]
+    from cpi.outcomes.drivers import driver_view
+
+    rows = []
+    for owner in range(3):
+        for number in range(8):
+            for quarter in ("2026-Q1", "2026-Q2"):
+                renewed = "yes" if owner == 0 or (number + owner) % 3 == 0 else "no"
+                rows.append(f"A{owner}-{number:02d},{quarter},{renewed},,,,,\n")
+    runner.invoke("import", "outcomes", str(write_csv("o.csv", OUTCOMES_HEADER + "".join(rows))))
+    with app.app_context():
+        view = driver_view(seeded, min_n=5, quarters=2)
+        assert view["quarters"] == ["2026-Q1", "2026-Q2"] and "not cause" in view["caveat"]
+        row = next(r for r in view["rows"] if (r["indicator"], r["outcome"]) == ("fcr", "renewed"))
+        assert row["better"]["accounts"] + row["worse"]["accounts"] == 24
+        assert row["better"]["value"] > row["worse"]["value"]
+        assert row["significant"] and row["difference_low"] > 0
+        revenue = next(r for r in view["rows"] if r["outcome"] == "revenue")
+        assert revenue["difference"] is None and revenue["reason"] == "not enough accounts"
+        mine = driver_view(seeded, min_n=5, quarters=2, owner=TREATED_AM)
+        fcr = next(r for r in mine["rows"] if (r["indicator"], r["outcome"]) == ("fcr", "renewed"))
+        assert fcr["better"]["accounts"] + fcr["worse"]["accounts"] <= 8
