@@ -451,3 +451,20 @@ def test_driver_view_relates_cpis_to_outcomes_with_counts(seeded, runner, write_
         mine = driver_view(seeded, min_n=5, quarters=2, owner=TREATED_AM)
         fcr = next(r for r in mine["rows"] if (r["indicator"], r["outcome"]) == ("fcr", "renewed"))
         assert fcr["better"]["accounts"] + fcr["worse"]["accounts"] <= 8
+
+
+def test_demo_has_a_significant_finished_initiative_and_one_without_effect(runner) -> None:  # type: ignore[no-untyped-def]
+    runner.invoke("demo")
+    assert "nothing changed" in runner.invoke("demo").output
+    course = json.loads(runner.invoke("initiative", "report", "1", "--format", "json").output)
+    assert course["complete"] is True
+    fcr = course["effects"][0]
+    assert fcr["indicator"] == "fcr" and fcr["significant"] and 5 < fcr["did"] < 25
+    assert course["costs"]["total"] == 25600.0 and course["costs"]["hours"] == 120.0
+    approved = [s for s in course["case_studies"] if s["status"] == "approved"]
+    assert len(approved) == 2 and course["benefits"]["case_studies"] == 54800.0
+    assert course["roi_percent"] is not None and course["roi_low"] is not None
+    coaching = json.loads(runner.invoke("initiative", "report", "2", "--format", "json").output)
+    assert not any(e["significant"] for e in coaching["effects"])
+    table = runner.invoke("initiative", "report", "1").output
+    assert "with the measured benefit's 95% interval" in table

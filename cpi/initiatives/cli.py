@@ -216,6 +216,12 @@ def format_table(report: dict[str, Any]) -> str:
         f"ROI: {_figure(report['roi_percent'])}%   return multiple: "
         f"{_figure(report['return_multiple'], 2)}",
     ]
+    if report["roi_low"] is not None:
+        lines.append(
+            f"with the measured benefit's 95% interval: ROI {_figure(report['roi_low'])}% to "
+            f"{_figure(report['roi_high'])}%, multiple {_figure(report['multiple_low'], 2)} to "
+            f"{_figure(report['multiple_high'], 2)}"
+        )
     return "\n".join(lines)
 
 
