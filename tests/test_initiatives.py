@@ -12,6 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from initiatives_support import (
+    OTHER_AMS,
+    TREATED_AM,
+    TRUE_EFFECT,
+    seed_database,
+    simulate_fcr,
+)
 from sqlalchemy import func, select
 
 from cpi.initiatives import effects, roi
@@ -30,13 +37,6 @@ from cpi.initiatives.operations import (
 from cpi.initiatives.report import build_report, windows
 from cpi.outcomes.models import Outcome
 from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Answers, AnswerStats, compute_indicator
-from tests.initiatives_support import (
-    OTHER_AMS,
-    TREATED_AM,
-    TRUE_EFFECT,
-    seed_database,
-    simulate_fcr,
-)
 
 # -- statistics --------------------------------------------------------------------
 
