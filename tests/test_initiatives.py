@@ -468,3 +468,28 @@ def test_demo_has_a_significant_finished_initiative_and_one_without_effect(runne
     assert not any(e["significant"] for e in coaching["effects"])
     table = runner.invoke("initiative", "report", "1").output
     assert "with the measured benefit's 95% interval" in table
+
+
+def test_case_studies_are_checked_and_account_managers_record_only_their_own(seeded, app) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        initiative = create_initiative(
+            seeded, actor="lead@example.com", name="Two", kind="content", start="2025-10-01",
+            end="2025-12-31", indicators="fcr", participants=[TREATED_AM, OTHER_AMS[0]],
+        )  # fmt: skip
+        me = Viewer(TREATED_AM, "account_manager")
+        common = {"actor": TREATED_AM, "title": "Saved", "happened_on": "2026-02-01",
+                  "kind": "direct_savings", "amount": 10}  # fmt: skip
+        cases = [
+            ({"participant_email": OTHER_AMS[0], "viewer": me}, "participant: you can record"),
+            ({"participant_email": TREATED_AM, "viewer": me, "account_id": "A1-00"}, "account:"),
+            ({"participant_email": OTHER_AMS[1]}, "participant: 'third.am@example.com' does not"),
+            ({"participant_email": TREATED_AM, "amount": "-1"}, "amount: must not be negative"),
+            ({"participant_email": TREATED_AM, "kind": "vibes"}, "kind: must be one of"),
+            ({"participant_email": TREATED_AM, "happened_on": "soon"}, "date: 'soon' is not"),
+        ]
+        for extra, message in cases:
+            with pytest.raises(InitiativeError, match=f"^{message}"):
+                record_case_study(seeded, initiative, **{**common, **extra})
+        own = record_case_study(seeded, initiative, participant_email=TREATED_AM, viewer=me,
+                                account_id="A0-00", **{**common})  # fmt: skip
+        assert own.status == "pending" and own.amount == 10.0

@@ -55,13 +55,18 @@ def windows(start: date, end: date, before: int, after: int) -> tuple[list[Perio
             raise InitiativeError(field, f"must be a number of quarters from 1 to {MAX_WINDOW}")
     if start > end:
         raise InitiativeError("end", f"{end} is before the start {start}")
-    first_before = quarter_of(start).previous()
-    before_quarters = [first_before]
-    while len(before_quarters) < before:
-        before_quarters.append(before_quarters[-1].previous())
-    after_quarters = [next_quarter(quarter_of(end))]
-    while len(after_quarters) < after:
-        after_quarters.append(next_quarter(after_quarters[-1]))
+    try:
+        before_quarters = [quarter_of(start).previous()]
+        while len(before_quarters) < before:
+            before_quarters.append(before_quarters[-1].previous())
+    except ValueError:
+        raise InitiativeError("start", f"{start} leaves no room for the before window") from None
+    try:
+        after_quarters = [next_quarter(quarter_of(end))]
+        while len(after_quarters) < after:
+            after_quarters.append(next_quarter(after_quarters[-1]))
+    except ValueError:
+        raise InitiativeError("end", f"{end} leaves no room for the after window") from None
     before_quarters.reverse()
     check_windows(before_quarters, after_quarters)
     return before_quarters, after_quarters
@@ -116,9 +121,14 @@ def build_report(
     data = load_scoring_data(session, after_q[-1], history=len(span))
     stats = data.stats  # account -> quarter -> stats
 
+    pooled: dict[tuple[str, tuple[Period, ...]], AnswerStats] = {}
+
     def window_stats(account: str, quarters: Sequence[Period]) -> AnswerStats:
-        by_quarter = stats.get(account, {})
-        return _sum([by_quarter[str(q)] for q in quarters if str(q) in by_quarter])
+        key = (account, tuple(quarters))
+        if key not in pooled:  # every indicator reads the same windows: pool them once
+            by_quarter = stats.get(account, {})
+            pooled[key] = _sum([by_quarter[str(q)] for q in quarters if str(q) in by_quarter])
+        return pooled[key]
 
     effect_rows = []
     trends: dict[str, list[dict[str, Any]]] = {}
