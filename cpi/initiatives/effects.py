@@ -247,10 +247,12 @@ def _active(measure: Measure, before: FloatArray, after: FloatArray) -> npt.NDAr
 
 
 def _draws(rng: np.random.Generator, accounts: int, resamples: int) -> FloatArray:
-    """(resamples × accounts) multiplicities: how often each account is drawn."""
-    return rng.multinomial(accounts, np.full(accounts, 1.0 / accounts), size=resamples).astype(
-        float
-    )
+    """(resamples × accounts) multiplicities: how often each account is drawn (drawing
+    ``accounts`` indices with replacement per resample, counted with one bincount)."""
+    picks = rng.integers(0, accounts, size=(resamples, accounts))
+    picks += np.arange(resamples)[:, None] * accounts
+    counts = np.bincount(picks.ravel(), minlength=resamples * accounts)
+    return counts.reshape(resamples, accounts).astype(float)
 
 
 @dataclass(frozen=True)

@@ -121,14 +121,20 @@ def build_report(
     data = load_scoring_data(session, after_q[-1], history=len(span))
     stats = data.stats  # account -> quarter -> stats
 
-    pooled: dict[tuple[str, tuple[Period, ...]], AnswerStats] = {}
+    pooled: dict[tuple[str, tuple[str, ...]], AnswerStats] = {}
 
-    def window_stats(account: str, quarters: Sequence[Period]) -> AnswerStats:
-        key = (account, tuple(quarters))
-        if key not in pooled:  # every indicator reads the same windows: pool them once
-            by_quarter = stats.get(account, {})
-            pooled[key] = _sum([by_quarter[str(q)] for q in quarters if str(q) in by_quarter])
-        return pooled[key]
+    def window_stats(accounts: Sequence[str], quarters: Sequence[Period]) -> list[AnswerStats]:
+        """Each account's answers pooled over the quarters; every indicator reads the same
+        windows, so each is pooled once."""
+        names = tuple(str(q) for q in quarters)
+        found = []
+        for account in accounts:
+            key = (account, names)
+            if key not in pooled:
+                by_quarter = stats.get(account, {})
+                pooled[key] = _sum([by_quarter[q] for q in names if q in by_quarter])
+            found.append(pooled[key])
+        return found
 
     effect_rows = []
     trends: dict[str, list[dict[str, Any]]] = {}
@@ -139,8 +145,8 @@ def build_report(
         measure = effects.indicator_measure(indicator, days)
 
         def matrix(accounts: Sequence[str], quarters: Sequence[Period]) -> effects.FloatArray:
-            rows = [effects.indicator_sums(indicator, window_stats(a, quarters), days)  # noqa: B023
-                    for a in accounts]  # fmt: skip
+            rows = [effects.indicator_sums(indicator, s, days)  # noqa: B023
+                    for s in window_stats(accounts, quarters)]  # fmt: skip
             return effects.as_matrix(rows, measure.features)  # noqa: B023
 
         effect_rows.append(
