@@ -493,3 +493,17 @@ def test_case_studies_are_checked_and_account_managers_record_only_their_own(see
         own = record_case_study(seeded, initiative, participant_email=TREATED_AM, viewer=me,
                                 account_id="A0-00", **{**common})  # fmt: skip
         assert own.status == "pending" and own.amount == 10.0
+
+
+def test_report_windows_from_the_command_line_and_an_unfinished_initiative(seeded, runner) -> None:  # type: ignore[no-untyped-def]
+    initiative_id = _create(runner).output.strip()
+    result = runner.invoke("initiative", "report", initiative_id, "--before", "0", expect_exit=1)
+    assert result.output.strip() == "Error: before: must be a number of quarters from 1 to 8"
+    result = runner.invoke("initiative", "report", "999", expect_exit=1)
+    assert "no initiative 999" in result.output
+    late = _create(runner, "--start", "2026-04-01", "--end", "2026-06-30").output.strip()
+    report = json.loads(runner.invoke("initiative", "report", late, "--format", "json").output)
+    assert report["after"] == ["2026-Q3", "2026-Q4"] and report["complete"] is False
+    assert report["marks"] == {"start": "2026-Q2", "end": "2026-Q2"}
+    assert report["effects"][0]["did"] is None
+    assert report["effects"][0]["reason"] == "not enough answers"

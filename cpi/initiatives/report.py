@@ -197,6 +197,9 @@ def build_report(
             "indicators": initiative.indicator_codes,
             "participants": initiative.participant_emails,
         },
+        # Where the chart marks the initiative: its first and last quarter.
+        "marks": {"start": str(quarter_of(initiative.start_date)),
+                  "end": str(quarter_of(initiative.end_date))},
         "before": [str(q) for q in before_q],
         "after": [str(q) for q in after_q],
         "complete": today > quarter_end(after_q[-1]),
