@@ -507,3 +507,26 @@ def test_report_windows_from_the_command_line_and_an_unfinished_initiative(seede
     assert report["marks"] == {"start": "2026-Q2", "end": "2026-Q2"}
     assert report["effects"][0]["did"] is None
     assert report["effects"][0]["reason"] == "not enough answers"
+
+
+def test_the_roi_is_the_initiatives_for_every_reader(seeded, runner, write_csv, app) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        f"A{owner}-{number:02d},{quarter},{'no' if owner or quarter < '2026' else 'yes'},,,,,\n"
+        for owner in range(3) for number in range(8)
+        for quarter in ("2025-Q2", "2025-Q3", "2026-Q1", "2026-Q2")
+    ]  # fmt: skip
+    runner.invoke("import", "outcomes", str(write_csv("o.csv", OUTCOMES_HEADER + "".join(rows))))
+    with app.app_context():
+        both = create_initiative(
+            seeded, actor="lead@example.com", name="Both", kind="training", start="2025-10-01",
+            end="2025-12-31", indicators="fcr", participants=[TREATED_AM, OTHER_AMS[0]],
+            costs=[CostLine("fees", amount=1000)], benefit_outcome="renewed", benefit_value=100,
+        )  # fmt: skip
+        lead = build_report(seeded, both, viewer=Viewer(None, "enablement"), min_n=5,
+                            resamples=200)  # fmt: skip
+        mine = build_report(seeded, both, viewer=Viewer(TREATED_AM, "account_manager"), min_n=5,
+                            resamples=200)  # fmt: skip
+    # all treated: 8 of 16 accounts renew after, untreated none: +50 points x 32 x 100
+    assert lead["benefits"]["measured"] == pytest.approx(0.5 * 32 * 100)
+    assert mine["outcome_effects"][0]["did"] == pytest.approx(100.0)  # their own team
+    assert mine["benefits"] == lead["benefits"] and mine["roi_percent"] == lead["roi_percent"]

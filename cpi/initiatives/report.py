@@ -112,6 +112,7 @@ def build_report(
     }
     treated = sorted(a for a, owner in owners.items() if owner in participants)
     untreated = sorted(a for a, owner in owners.items() if owner not in participants)
+    all_treated = treated
     if not viewer.sees_everything:
         me = (viewer.email or "").lower()
         treated = [a for a in treated if owners[a] == me]
@@ -181,7 +182,15 @@ def build_report(
         include_measured if include_measured is not None else initiative.benefit_outcome is not None
     )
     if wants_measured and initiative.benefit_outcome and initiative.benefit_value is not None:
-        row = next(r for r in outcome_rows if r["outcome"] == initiative.benefit_outcome)
+        # The ROI is the initiative's, the same for every reader: its measured benefit
+        # comes from every treated account, also when the effect tables show one team.
+        rows_for_roi = outcome_rows
+        if all_treated != treated:
+            rows_for_roi, _ = _outcome_effects(
+                session, all_treated, untreated, before_q, after_q, span,
+                min_n=min_n, resamples=resamples, seed=seed,
+            )  # fmt: skip
+        row = next(r for r in rows_for_roi if r["outcome"] == initiative.benefit_outcome)
         measured = roi.measured_benefit(
             initiative.benefit_outcome, row["did"], row["did_low"], row["did_high"],
             units=row["n_treated_after"], value_per_unit=initiative.benefit_value,
