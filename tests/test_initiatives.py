@@ -34,9 +34,16 @@ from cpi.initiatives.operations import (
     record_case_study,
     review_case_study,
 )
-from cpi.initiatives.report import build_report, windows
+from cpi.initiatives.report import build_report, check_windows, windows
 from cpi.outcomes.models import Outcome
-from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Answers, AnswerStats, compute_indicator
+from cpi.scoring import (
+    CATALOGUE,
+    INDICATORS_BY_CODE,
+    Answers,
+    AnswerStats,
+    Period,
+    compute_indicator,
+)
 
 # -- statistics --------------------------------------------------------------------
 
@@ -107,6 +114,8 @@ def test_windows_exclude_the_initiative_quarters_and_check_their_sizes() -> None
         windows(date(2025, 10, 1), date(2025, 12, 31), 0, 2)
     with pytest.raises(InitiativeError, match="^end: "):
         windows(date(2026, 1, 2), date(2026, 1, 1), 2, 2)
+    with pytest.raises(InitiativeError, match=r"^after: the after window \(2026-Q1\) overlaps"):
+        check_windows([Period.parse("2025-Q4"), Period.parse("2026-Q1")], [Period.parse("2026-Q1")])
 
 
 # -- ROI ---------------------------------------------------------------------------
