@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": (
         "cpi.imports.cli",
         "import_group",
-        "Import a CSV of contacts, kpis, responses or targets: all rows or none.",
+        "Import a CSV of contacts, kpis, responses, targets or outcomes: all rows or none.",
     ),
     "score": (
         "cpi.scorecards.cli",
@@ -83,6 +83,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Remind invitees who have not answered (at most 2 reminders each).",
     ),
     "outbox": ("cpi.surveys.cli", "outbox_group", "The email outbox."),
+    "initiative": (
+        "cpi.initiatives.cli",
+        "initiative_group",
+        "Enablement initiatives: create, list, show, report.",
+    ),
 }
 
 

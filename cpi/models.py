@@ -7,8 +7,10 @@ feature modules it needs.
 from cpi.accounts.models import Account, Contact
 from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
+from cpi.initiatives.models import CaseStudy, Initiative, InitiativeCost, InitiativeParticipant
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
+from cpi.outcomes.models import Outcome
 from cpi.surveys.models import (
     Campaign,
     CampaignAccount,
@@ -26,10 +28,15 @@ __all__ = [
     "Campaign",
     "CampaignAccount",
     "CampaignSchedule",
+    "CaseStudy",
     "Contact",
+    "Initiative",
+    "InitiativeCost",
+    "InitiativeParticipant",
     "Invitation",
     "KpiFigure",
     "OutboxMessage",
+    "Outcome",
     "Question",
     "Response",
     "ScheduledCampaign",

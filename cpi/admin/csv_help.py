@@ -16,6 +16,7 @@ KIND_LABELS = {
     "kpis": "KPIs",
     "responses": "Responses",
     "targets": "Targets",
+    "outcomes": "Outcomes",
 }
 KIND_HELP = {
     "contacts": "Accounts and the people to survey. Import these first: the other kinds "
@@ -24,6 +25,8 @@ KIND_HELP = {
     "or company-wide (leave account_id and segment blank).",
     "responses": "Survey answers collected elsewhere: one row per person, account and quarter.",
     "targets": "Targets per indicator and period, company-wide or per segment.",
+    "outcomes": "Business outcomes per account and quarter (renewal, churn, revenue …): "
+    "compared before and after enablement initiatives, and beside the CPIs.",
 }
 INDICATOR_CODES = ", ".join(f"{i.code} ({i.name})" for i in CATALOGUE)
 
@@ -62,6 +65,12 @@ COLUMN_HELP: dict[str, tuple[str, str]] = {
     "ces": ("Effort, 1 (very hard) to 7 (very easy).", "6"),
     "comment": ("Free text, at most 5,000 characters.", "Quick and friendly help."),
     "target": ("The target, in the indicator's unit.", "80"),
+    "renewed": ("Did the account renew in the quarter: yes or no (blank: not known).", "yes"),
+    "churned": ("Did the account leave in the quarter: yes or no.", "no"),
+    "revenue": ("The account's revenue in the quarter (0 or more).", "125000"),
+    "expansion_revenue": ("Revenue from upsell and cross-sell in the quarter.", "15000"),
+    "referrals": ("How many referrals the account gave in the quarter (whole number).", "1"),
+    "cost_to_serve": ("What serving the account cost in the quarter.", "8000"),
     "tolerance": (
         "How far from the target still counts as near it (blank: 10% of the target).",
         "5",
@@ -72,6 +81,7 @@ KIND_COLUMN_HELP: dict[tuple[str, str], tuple[str, str]] = {
     ("kpis", "segment"): ("The segment the KPI is about (blank: company-wide).", ""),
     ("kpis", "period"): COLUMN_HELP["period"],
     ("targets", "segment"): ("The segment the target is for (blank: company-wide).", ""),
+    ("outcomes", "period"): ("A quarter like 2026-Q3 that has started.", "2026-Q3"),
 }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.auth.passwords import hash_password
-from cpi.demo import story
+from cpi.demo import enablement, story
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
 from cpi.surveys.models import Campaign, Invitation, Response, Survey
 from cpi.surveys.tokens import new_token
@@ -32,6 +32,8 @@ def load_demo(session: Session) -> dict[str, int]:
     added["kpis"] = _kpis(session, kpis, account_pks)
     added["targets"] = _targets(session)
     session.flush()
+    added["outcomes"] = enablement.load_outcomes(session, accounts, account_pks)
+    added["initiatives"] = enablement.load_initiatives(session)
     return added
 
 

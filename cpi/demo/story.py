@@ -24,6 +24,11 @@ STAFF = (
 ) + tuple((email, "account_manager", name, "demo-am-pass") for email, name in OWNERS)
 
 NORTHWIND = "HC-0007"
+# The enablement story (cpi/demo/enablement.py): Marc Dubois's team took a first-contact
+# resolution course in 2026-Q1; from 2026-Q2 their customers resolve more at first contact.
+FCR_COURSE_TEAM = OWNERS[1][0]
+FCR_COURSE_FROM = 3  # the index of 2026-Q2 in QUARTERS, the first quarter after the course
+FCR_COURSE_LIFT = 0.16
 
 ACCOUNT_NAMES = {
     "Healthcare": [
@@ -219,9 +224,16 @@ def _trend(account: DemoAccount, quarter_index: int) -> float:
     return 0.0
 
 
+def course_lift(account: DemoAccount, quarter_index: int) -> float:
+    """The FCR course's effect on one account's customers in one quarter."""
+    treated = account.owner_email == FCR_COURSE_TEAM and quarter_index >= FCR_COURSE_FROM
+    return FCR_COURSE_LIFT if treated else 0.0
+
+
 def answer(rng: random.Random, account: DemoAccount, quarter_index: int) -> dict[str, object]:
     mood = account.quality + _trend(account, quarter_index) + rng.gauss(0, 0.1)
-    fcr_yes = _clamp(0.74 + mood - (0.4 if account.account_id == NORTHWIND else 0.0))
+    fcr_yes = _clamp(0.74 + mood - (0.4 if account.account_id == NORTHWIND else 0.0)
+                     + course_lift(account, quarter_index))  # fmt: skip
     fcr = "na" if rng.random() < 0.08 else ("yes" if rng.random() < fcr_yes else "no")
     total = max(0, round(rng.gauss(6, 2.5)))
     value_added = sum(rng.random() < _clamp(0.55 + mood) for _ in range(total))

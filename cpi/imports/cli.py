@@ -17,7 +17,7 @@ from cpi.jobs.staging import stage
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def import_group(kind: str, file: Path) -> None:
-    """Import a CSV of contacts, kpis, responses or targets: all rows or none."""
+    """Import a CSV of contacts, kpis, responses, targets or outcomes: all rows or none."""
     size = file.stat().st_size
     limit = current_app.config["IMPORT_MAX_BYTES"]
     if size > limit:

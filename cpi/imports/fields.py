@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from cpi.rules.addresses import InvalidEmail, check_email
 from cpi.rules.comments import COMMENT_MAX_CHARS, comment_problem
 from cpi.scoring import Period
+from cpi.timeutil import utcnow
 
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 MAX_TEXT = {"account_name": 200, "segment": 100, "contact_name": 200, "account_id": 64}
@@ -102,3 +103,45 @@ def comment(field: str, value: str) -> str | None:
     if problem == "characters":
         raise FieldError(field, "contains characters we cannot store (control characters)")
     return value
+
+
+# Money figures above this are typos (a trillion in one account and quarter).
+MAX_AMOUNT = 1e12
+
+
+def yes_no(field: str, value: str) -> bool | None:
+    if not value:
+        return None
+    answer = value.strip().lower()
+    if answer not in ("yes", "no"):
+        raise FieldError(field, f"{value[:40]!r} must be yes or no")
+    return answer == "yes"
+
+
+def amount(field: str, value: str) -> float | None:
+    """A sum of money: a number from 0 (blank: not known)."""
+    result = number(field, value)
+    if result is not None and result < 0:
+        raise FieldError(field, "must not be negative")
+    if result is not None and result > MAX_AMOUNT:
+        raise FieldError(field, "is implausibly large")
+    return result
+
+
+def count(field: str, value: str) -> int | None:
+    """A whole number from 0 (blank: not known)."""
+    result = number(field, value)
+    if result is None:
+        return None
+    if result != int(result) or result < 0 or result > 1_000_000:
+        raise FieldError(field, f"{value!r} must be a whole number from 0")
+    return int(result)
+
+
+def future_quarter_problem(period: str) -> str | None:
+    """Outcomes are facts: a quarter that has not started yet cannot have any."""
+    today = utcnow().date()
+    current = f"{today.year:04d}-Q{(today.month - 1) // 3 + 1}"
+    if period > current:
+        return f"{period!r} has not started yet"
+    return None

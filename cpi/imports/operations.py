@@ -20,6 +20,7 @@ from cpi.db import dialect_insert
 from cpi.imports.csvfile import MAX_ERRORS_LISTED, WIDTH_ERROR, ImportFailed, read_rows
 from cpi.imports.rows import COLUMNS, PARSERS, Context, Record, RowErrors
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
+from cpi.outcomes.models import OUTCOME_FIELDS, Outcome
 from cpi.scoring.catalogue import ANSWER_FIELDS
 from cpi.surveys.models import Response
 from cpi.timeutil import utcnow
@@ -212,15 +213,26 @@ def _contact_ids(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[i
     return found
 
 
+def _write_outcomes(session: Session, batch: list[Record], _context: Context) -> None:
+    # A blank cell means "not known": it never wipes a figure an earlier file gave.
+    for record in batch:
+        given = [name for name in OUTCOME_FIELDS if record[name] is not None]
+        keys = {"account_id": record["account_id"], "period": record["period"]}
+        _upsert(session, Outcome, [{**keys, **{n: record[n] for n in given}}],
+                ["account_id", "period"], given)  # fmt: skip
+
+
 WRITERS: dict[str, Callable[[Session, list[Record], Context], None]] = {
     "contacts": _write_contacts,
     "kpis": _write_kpis,
     "responses": _write_responses,
     "targets": _write_targets,
+    "outcomes": _write_outcomes,
 }
 TABLES: dict[str, Any] = {
     "contacts": Contact,
     "kpis": KpiFigure,
     "responses": Response,
     "targets": Target,
+    "outcomes": Outcome,
 }

@@ -38,6 +38,12 @@ COLUMNS: dict[str, Columns] = {
         required=("indicator", "period", "target"),
         optional=("segment", "tolerance"),
     ),
+    "outcomes": Columns(
+        required=("account_id", "period"),
+        optional=(
+            "renewed", "churned", "revenue", "expansion_revenue", "referrals", "cost_to_serve",
+        ),
+    ),
 }  # fmt: skip
 
 KINDS = tuple(COLUMNS)
@@ -231,9 +237,27 @@ def parse_responses(row: Mapping[str, str], line: int, context: Context) -> Reco
     }  # fmt: skip
 
 
+def parse_outcomes(row: Mapping[str, str], line: int, context: Context) -> Record:
+    check = _Collector()
+    account_pk = _account(check, context, row["account_id"], required=True)
+    period = check(fields.period, "period", row["period"], quarter_only=True)
+    if period is not None and (problem := fields.future_quarter_problem(period)):
+        check.add("period", problem)
+    record: Record = {"account_id": account_pk, "period": period}
+    for name in ("renewed", "churned"):
+        record[name] = check(fields.yes_no, name, row.get(name, ""))
+    for name in ("revenue", "expansion_revenue", "cost_to_serve"):
+        record[name] = check(fields.amount, name, row.get(name, ""))
+    record["referrals"] = check(fields.count, "referrals", row.get("referrals", ""))
+    check.raise_if_any()
+    _duplicate(context, ("outcome", account_pk, period), line)
+    return record
+
+
 PARSERS: dict[str, Callable[[Mapping[str, str], int, Context], Record]] = {
     "contacts": parse_contacts,
     "kpis": parse_kpis,
     "responses": parse_responses,
     "targets": parse_targets,
+    "outcomes": parse_outcomes,
 }

@@ -1,0 +1,1 @@
+"""Business outcomes per account and quarter (renewal, churn, revenue ...), imported."""
