@@ -9,16 +9,19 @@ from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
+from cpi.scorecards.qbr.models import AccountBranding, QbrPlan
 from cpi.surveys.models import Campaign, Invitation, Question, Response, Survey
 
 __all__ = [
     "Account",
+    "AccountBranding",
     "AuditEvent",
     "Campaign",
     "Contact",
     "Invitation",
     "KpiFigure",
     "OutboxMessage",
+    "QbrPlan",
     "Question",
     "Response",
     "Survey",
