@@ -15,14 +15,24 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account
-from cpi.scorecards.disclosure import Universe
+from cpi.scorecards.disclosure import Disclosure, Universe
+from cpi.scorecards.operations import history_quarters, load_scoring_data, resolve_scope
 from cpi.scorecards.pdf import LOGO_URL, asset_url, render_pdf
 from cpi.scorecards.qbr import edition as editions
 from cpi.scorecards.qbr import operations
 from cpi.scorecards.qbr.edition import CustomerEdition, LocalChart, PrintedComment
 from cpi.scorecards.rendering import logo_path, page_size, report_pdf
-from cpi.scorecards.reports import Comment, Report, build_report
-from cpi.scoring import Period
+from cpi.scorecards.reports import (
+    TREND_QUARTERS,
+    Comment,
+    Report,
+    build_report,
+    owner_names,
+    report_from_data,
+    score_at,
+    trim_leading_empty,
+)
+from cpi.scoring import Period, Scorecard
 
 CUSTOMER_LOGO_FILE = "customer-logo.png"
 
@@ -52,6 +62,27 @@ def account_report(
     return replace(report, comments=comments, comments_total=len(comments))
 
 
+def _report_and_trend(
+    session: Session, account: Account, period: Period | str, viewer: Universe | None
+) -> tuple[Report, list[Scorecard]]:
+    """The account's report (comments are chosen separately) and the scorecards of its
+    trend quarters, as the viewer may see them: the deck's native chart needs the values."""
+    min_n = int(current_app.config["MIN_N"])
+    data = load_scoring_data(
+        session, period, history=TREND_QUARTERS - 1, account_ids=[account.account_id]
+    )
+    scope = resolve_scope(data, "account", account.account_id)
+    disclosure = Disclosure(session, viewer, min_n)
+    by_account = data.kpis_by_account()
+    report = report_from_data(data, scope, min_n=min_n, owner_names=owner_names(session),
+                              by_account=by_account, disclosure=disclosure)  # fmt: skip
+    trend = trim_leading_empty([
+        score_at(data, scope, quarter, min_n=min_n, by_account=by_account, disclosure=disclosure)
+        for quarter in history_quarters(data.period, TREND_QUARTERS)
+    ])  # fmt: skip
+    return report, trend
+
+
 def customer_edition(
     session: Session,
     account: Account,
@@ -64,8 +95,7 @@ def customer_edition(
     internal: bool | None = None,
 ) -> CustomerEdition:
     """``language``/``internal``: override the saved choice (a download's or command's)."""
-    report = account_report(session, account, period, viewer=viewer, hidden=choices.hidden,
-                            comment_min_answers=comment_min_answers)  # fmt: skip
+    report, trend = _report_and_trend(session, account, period, viewer)
     locale = language or choices.language or operations.account_language(session, account)
     offered = operations.account_comments(session, account, period, min_answers=comment_min_answers)
     printed = [
@@ -74,6 +104,7 @@ def customer_edition(
     ]
     return editions.build(
         report,
+        trend,
         account_name=account.name,
         locale=locale,
         page_size=choices.page_size or default_page_size(locale),

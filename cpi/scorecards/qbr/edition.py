@@ -20,7 +20,7 @@ from cpi.scorecards import display
 from cpi.scorecards.charts import Chart
 from cpi.scorecards.qbr import wording
 from cpi.scorecards.reports import Report
-from cpi.scoring import IndicatorResult, Period
+from cpi.scoring import IndicatorResult, Period, Scorecard
 
 PRINTED_COMMENTS = 6
 PRINTED_COMMENT_CHARS = 600
@@ -91,6 +91,8 @@ class LocalChart:
     y_ticks: tuple[tuple[float, float, str], ...]
     summary: str
     show_internal: bool
+    values: tuple[float | None, ...] = ()  # the customers' figure per quarter (None: hidden)
+    kpis: tuple[float | None, ...] = ()  # the internal KPI per quarter (shown when chosen)
 
 
 @dataclass(frozen=True)
@@ -206,8 +208,10 @@ def tile(
 
 
 def local_chart(
-    chart: Chart, result: IndicatorResult, periods: Sequence[str], locale: str, show: bool
-) -> LocalChart:
+    chart: Chart, history: Sequence[IndicatorResult], periods: Sequence[str], locale: str,
+    show: bool,
+) -> LocalChart:  # fmt: skip
+    result = history[-1]
     name = indicator_name(chart.code)
     labels = tuple(
         (p.x, p.y, wording.short_period(period, locale))
@@ -222,19 +226,14 @@ def local_chart(
         last=wording.period_words(periods[-1], locale),
         value=latest,
     )
-    return LocalChart(chart, name, indicator_measure(chart.code), labels, ticks, summary, show)
-
-
-def trend_periods(period: str, count: int) -> list[str]:
-    """The ``count`` periods up to ``period`` (oldest first): the charts' quarters."""
-    periods = [Period.parse(period)]
-    while len(periods) < count:
-        periods.insert(0, periods[0].previous())
-    return [str(p) for p in periods]
+    values = tuple(None if display.hidden(r) else r.value for r in history)
+    return LocalChart(chart, name, indicator_measure(chart.code), labels, ticks, summary, show,
+                      values, tuple(r.kpi for r in history))  # fmt: skip
 
 
 def build(
     report: Report,
+    trend: Sequence[Scorecard],
     *,
     account_name: str,
     locale: str,
@@ -246,12 +245,13 @@ def build(
 ) -> CustomerEdition:
     """The customer edition of an account's report, in ``locale``."""
     with force_locale(locale):
-        return _build(report, account_name, locale, page_size, actions, comments,
+        return _build(report, trend, account_name, locale, page_size, actions, comments,
                       show_internal, today)  # fmt: skip
 
 
 def _build(
     report: Report,
+    trend: Sequence[Scorecard],
     account_name: str,
     locale: str,
     page_size: str,
@@ -261,7 +261,7 @@ def _build(
     today: date,
 ) -> CustomerEdition:
     card = report.card
-    periods = trend_periods(report.period, len(report.charts[0].x_labels))
+    periods = [c.period for c in trend]
     previous_words = wording.period_words(str(Period.parse(report.period).previous()), locale)
     by_code = {c.code: c for c in report.charts}
     tiles = tuple(
@@ -281,7 +281,7 @@ def _build(
         for code in report.headline.improved_codes
     )
     charts = tuple(
-        local_chart(c, card.indicator(c.code), periods, locale, show_internal)
+        local_chart(c, [t.indicator(c.code) for t in trend], periods, locale, show_internal)
         for c in report.charts
         if not c.empty and (c.cpi_points or show_internal)
     )
