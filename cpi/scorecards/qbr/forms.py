@@ -6,21 +6,25 @@ from collections.abc import Sequence
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from cpi.scorecards.qbr.edition import MAX_ACTIONS
 from cpi.scorecards.qbr.operations import ACTION_CHARS, AccountComment, Choices
 
 LANGUAGES = [
-    ("", "The account's language"),
-    ("en", "English"),
-    ("fr", "Français"),
-    ("de", "Deutsch"),
-    ("hu", "Magyar"),
-    ("ru", "Русский"),
+    SelectChoice("", "The account's language"),
+    SelectChoice("en", "English"),
+    SelectChoice("fr", "Français"),
+    SelectChoice("de", "Deutsch"),
+    SelectChoice("hu", "Magyar"),
+    SelectChoice("ru", "Русский"),
 ]
-COMMENT_CHOICES = [("print", "Print"), ("skip", "Leave out"), ("hide", "Hide")]
+COMMENT_CHOICES = [
+    SelectChoice("print", "Print"),
+    SelectChoice("skip", "Leave out"),
+    SelectChoice("hide", "Hide (never printed)"),
+]
 
 
 class QbrFormBase(FlaskForm):
@@ -28,14 +32,19 @@ class QbrFormBase(FlaskForm):
     edition = RadioField(
         "Edition",
         choices=[
-            ("customer", "Customer edition (for the QBR)"),
-            ("internal", "Internal edition (full statistics)"),
+            SelectChoice("customer", "Customer edition (for the QBR)"),
+            SelectChoice("internal", "Internal edition (full statistics)"),
         ],
         default="customer",
     )
     language = SelectField("Language", choices=LANGUAGES, default="")
     page_size = SelectField(
-        "Paper", choices=[("", "From the language"), ("A4", "A4"), ("letter", "US Letter")]
+        "Paper",
+        choices=[
+            SelectChoice("", "From the language"),
+            SelectChoice("A4", "A4"),
+            SelectChoice("letter", "US Letter"),
+        ],
     )
     show_internal = BooleanField("Show our internal figures (KPI, gap, target)")
 
