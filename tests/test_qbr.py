@@ -473,3 +473,62 @@ def test_command_line_customer_pdf_in_the_accounts_language(runner, demo, tmp_pa
     target = tmp_path / "HC-0007-2026-Q3-QBR.pdf"
     assert str(target) in result.output
     assert "Votre appréciation de notre service" in words(pdf_text(target))
+
+
+# --- the browser: an account manager prepares a French QBR --------------------------
+
+
+@pytest.mark.slow
+def test_account_manager_prepares_a_french_qbr_in_the_browser(
+    runner, live_url, browser, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    runner.invoke("demo")
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(live_url + "/login")
+    page.fill("#email", FRENCH_OWNER)
+    page.fill("#password", "demo-am-pass")
+    page.click("button[type=submit]")
+    page.wait_for_url(live_url + "/")
+    page.goto(f"{live_url}/accounts/{FRENCH}?period={PERIOD}")
+    page.click("text=Prepare QBR")
+    assert page.locator("h1").inner_text() == f"Prepare the QBR: {FRENCH_NAME}"
+    page.select_option("#language", "fr")
+    page.fill("#action_1", "Rappeler chaque client sous 24 heures")
+    page.fill("#action_2", "Devis en trois jours ouvrés")
+    comments = page.locator("li[data-comment]")
+    assert comments.count() >= 2
+    printed = comments.nth(0).locator("blockquote").inner_text()
+    hidden = comments.nth(1).locator("blockquote").inner_text()
+    comments.nth(0).locator("input[value=print]").check()
+    comments.nth(1).locator("input[value=hide]").check()
+    page.click("text=Save choices")
+    assert "The QBR choices are saved." in page.locator(".flash").inner_text()
+    assert page.locator("#action_1").input_value() == "Rappeler chaque client sous 24 heures"
+
+    def download(link: str) -> Path:
+        with page.expect_download() as info:
+            page.click(link)
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        return path
+
+    pdf = download("#download-pdf")
+    deck = download("#download-pptx")
+    assert pdf.name == "HC-0007-2026-Q3-QBR.pdf" and deck.name == "HC-0007-2026-Q3-QBR.pptx"
+    in_pdf = words(pdf_text(pdf))
+    slides, _deck = deck_text(deck.read_bytes())
+    in_deck = " ".join(slides)
+    card = json_card(runner, FRENCH)
+    for item in card["indicators"]:
+        if item["status"] != "insufficient" and item["value"] is not None:
+            figure = french(item["value"], item["code"])
+            assert figure in in_pdf and figure in in_deck, item
+    for text in (words(printed)[:60], "Rappeler chaque client sous 24 heures",
+                 "Devis en trois jours ouvrés"):  # fmt: skip
+        assert text in in_pdf and text in in_deck
+    assert words(hidden)[:60] not in in_pdf and words(hidden)[:60] not in in_deck
+    assert not errors, errors
+    context.close()
