@@ -293,8 +293,12 @@ def test_internal_figures_only_when_chosen(runner, client, prepared) -> None:  #
 
 @pytest.mark.slow
 def test_page_pictures_summary_first_and_no_chart_split(client, prepared, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    _printed, hidden = prepared
+    scorecard = client.get(f"/accounts/{FRENCH}/scorecard.pdf?period={PERIOD}").data
+    assert words(hidden.text)[:60] not in words(pdf_text(scorecard))  # hidden: never printed
     for edition in ("customer", "internal"):
         data = client.get(f"/accounts/{FRENCH}/qbr.pdf?period={PERIOD}&edition={edition}").data
+        assert words(hidden.text)[:60] not in words(pdf_text(data))
         pdf = tmp_path / f"{edition}.pdf"
         pdf.write_bytes(data)
         subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / edition)],
