@@ -20,7 +20,7 @@ from cpi.scorecards import display
 from cpi.scorecards.charts import Chart
 from cpi.scorecards.qbr import wording
 from cpi.scorecards.reports import Report
-from cpi.scoring import IndicatorResult, Period, Scorecard
+from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult, Period, Scorecard
 
 PRINTED_COMMENTS = 6
 PRINTED_COMMENT_CHARS = 600
@@ -132,7 +132,7 @@ def figure(result: IndicatorResult, locale: str, value: float | None = None) -> 
 def _difference(code: str, value: float, locale: str) -> str:
     text = wording.number(code, value, locale, signed=True)
     unit = {"percent": gettext("%(value)s pts", value=text)}
-    return unit.get(display.INDICATORS_BY_CODE[code].unit, _unit(code, text))
+    return unit.get(INDICATORS_BY_CODE[code].unit, _unit(code, text))
 
 
 def _note(result: IndicatorResult, locale: str, min_n: int) -> str:
