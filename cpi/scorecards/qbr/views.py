@@ -26,7 +26,7 @@ from cpi.scorecards.operations import report_period
 from cpi.scorecards.pdf import PdfError
 from cpi.scorecards.qbr import documents, operations, picture, slides
 from cpi.scorecards.qbr.edition import CustomerEdition
-from cpi.scorecards.qbr.forms import BrandingForm, qbr_form
+from cpi.scorecards.qbr.forms import BrandingForm, QbrFormBase, qbr_form
 from cpi.scorecards.viewing import requested_period, viewer, visible_account_or_404
 from cpi.scoring import Period
 
@@ -61,7 +61,13 @@ def prepare(account_id: str) -> ResponseReturnValue:
     return _page(account, period, qbr_form(offered, saved, str(period)), offered, [])
 
 
-def _page(account: Account, period: Period, form: object, offered: list, errors: list) -> str:  # type: ignore[type-arg]
+def _page(
+    account: Account,
+    period: Period,
+    form: QbrFormBase,
+    offered: list[operations.AccountComment],
+    errors: list[str],
+) -> str:
     session = get_session()
     found = operations.branding(session, account)
     branding = BrandingForm(data={"language": (found.locale if found else None) or ""})
