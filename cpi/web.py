@@ -144,6 +144,7 @@ def init_app(app: Flask) -> None:
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
     from cpi.scorecards import views as scorecard_views
+    from cpi.scorecards.qbr import views as qbr_views
     from cpi.surveys import views as survey_views
 
     app.request_class = CpiRequest
@@ -162,6 +163,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health_views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(scorecard_views.bp)
+    app.register_blueprint(qbr_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(export_views.bp)
     app.register_blueprint(api_views.bp)

@@ -107,6 +107,19 @@ def render_table(card: Scorecard) -> str:
 @click.option("--all-accounts", is_flag=True, help="one PDF per account (PATH: folder or .zip)")
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path))
 @click.option("--processes", type=click.IntRange(1, 256), default=None, help="default: all cores")
+@click.option(
+    "--edition",
+    type=click.Choice(["customer", "internal"]),
+    default="internal",
+    show_default=True,
+    help="customer: the QBR edition of one account (summary, trends, chosen comments, actions)",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "fr", "de", "hu", "ru"]),
+    default=None,
+    help="the customer edition's language (default: the account's)",
+)
 @with_appcontext
 def scorecard_command(
     period_text: str,
@@ -117,8 +130,13 @@ def scorecard_command(
     all_accounts: bool,
     output: Path,
     processes: int | None,
+    edition: str,
+    lang: str | None,
 ) -> None:
-    """Write the PDF scorecard of a scope, or of every account (--all-accounts)."""
+    """Write the PDF scorecard of a scope, or of every account (--all-accounts).
+
+    ``--edition customer`` writes an account's QBR edition, in ``--lang`` (default: the
+    account's language); a ``.pptx`` PATH writes the account's slide deck."""
     from cpi.scorecards.disclosure import Universe
     from cpi.scorecards.pdf import PdfError
     from cpi.scorecards.rendering import pdf_filename, report_pdf
@@ -131,7 +149,15 @@ def scorecard_command(
         raise click.UsageError(
             "give exactly one of --account, --segment, --owner, --company, --all-accounts"
         )
+    deck = output.suffix.lower() == ".pptx"
+    if (edition == "customer" or deck) and not account:
+        raise click.UsageError("the customer edition and the slide deck are for one --account")
+    if lang and edition == "internal" and not deck:
+        raise click.UsageError("--lang is for the customer edition and the slide deck")
     require_schema()
+    if account and (edition == "customer" or deck):
+        _write_qbr(account, period, output, edition=edition, lang=lang, deck=deck)
+        return
     if all_accounts:
         # On a worker when there is a queue (it must see PATH: the same machine or a
         # shared volume), else here.
@@ -150,10 +176,19 @@ def scorecard_command(
     found = account_exists(session, account) if account else None
     manager = found.owner_email if found else (owner or "").strip().lower() or None
     try:
-        report = build_report(
-            session, scope_type, scope_id, period, min_n=current_app.config["MIN_N"],
-            comment_limit=6, viewer=Universe(manager),
-        )  # fmt: skip
+        if found is not None:  # without the comments the account manager hid
+            from cpi.scorecards.qbr.documents import account_report
+            from cpi.scorecards.qbr.operations import choices
+
+            report = account_report(
+                session, found, period, viewer=Universe(manager),
+                hidden=choices(session, found, period).hidden, comment_min_answers=0,
+            )  # fmt: skip
+        else:
+            report = build_report(
+                session, scope_type, scope_id, period, min_n=current_app.config["MIN_N"],
+                comment_limit=6, viewer=Universe(manager),
+            )  # fmt: skip
         pdf = report_pdf(report)
     except ScopeNotFound as error:
         raise click.ClickException(str(error)) from None
@@ -164,3 +199,40 @@ def scorecard_command(
     partial.write_bytes(pdf)
     partial.replace(target)
     click.echo(f"Wrote {target} ({len(pdf) / 1024:.0f} kB)")
+
+
+def _write_qbr(
+    account_id: str, period: Period, output: Path, *, edition: str, lang: str | None, deck: bool
+) -> None:
+    """The account's customer edition (PDF or deck), or its internal figures as a deck,
+    with the choices saved for the account and period (comments, actions)."""
+    from cpi.scorecards.disclosure import Universe
+    from cpi.scorecards.pdf import PdfError
+    from cpi.scorecards.qbr import documents, operations, slides
+    from cpi.scorecards.reports import account_exists
+
+    session = get_session()
+    found = account_exists(session, account_id)
+    if found is None:
+        raise click.ClickException(f"no account {account_id!r}")
+    chosen = operations.choices(session, found, period)
+    try:
+        qbr = documents.customer_edition(
+            session, found, period, choices=chosen, viewer=Universe(found.owner_email),
+            comment_min_answers=0, language=lang,
+            internal=True if edition == "internal" else None,
+        )  # fmt: skip
+        logo = operations.account_logo(session, found)
+        data = slides.deck(qbr, logo) if deck else documents.customer_pdf(qbr, logo)
+    except ScopeNotFound as error:
+        raise click.ClickException(str(error)) from None
+    except PdfError as error:
+        raise click.ClickException(f"the PDF could not be produced: {error}") from None
+    suffix = "pptx" if deck else "pdf"
+    target = output
+    if output.is_dir():
+        target = output / documents.filename(account_id, str(period), suffix, edition)
+    partial = target.with_name(target.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(target)
+    click.echo(f"Wrote {target} ({len(data) / 1024:.0f} kB, {qbr.locale})")

@@ -45,7 +45,8 @@ def html_to_pdf(html: str, static_dir: str, logo_path: str | None = None) -> byt
 
     fetcher = StaticOnlyFetcher(static_dir, logo_path)
     document = HTML(string=html, base_url=ASSET_BASE, url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf()
+    # tagged (structure tree, reading order): screen readers can read the PDF
+    pdf: bytes = document.write_pdf(pdf_tags=True)
     if fetcher.refused:
         log.warning("PDF renderer refused %d address(es)", len(fetcher.refused))
     return pdf

@@ -24,6 +24,8 @@ from cpi.scorecards import display
 from cpi.scorecards.operations import ScopeNotFound
 from cpi.scorecards.overview import PeriodMenu, cached_overview, cached_period_menu
 from cpi.scorecards.pdf import PdfError
+from cpi.scorecards.qbr.documents import account_report
+from cpi.scorecards.qbr.operations import choices as qbr_choices
 from cpi.scorecards.rendering import pdf_filename, report_pdf
 from cpi.scorecards.reports import build_report, owner_names
 from cpi.scorecards.viewing import requested_period, viewer, visible_account_or_404
@@ -145,14 +147,15 @@ def account(account_id: str) -> ResponseReturnValue:
 
 @bp.get("/accounts/<account_id>/scorecard.pdf")
 def account_pdf(account_id: str) -> ResponseReturnValue:
-    visible_account_or_404(account_id)
+    found = visible_account_or_404(account_id)
     session = get_session()
     period, _menu = _scope_period("account", account_id)
     if period is None:
         abort(404, description="There is no period with answers yet.")
-    report = build_report(
-        session, "account", account_id, period, min_n=_min_n(), viewer=viewer(),
-        comment_min_answers=_comment_min_answers(),
+    # without the comments hidden on the QBR page: a hidden comment never prints
+    report = account_report(
+        session, found, period, viewer=viewer(), comment_min_answers=_comment_min_answers(),
+        hidden=qbr_choices(session, found, period).hidden,
     )  # fmt: skip
     try:
         pdf = report_pdf(report)
