@@ -5,16 +5,15 @@ feature modules it needs. One module per line (sorted), so that branches adding
 features merge without conflicts.
 """
 
-import cpi.accounts.models
-import cpi.audit.models
-import cpi.auth.models
-import cpi.initiatives.models
-import cpi.kpis.models
-import cpi.mail.models
-import cpi.outcomes.models
-import cpi.scorecards.qbr.models
-import cpi.surveys.models
-
+import cpi.accounts.models  # noqa: F401
+import cpi.audit.models  # noqa: F401
+import cpi.auth.models  # noqa: F401
+import cpi.initiatives.models  # noqa: F401
+import cpi.kpis.models  # noqa: F401
+import cpi.mail.models  # noqa: F401
+import cpi.outcomes.models  # noqa: F401
+import cpi.scorecards.qbr.models  # noqa: F401
+import cpi.surveys.models  # noqa: F401
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
 from cpi.surveys.models import Response
