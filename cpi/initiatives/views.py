@@ -344,11 +344,13 @@ def _report(initiative: Initiative) -> tuple[ReportOptionsForm, dict[str, Any] |
     include_measured = bool(form.measured.data) if chosen else None
     if not chosen:
         form.measured.data = initiative.benefit_outcome is not None
-    try:
-        before = int(request.args.get("before", "2"))
-        after = int(request.args.get("after", "2"))
-    except ValueError:
-        return form, None, ["before: must be a number of quarters from 1 to 8"]
+    counts = {}
+    for field in ("before", "after"):
+        try:
+            counts[field] = int(request.args.get(field, "2"))
+        except ValueError:
+            return form, None, [f"{field}: must be a number of quarters from 1 to 8"]
+    before, after = counts["before"], counts["after"]
     form.before.data, form.after.data = str(before), str(after)
     viewer = _viewer()
     try:
