@@ -34,9 +34,16 @@ from cpi.initiatives.operations import (
     record_case_study,
     review_case_study,
 )
-from cpi.initiatives.report import build_report, windows
+from cpi.initiatives.report import build_report, check_windows, windows
 from cpi.outcomes.models import Outcome
-from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Answers, AnswerStats, compute_indicator
+from cpi.scoring import (
+    CATALOGUE,
+    INDICATORS_BY_CODE,
+    Answers,
+    AnswerStats,
+    Period,
+    compute_indicator,
+)
 
 # -- statistics --------------------------------------------------------------------
 
@@ -107,6 +114,8 @@ def test_windows_exclude_the_initiative_quarters_and_check_their_sizes() -> None
         windows(date(2025, 10, 1), date(2025, 12, 31), 0, 2)
     with pytest.raises(InitiativeError, match="^end: "):
         windows(date(2026, 1, 2), date(2026, 1, 1), 2, 2)
+    with pytest.raises(InitiativeError, match=r"^after: the after window \(2026-Q1\) overlaps"):
+        check_windows([Period.parse("2025-Q4"), Period.parse("2026-Q1")], [Period.parse("2026-Q1")])
 
 
 # -- ROI ---------------------------------------------------------------------------
@@ -468,3 +477,65 @@ def test_demo_has_a_significant_finished_initiative_and_one_without_effect(runne
     assert not any(e["significant"] for e in coaching["effects"])
     table = runner.invoke("initiative", "report", "1").output
     assert "with the measured benefit's 95% interval" in table
+
+
+def test_case_studies_are_checked_and_account_managers_record_only_their_own(seeded, app) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        initiative = create_initiative(
+            seeded, actor="lead@example.com", name="Two", kind="content", start="2025-10-01",
+            end="2025-12-31", indicators="fcr", participants=[TREATED_AM, OTHER_AMS[0]],
+        )  # fmt: skip
+        me = Viewer(TREATED_AM, "account_manager")
+        common = {"actor": TREATED_AM, "title": "Saved", "happened_on": "2026-02-01",
+                  "kind": "direct_savings", "amount": 10}  # fmt: skip
+        cases = [
+            ({"participant_email": OTHER_AMS[0], "viewer": me}, "participant: you can record"),
+            ({"participant_email": TREATED_AM, "viewer": me, "account_id": "A1-00"}, "account:"),
+            ({"participant_email": OTHER_AMS[1]}, "participant: 'third.am@example.com' does not"),
+            ({"participant_email": TREATED_AM, "amount": "-1"}, "amount: must not be negative"),
+            ({"participant_email": TREATED_AM, "kind": "vibes"}, "kind: must be one of"),
+            ({"participant_email": TREATED_AM, "happened_on": "soon"}, "date: 'soon' is not"),
+        ]
+        for extra, message in cases:
+            with pytest.raises(InitiativeError, match=f"^{message}"):
+                record_case_study(seeded, initiative, **{**common, **extra})
+        own = record_case_study(seeded, initiative, participant_email=TREATED_AM, viewer=me,
+                                account_id="A0-00", **{**common})  # fmt: skip
+        assert own.status == "pending" and own.amount == 10.0
+
+
+def test_report_windows_from_the_command_line_and_an_unfinished_initiative(seeded, runner) -> None:  # type: ignore[no-untyped-def]
+    initiative_id = _create(runner).output.strip()
+    result = runner.invoke("initiative", "report", initiative_id, "--before", "0", expect_exit=1)
+    assert result.output.strip() == "Error: before: must be a number of quarters from 1 to 8"
+    result = runner.invoke("initiative", "report", "999", expect_exit=1)
+    assert "no initiative 999" in result.output
+    late = _create(runner, "--start", "2026-04-01", "--end", "2026-06-30").output.strip()
+    report = json.loads(runner.invoke("initiative", "report", late, "--format", "json").output)
+    assert report["after"] == ["2026-Q3", "2026-Q4"] and report["complete"] is False
+    assert report["marks"] == {"start": "2026-Q2", "end": "2026-Q2"}
+    assert report["effects"][0]["did"] is None
+    assert report["effects"][0]["reason"] == "not enough answers"
+
+
+def test_the_roi_is_the_initiatives_for_every_reader(seeded, runner, write_csv, app) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        f"A{owner}-{number:02d},{quarter},{'no' if owner or quarter < '2026' else 'yes'},,,,,\n"
+        for owner in range(3) for number in range(8)
+        for quarter in ("2025-Q2", "2025-Q3", "2026-Q1", "2026-Q2")
+    ]  # fmt: skip
+    runner.invoke("import", "outcomes", str(write_csv("o.csv", OUTCOMES_HEADER + "".join(rows))))
+    with app.app_context():
+        both = create_initiative(
+            seeded, actor="lead@example.com", name="Both", kind="training", start="2025-10-01",
+            end="2025-12-31", indicators="fcr", participants=[TREATED_AM, OTHER_AMS[0]],
+            costs=[CostLine("fees", amount=1000)], benefit_outcome="renewed", benefit_value=100,
+        )  # fmt: skip
+        lead = build_report(seeded, both, viewer=Viewer(None, "enablement"), min_n=5,
+                            resamples=200)  # fmt: skip
+        mine = build_report(seeded, both, viewer=Viewer(TREATED_AM, "account_manager"), min_n=5,
+                            resamples=200)  # fmt: skip
+    # all treated: 8 of 16 accounts renew after, untreated none: +50 points x 32 x 100
+    assert lead["benefits"]["measured"] == pytest.approx(0.5 * 32 * 100)
+    assert mine["outcome_effects"][0]["did"] == pytest.approx(100.0)  # their own team
+    assert mine["benefits"] == lead["benefits"] and mine["roi_percent"] == lead["roi_percent"]

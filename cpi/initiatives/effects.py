@@ -206,7 +206,10 @@ def difference_in_differences(
         did: float | None, low: float | None, high: float | None, reason: str | None, done: int
     ) -> Effect:
         significant = low is not None and high is not None and (low > 0 or high < 0)
-        return Effect(*shown, did, low, high, significant, reason, done, *counts)  # type: ignore[misc]
+        return Effect(
+            shown[0], shown[1], shown[2], shown[3], did, low, high, significant, reason, done,
+            counts[0], counts[1],
+        )  # fmt: skip
 
     if any(cell.n < max(min_n, 1) for cell in shown) or any(v is None for v in raw):
         return effect(None, None, None, NOT_ENOUGH_ANSWERS, 0)
@@ -244,10 +247,12 @@ def _active(measure: Measure, before: FloatArray, after: FloatArray) -> npt.NDAr
 
 
 def _draws(rng: np.random.Generator, accounts: int, resamples: int) -> FloatArray:
-    """(resamples × accounts) multiplicities: how often each account is drawn."""
-    return rng.multinomial(accounts, np.full(accounts, 1.0 / accounts), size=resamples).astype(
-        float
-    )
+    """(resamples × accounts) multiplicities: how often each account is drawn (drawing
+    ``accounts`` indices with replacement per resample, counted with one bincount)."""
+    picks = rng.integers(0, accounts, size=(resamples, accounts))
+    picks += np.arange(resamples)[:, None] * accounts
+    counts = np.bincount(picks.ravel(), minlength=resamples * accounts)
+    return counts.reshape(resamples, accounts).astype(float)
 
 
 @dataclass(frozen=True)

@@ -464,15 +464,19 @@ def record_case_study(
     hourly_rate: float | str | None = None,
     account_id: str | None = None,
     description: str | None = None,
+    viewer: Viewer | None = None,
 ) -> CaseStudy:
     """Record a quantified return (pending until approved). ``account_id`` is the CRM id.
 
     ``hours_avoided``: give ``hours`` and ``hourly_rate`` (amount = their product);
-    the other kinds: ``amount``. The participant must take part in the initiative."""
+    the other kinds: ``amount``. The participant must take part in the initiative; an
+    account manager (``viewer``) records only their own, and only for their accounts."""
     try:
         email = check_email(participant_email or "")
     except InvalidEmail as error:
         raise InitiativeError("participant", str(error)) from None
+    if viewer is not None and not viewer.manages and email != (viewer.email or "").lower():
+        raise InitiativeError("participant", "you can record only your own case studies")
     if email not in initiative.participant_emails:
         raise InitiativeError("participant", f"{email!r} does not take part in this initiative")
     checked_title = check_name(title, "title")
@@ -494,7 +498,10 @@ def record_case_study(
         account_pk = session.scalar(
             select(Account.id).where(Account.account_id == str(account_id).strip())
         )
-        if account_pk is None:
+        owner = session.scalar(
+            select(func.lower(Account.owner_email)).where(Account.id == account_pk)
+        )
+        if account_pk is None or (viewer is not None and not viewer.manages and owner != email):
             raise InitiativeError("account", f"no account {str(account_id)[:64]!r}")
     study = CaseStudy(
         participant_email=email, account_id=account_pk, title=checked_title, description=text,

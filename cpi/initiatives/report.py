@@ -55,13 +55,18 @@ def windows(start: date, end: date, before: int, after: int) -> tuple[list[Perio
             raise InitiativeError(field, f"must be a number of quarters from 1 to {MAX_WINDOW}")
     if start > end:
         raise InitiativeError("end", f"{end} is before the start {start}")
-    first_before = quarter_of(start).previous()
-    before_quarters = [first_before]
-    while len(before_quarters) < before:
-        before_quarters.append(before_quarters[-1].previous())
-    after_quarters = [next_quarter(quarter_of(end))]
-    while len(after_quarters) < after:
-        after_quarters.append(next_quarter(after_quarters[-1]))
+    try:
+        before_quarters = [quarter_of(start).previous()]
+        while len(before_quarters) < before:
+            before_quarters.append(before_quarters[-1].previous())
+    except ValueError:
+        raise InitiativeError("start", f"{start} leaves no room for the before window") from None
+    try:
+        after_quarters = [next_quarter(quarter_of(end))]
+        while len(after_quarters) < after:
+            after_quarters.append(next_quarter(after_quarters[-1]))
+    except ValueError:
+        raise InitiativeError("end", f"{end} leaves no room for the after window") from None
     before_quarters.reverse()
     check_windows(before_quarters, after_quarters)
     return before_quarters, after_quarters
@@ -107,6 +112,7 @@ def build_report(
     }
     treated = sorted(a for a, owner in owners.items() if owner in participants)
     untreated = sorted(a for a, owner in owners.items() if owner not in participants)
+    all_treated = treated
     if not viewer.sees_everything:
         me = (viewer.email or "").lower()
         treated = [a for a in treated if owners[a] == me]
@@ -116,9 +122,20 @@ def build_report(
     data = load_scoring_data(session, after_q[-1], history=len(span))
     stats = data.stats  # account -> quarter -> stats
 
-    def window_stats(account: str, quarters: Sequence[Period]) -> AnswerStats:
-        by_quarter = stats.get(account, {})
-        return _sum([by_quarter[str(q)] for q in quarters if str(q) in by_quarter])
+    pooled: dict[tuple[str, tuple[str, ...]], AnswerStats] = {}
+
+    def window_stats(accounts: Sequence[str], quarters: Sequence[Period]) -> list[AnswerStats]:
+        """Each account's answers pooled over the quarters; every indicator reads the same
+        windows, so each is pooled once."""
+        names = tuple(str(q) for q in quarters)
+        found = []
+        for account in accounts:
+            key = (account, names)
+            if key not in pooled:
+                by_quarter = stats.get(account, {})
+                pooled[key] = _sum([by_quarter[q] for q in names if q in by_quarter])
+            found.append(pooled[key])
+        return found
 
     effect_rows = []
     trends: dict[str, list[dict[str, Any]]] = {}
@@ -129,8 +146,8 @@ def build_report(
         measure = effects.indicator_measure(indicator, days)
 
         def matrix(accounts: Sequence[str], quarters: Sequence[Period]) -> effects.FloatArray:
-            rows = [effects.indicator_sums(indicator, window_stats(a, quarters), days)  # noqa: B023
-                    for a in accounts]  # fmt: skip
+            rows = [effects.indicator_sums(indicator, s, days)  # noqa: B023
+                    for s in window_stats(accounts, quarters)]  # fmt: skip
             return effects.as_matrix(rows, measure.features)  # noqa: B023
 
         effect_rows.append(
@@ -165,7 +182,15 @@ def build_report(
         include_measured if include_measured is not None else initiative.benefit_outcome is not None
     )
     if wants_measured and initiative.benefit_outcome and initiative.benefit_value is not None:
-        row = next(r for r in outcome_rows if r["outcome"] == initiative.benefit_outcome)
+        # The ROI is the initiative's, the same for every reader: its measured benefit
+        # comes from every treated account, also when the effect tables show one team.
+        rows_for_roi = outcome_rows
+        if all_treated != treated:
+            rows_for_roi, _ = _outcome_effects(
+                session, all_treated, untreated, before_q, after_q, span,
+                min_n=min_n, resamples=resamples, seed=seed,
+            )  # fmt: skip
+        row = next(r for r in rows_for_roi if r["outcome"] == initiative.benefit_outcome)
         measured = roi.measured_benefit(
             initiative.benefit_outcome, row["did"], row["did_low"], row["did_high"],
             units=row["n_treated_after"], value_per_unit=initiative.benefit_value,
@@ -181,6 +206,9 @@ def build_report(
             "indicators": initiative.indicator_codes,
             "participants": initiative.participant_emails,
         },
+        # Where the chart marks the initiative: its first and last quarter.
+        "marks": {"start": str(quarter_of(initiative.start_date)),
+                  "end": str(quarter_of(initiative.end_date))},
         "before": [str(q) for q in before_q],
         "after": [str(q) for q in after_q],
         "complete": today > quarter_end(after_q[-1]),

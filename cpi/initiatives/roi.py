@@ -15,7 +15,7 @@ Pure arithmetic on plain numbers (no Flask, no SQLAlchemy).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # Which way an outcome is better; rates are in percent in the effects.
@@ -107,6 +107,8 @@ def compute_roi(
     from_cases = float(sum(case_studies))
     measured_value = measured.value if measured is not None else None
     benefits = from_cases + (measured_value or 0.0)
+    low: float | None
+    high: float | None
     if measured_value is None:
         low = high = benefits
     elif measured is not None and measured.low is not None and measured.high is not None:
@@ -114,8 +116,8 @@ def compute_roi(
     else:
         low = high = None
 
-    def bound(function: object, x: float | None) -> float | None:
-        return None if x is None else function(x, costs)  # type: ignore[operator]
+    def bound(function: Callable[[float, float], float | None], x: float | None) -> float | None:
+        return None if x is None else function(x, costs)
 
     carried = measured_value is not None
     return Roi(
