@@ -299,7 +299,7 @@ def new_case_study(initiative_id: int) -> ResponseReturnValue:
                 happened_on=form.happened_on.data or "", kind=form.kind.data or "",
                 amount=form.amount.data, hours=form.hours.data,
                 hourly_rate=form.hourly_rate.data, account_id=form.account.data,
-                description=form.description.data,
+                description=form.description.data, viewer=viewer,
             )  # fmt: skip
         except ops.InitiativeError as error:
             session.rollback()
