@@ -220,8 +220,11 @@ def test_report_page_and_json_equal_the_command_line(course, client, runner) -> 
     assert download.mimetype == "application/json"
     assert "attachment" in download.headers["Content-Disposition"]
     assert json.loads(download.data) == cli
-    page = _text(client.get(f"/initiatives/{course}"))
-    assert "FCR <course> & co" in page  # escaped in the HTML, read back as text
+    response = client.get(f"/initiatives/{course}")
+    raw = response.get_data(as_text=True)
+    assert "FCR &lt;course&gt; &amp; co" in raw and "<course>" not in raw
+    page = _text(response)
+    assert "FCR <course> & co" in page
     for row in cli["effects"] + cli["outcome_effects"]:
         name = row.get("indicator") or row["outcome"]
         for key in ("treated_before", "treated_after", "untreated_before", "untreated_after"):
@@ -279,6 +282,10 @@ def test_case_studies_are_recorded_reviewed_and_audited(course, seeded, client, 
     assert bad.status_code == 400 and "amount: must not be negative" in _text(bad)
     unknown = _post(client, url, {**study, "account": "NOPE"})
     assert "account: no account 'NOPE'" in _text(unknown)
+    someone_else = _post(client, url, {**study, "participant": OTHER_AMS[1]})
+    assert someone_else.status_code == 400 and "participant: Not a valid choice" in _text(
+        someone_else
+    )
     assert _post(client, url, study).status_code == 302
     db.rollback()
     recorded = db.scalars(select(CaseStudy).where(CaseStudy.title == "Saved a renewal")).one()
