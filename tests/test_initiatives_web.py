@@ -198,6 +198,9 @@ def test_account_managers_see_only_their_initiatives_and_their_own_figures(  # t
     page = _text(client.get(report_url))
     assert "Someone else's win" not in page and OTHER_AMS[1] not in page
     assert "Total costs" not in page and "shown to sales enablement" in page
+    pdf = " ".join(pdf_text(client.get(f"{report_url}/report.pdf").data).split())
+    assert "Escalations avoided" in pdf and "Someone else's win" not in pdf
+    assert "Total costs" not in pdf and "shown to sales enablement" in pdf
 
 
 def test_min_n_withholds_every_thin_figure_an_account_manager_sees(course, app, client) -> None:  # type: ignore[no-untyped-def]
