@@ -1,0 +1,328 @@
+"""How an initiative report is shown to people: the parallel-trends chart as SVG
+geometry, every line of the ROI calculation as text, the driver view in words, and what
+an account manager may see. Built once from the report dict (:mod:`cpi.initiatives.report`)
+and rendered by the same Jinja partial on the page and in the PDF.
+
+No computation of figures happens here: only formatting of the report's own numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from cpi.initiatives.roi import OUTCOME_BETTER, RATE_OUTCOMES
+from cpi.scorecards.charts import FIXED_RANGE, Point
+from cpi.scorecards.display import axis_unit, number
+from cpi.scoring import INDICATORS_BY_CODE, Period
+
+WIDTH, HEIGHT = 360, 170
+LEFT, RIGHT, TOP, BOTTOM = 36, 14, 22, 26
+
+OUTCOME_LABELS: dict[str, str] = {
+    "renewed": "Renewal rate",
+    "churned": "Churn rate",
+    "revenue": "Revenue per account-quarter",
+    "expansion_revenue": "Expansion revenue per account-quarter",
+    "referrals": "Referrals per account-quarter",
+    "cost_to_serve": "Cost to serve per account-quarter",
+}
+# "Accounts whose customers report FCR >= 80% <verb> <a> vs <b>"
+OUTCOME_VERBS: dict[str, str] = {
+    "renewed": "renewed at",
+    "churned": "churned at",
+    "revenue": "brought in revenue of",
+    "expansion_revenue": "brought in expansion revenue of",
+    "referrals": "gave referrals at",
+    "cost_to_serve": "cost to serve",
+}
+KIND_LABELS: dict[str, str] = {
+    "fees": "Fees",
+    "materials": "Materials",
+    "hours": "Participants' time",
+    "other": "Other",
+    "new_revenue": "New revenue",
+    "direct_savings": "Direct savings",
+    "hours_avoided": "Hours avoided",
+    "giveaways_avoided": "Give-aways avoided",
+}
+# What an account manager does not see of an initiative: money figures of the whole
+# initiative (other participants' case studies, the team's costs and return).
+MANAGER_ONLY_KEYS = (
+    "costs",
+    "benefits",
+    "roi_percent",
+    "roi_low",
+    "roi_high",
+    "return_multiple",
+    "multiple_low",
+    "multiple_high",
+)
+
+
+def money(value: float | None) -> str:
+    return "–" if value is None else f"{value:,.2f}"
+
+
+def figure(name: str, value: float | None, *, signed: bool = False) -> str:
+    """An indicator's value with its unit, or an outcome's (rates in percent)."""
+    if value is None:
+        return "–"
+    if name in INDICATORS_BY_CODE:
+        return number(name, value, signed=signed)
+    sign = "+" if signed else ""
+    if name in RATE_OUTCOMES:
+        return f"{value:{sign}.1f}" + (" pts" if signed else "%")
+    if name == "referrals":
+        return f"{value:{sign}.2f}"
+    return f"{value:{sign},.2f}"
+
+
+def label(name: str) -> str:
+    if name in INDICATORS_BY_CODE:
+        return INDICATORS_BY_CODE[name].name
+    return OUTCOME_LABELS.get(name, name)
+
+
+def participant_edition(report: dict[str, Any], email: str) -> dict[str, Any]:
+    """The report as an account manager sees it: their own accounts as the treated group
+    (the report already does that), their own case studies, and no initiative-wide
+    money figures or other participants' names."""
+    shown = {key: value for key, value in report.items() if key not in MANAGER_ONLY_KEYS}
+    shown["initiative"] = dict(report["initiative"], participants=[email.lower()])
+    return shown
+
+
+# -- the ROI calculation, line by line ------------------------------------------------
+
+
+def cost_lines(costs: dict[str, Any]) -> list[str]:
+    lines = []
+    for item in costs["items"]:
+        what = KIND_LABELS.get(item["kind"], item["kind"])
+        if item["description"] and item["description"] != what:
+            what += f" ({item['description']})"
+        if item["kind"] == "hours":
+            lines.append(
+                f"Cost: {what}: {item['hours']:g} h × {money(item['hourly_cost'])} "
+                f"= {money(item['total'])}"
+            )
+        else:
+            lines.append(f"Cost: {what}: {money(item['total'])}")
+    return lines
+
+
+def _sum_line(title: str, parts: Sequence[float], total: float) -> str:
+    if len(parts) > 1:
+        return f"{title} = {' + '.join(money(p) for p in parts)} = {money(total)}"
+    return f"{title} = {money(total)}"
+
+
+def measured_line(detail: dict[str, Any]) -> str:
+    outcome = detail["outcome"]
+    if detail["value"] is None:
+        return f"Measured benefit ({label(outcome)}): not counted, {detail['reason']}"
+    sign = "" if OUTCOME_BETTER[outcome] == "higher" else "−1 × "
+    scale = " × 0.01" if outcome in RATE_OUTCOMES else ""
+    text = (
+        f"Measured benefit ({label(outcome)}): {sign}{figure(outcome, detail['did'], signed=True)}"
+        f" difference in differences{scale} × {detail['units']} treated account-quarters"
+        f" × {money(detail['value_per_unit'])} = {money(detail['value'])}"
+    )
+    if detail["low"] is not None:
+        text += f" (95% interval {money(detail['low'])} to {money(detail['high'])})"
+    return text
+
+
+def roi_lines(report: dict[str, Any]) -> list[str]:
+    """Every line of the ROI calculation, in order: costs, benefits, ROI and multiple."""
+    costs, benefits = report["costs"], report["benefits"]
+    lines = cost_lines(costs)
+    lines.append(_sum_line("Total costs", [i["total"] for i in costs["items"]], costs["total"]))
+    counted = [s for s in report["case_studies"] if s["counted"]]
+    for study in counted:
+        how = (
+            f"{study['hours']:g} h × {money(study['hourly_rate'])} = {money(study['amount'])}"
+            if study["kind"] == "hours_avoided"
+            else money(study["amount"])
+        )
+        lines.append(
+            f"Case study ({KIND_LABELS.get(study['kind'], study['kind'])}): {study['title']}: {how}"
+        )
+    lines.append(
+        _sum_line("Approved case studies", [s["amount"] for s in counted], benefits["case_studies"])
+    )
+    parts = [benefits["case_studies"]]
+    if benefits["measured_detail"] is not None:
+        lines.append(measured_line(benefits["measured_detail"]))
+        if benefits["measured"] is not None:
+            parts.append(benefits["measured"])
+    else:
+        lines.append("Measured benefit: not counted")
+    total = _sum_line("Total benefits", parts, benefits["total"])
+    if benefits["total_low"] is not None:
+        low, high = money(benefits["total_low"]), money(benefits["total_high"])
+        total += f" (95% interval {low} to {high})"
+    lines.append(total)
+    if report["roi_percent"] is None:
+        lines.append("ROI: not defined without costs")
+        return lines
+    roi = (
+        f"ROI = ({money(benefits['total'])} − {money(costs['total'])}) / "
+        f"{money(costs['total'])} × 100 = {report['roi_percent']:.1f}%"
+    )
+    multiple = (
+        f"Return multiple = {money(benefits['total'])} / {money(costs['total'])} = "
+        f"{report['return_multiple']:.2f}"
+    )
+    if report["roi_low"] is not None:
+        roi += f" (95% interval {report['roi_low']:.1f}% to {report['roi_high']:.1f}%)"
+        multiple += f" (95% interval {report['multiple_low']:.2f} to {report['multiple_high']:.2f})"
+    return lines + [roi, multiple]
+
+
+# -- the parallel-trends chart ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Marker:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class TrendChart:
+    code: str
+    name: str
+    width: int
+    height: int
+    plot_left: float
+    plot_right: float
+    plot_top: float
+    plot_bottom: float
+    x_labels: tuple[Point, ...]
+    y_ticks: tuple[Point, ...]
+    treated_lines: tuple[str, ...]
+    treated_points: tuple[Point, ...]
+    untreated_lines: tuple[str, ...]
+    untreated_points: tuple[Point, ...]
+    markers: tuple[Marker, ...]
+    summary: str
+    y_unit: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.treated_points and not self.untreated_points
+
+
+def _quarter_position(day: date, first: Period) -> float:
+    """Where a day falls on the quarter axis (0 = the middle of the first quarter)."""
+    quarter = (day.month - 1) // 3
+    start = date(day.year, quarter * 3 + 1, 1)
+    end = date(day.year + (quarter == 3), (quarter * 3 + 3) % 12 + 1, 1)
+    within = (day - start).days / (end - start).days
+    index = (day.year - first.year) * 4 + quarter + 1 - (first.quarter or 1)
+    return index - 0.5 + within
+
+
+def _range(code: str, points: Sequence[dict[str, Any]]) -> tuple[float, float]:
+    unit = INDICATORS_BY_CODE[code].unit
+    if unit in FIXED_RANGE:
+        return FIXED_RANGE[unit]
+    seen = [v for p in points for v in (p["treated"], p["untreated"]) if v is not None]
+    top = max(seen, default=1.0) * 1.1 or 1.0
+    magnitude = 10 ** math.floor(math.log10(top))
+    return 0.0, next(s * magnitude for s in (1, 2, 4, 6, 8, 10) if s * magnitude >= top)
+
+
+def trend_chart(code: str, points: Sequence[dict[str, Any]], start: date, end: date) -> TrendChart:
+    """Both groups' quarterly values of one indicator on one chart, the initiative's
+    start and end marked (figures withheld by min_n leave a gap)."""
+    periods = [p["period"] for p in points]
+    low, high = _range(code, points)
+    span = WIDTH - RIGHT - LEFT
+    step = span / max(len(periods), 1)
+
+    def x(position: float) -> float:
+        return LEFT + step * (position + 0.5)
+
+    def y(value: float) -> float:
+        value = min(max(value, low), high)
+        return HEIGHT - BOTTOM - (value - low) / (high - low) * (HEIGHT - BOTTOM - TOP)
+
+    def series(key: str) -> tuple[tuple[str, ...], tuple[Point, ...]]:
+        lines: list[str] = []
+        run: list[str] = []
+        shown = []
+        for i, p in enumerate(points):
+            if p[key] is None:
+                if len(run) > 1:
+                    lines.append(" ".join(run))
+                run = []
+                continue
+            run.append(f"{'M' if not run else 'L'}{x(i):.1f},{y(p[key]):.1f}")
+            shown.append(Point(x(i), y(p[key]), number(code, p[key])))
+        if len(run) > 1:
+            lines.append(" ".join(run))
+        return tuple(lines), tuple(shown)
+
+    treated_lines, treated_points = series("treated")
+    untreated_lines, untreated_points = series("untreated")
+    first = Period.parse(periods[0]) if periods else Period(start.year, 1)
+    limit = len(periods) - 0.5
+    markers = tuple(
+        Marker(x(min(max(_quarter_position(day, first), -0.5), limit)), text)
+        for day, text in ((start, "start"), (end, "end"))
+    )
+    ticks = [low + (high - low) * k / 4 for k in range(5)]
+    words = [f"{label(code)}, {periods[0]} to {periods[-1]}." if periods else label(code)]
+    words += [
+        f"{p['period']}: treated {number(code, p['treated'])}, untreated "
+        f"{number(code, p['untreated'])}."
+        for p in points
+    ]
+    words.append(f"The initiative ran from {start} to {end}.")
+    return TrendChart(
+        code=code,
+        name=label(code),
+        width=WIDTH,
+        height=HEIGHT,
+        plot_left=LEFT,
+        plot_right=WIDTH - RIGHT,
+        plot_top=TOP,
+        plot_bottom=HEIGHT - BOTTOM,
+        x_labels=tuple(Point(x(i), HEIGHT - 8, p.replace("-", " ")) for i, p in enumerate(periods)),
+        y_ticks=tuple(Point(LEFT - 4, y(t), f"{t:g}") for t in ticks),
+        treated_lines=treated_lines,
+        treated_points=treated_points,
+        untreated_lines=untreated_lines,
+        untreated_points=untreated_points,
+        markers=markers,
+        summary=" ".join(words),
+        y_unit=axis_unit(code),
+    )
+
+
+def trend_charts(report: dict[str, Any]) -> list[TrendChart]:
+    info = report["initiative"]
+    start, end = date.fromisoformat(info["start"]), date.fromisoformat(info["end"])
+    return [trend_chart(code, report["trends"][code], start, end) for code in info["indicators"]]
+
+
+# -- the driver view in words ---------------------------------------------------------------
+
+
+def driver_sentence(row: dict[str, Any]) -> str:
+    """ "Accounts whose customers report First-contact resolution ≥ 80.0% renewed at
+    94.0% vs 71.0% for the others" (association, not cause)."""
+    code, outcome = row["indicator"], row["outcome"]
+    split = "≥" if row["split"] == ">=" else "≤"
+    better, worse = row["better"]["value"], row["worse"]["value"]
+    return (
+        f"Accounts whose customers report {label(code)} {split} "
+        f"{number(code, row['threshold'])} {OUTCOME_VERBS[outcome]} "
+        f"{figure(outcome, better)} vs {figure(outcome, worse)} for the other accounts"
+    )
