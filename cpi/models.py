@@ -7,6 +7,7 @@ feature modules it needs.
 from cpi.accounts.models import Account, Contact
 from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
+from cpi.generation import DataGeneration
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
 from cpi.surveys.models import Campaign, Invitation, Question, Response, Survey
@@ -16,6 +17,7 @@ __all__ = [
     "AuditEvent",
     "Campaign",
     "Contact",
+    "DataGeneration",
     "Invitation",
     "KpiFigure",
     "OutboxMessage",
