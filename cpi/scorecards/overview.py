@@ -23,11 +23,13 @@ from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
     default_quarter,
+    history_quarters,
     load_scoring_data,
     periods_needed,
     quarter_activity,
     resolve_scope,
     score,
+    score_accounts,
 )
 from cpi.scorecards.reports import (
     TREND_QUARTERS,
@@ -135,9 +137,14 @@ def build_overview(
     ``comment_min_answers``: leave out the comments of accounts with fewer answers
     (everyone but administrators).
     """
-    disclosure = Disclosure(session, viewer, min_n)
     indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
-    data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
+    # The trend quarters, back to the start of the oldest one's year: the differencing
+    # audit of every year the page shows reads the same sums (one load per page).
+    history = audit_history(period)
+    data = load_scoring_data(session, period, history=history)
+    disclosure = Disclosure(
+        session, viewer, min_n, data=data, quarters=periods_needed(period, history)
+    )
     scope = resolve_scope(data, scope_type, scope_id)
     if visible is not None:
         mine = frozenset(a.account_id for a in visible) & scope.account_ids
@@ -153,6 +160,8 @@ def build_overview(
     )  # fmt: skip
     report = replace(report, benchmarks=benchmarks(data, scope, min_n=min_n, disclosure=disclosure))
     members = [data.accounts[a] for a in scope.account_ids]
+    # Rankings show the period's figures only (no change since the period before).
+    data = period_only(data)
     rankings = []
     if scope.type == "company" and visible is None:
         segments = {a.segment for a in members}
@@ -164,21 +173,32 @@ def build_overview(
             data, "owner", owners, indicator.code, min_n=min_n, labels=names,
             by_account=by_account, disclosure=disclosure)))  # fmt: skip
     account_rows = []
-    for account in members:
-        card = disclosure.card(
-            score(
-                data,
-                resolve_scope(data, "account", account.account_id),
-                min_n=min_n,
-                by_account=by_account,
-            )
-        )
+    cards = score_accounts(data, [a.account_id for a in members], min_n=min_n)
+    for account, computed in zip(members, cards, strict=True):
+        card = disclosure.card(computed)
         account_rows.append(
             RankRow("account", account.account_id, account.name,
                     f"{account.account_id} · {account.segment}", card.indicator(indicator.code))
         )  # fmt: skip
     rankings.append(rank("account", "Accounts", account_rows))
     return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
+
+
+def audit_history(period: Period) -> int:
+    """How many quarters before the period's last to load so that the trend quarters
+    and every quarter of their years are covered (see ``periods_needed``)."""
+    oldest = history_quarters(period, TREND_QUARTERS)[0]
+    return TREND_QUARTERS - 1 + (oldest.quarter or 1) - 1
+
+
+def period_only(data: ScoringData) -> ScoringData:
+    """``data`` with the sums of the period's own quarters only."""
+    quarters = {str(q) for q in data.period.quarters()}
+    stats = {
+        account: {q: s for q, s in by_quarter.items() if q in quarters}
+        for account, by_quarter in data.stats.items()
+    }
+    return replace(data, stats=stats)
 
 
 def available_periods(session: Session) -> list[str]:
