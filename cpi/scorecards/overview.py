@@ -140,10 +140,10 @@ def build_overview(
     indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
     # The trend quarters, back to the start of the oldest one's year: the differencing
     # audit of every year the page shows reads the same sums (one load per page).
-    history = audit_history(period)
-    data = load_scoring_data(session, period, history=history)
+    load_period, history = audit_window(period)
+    data = replace(load_scoring_data(session, load_period, history=history), period=period)
     disclosure = Disclosure(
-        session, viewer, min_n, data=data, quarters=periods_needed(period, history)
+        session, viewer, min_n, data=data, quarters=periods_needed(load_period, history)
     )
     scope = resolve_scope(data, scope_type, scope_id)
     if visible is not None:
@@ -184,11 +184,17 @@ def build_overview(
     return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
 
 
-def audit_history(period: Period) -> int:
-    """How many quarters before the period's last to load so that the trend quarters
-    and every quarter of their years are covered (see ``periods_needed``)."""
+def audit_window(period: Period) -> tuple[Period, int]:
+    """What to load (a period and its ``history``, see ``periods_needed``) so that the
+    page's quarters and every quarter of the years they fall in are covered: the audit
+    of each year the page shows then reads the same sums (one load per page). A
+    quarter's data is loaded up to its year's last quarter (KPIs of the quarters only:
+    a quarter's page reads no year rows)."""
+    load = period if period.is_year else Period(period.year, 4)
     oldest = history_quarters(period, TREND_QUARTERS)[0]
-    return TREND_QUARTERS - 1 + (oldest.quarter or 1) - 1
+    last = load.quarters()[-1]
+    start = Period(oldest.previous().year, 1)  # the oldest quarter is compared with the one before
+    return load, (last.year - start.year) * 4 + (last.quarter or 4) - (start.quarter or 1)
 
 
 def period_only(data: ScoringData) -> ScoringData:
