@@ -33,6 +33,7 @@ from cpi.scorecards.operations import (
 )
 from cpi.scorecards.reports import (
     TREND_QUARTERS,
+    PeriodSlices,
     Report,
     benchmarks,
     owner_names,
@@ -149,19 +150,20 @@ def build_overview(
     if visible is not None:
         mine = frozenset(a.account_id for a in visible) & scope.account_ids
         scope = Scope(scope.type, scope.id, scope.name, mine, scope.segment)
-    by_account = data.kpis_by_account()
+    slices = PeriodSlices(data)
     names = owner_names(session)
     in_scope = None if scope.type == "company" and visible is None else scope.account_ids
     comments = scope_comments(session, in_scope, period, min_answers=comment_min_answers)
     report = report_from_data(
-        data, scope, min_n=min_n, owner_names=names, by_account=by_account,
-        generated_at=generated_at, disclosure=disclosure, comments=comments.shown,
-        comments_total=comments.total, comments_withheld=comments.withheld,
+        data, scope, min_n=min_n, owner_names=names, generated_at=generated_at,
+        disclosure=disclosure, comments=comments.shown, comments_total=comments.total,
+        comments_withheld=comments.withheld, slices=slices,
     )  # fmt: skip
-    report = replace(report, benchmarks=benchmarks(data, scope, min_n=min_n, disclosure=disclosure))
+    now, by_account = slices(period)
+    report = replace(report, benchmarks=benchmarks(now, scope, min_n=min_n, disclosure=disclosure))
     members = [data.accounts[a] for a in scope.account_ids]
     # Rankings show the period's figures only (no change since the period before).
-    data = period_only(data)
+    data = period_only(now)
     rankings = []
     if scope.type == "company" and visible is None:
         segments = {a.segment for a in members}

@@ -6,6 +6,7 @@ period, the period before, the trend quarters), the headline and the comments.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -27,7 +28,7 @@ from cpi.scorecards.operations import (
     resolve_scope,
     score,
 )
-from cpi.scoring import KpiRow, Period, Scope, Scorecard
+from cpi.scoring import KpiRow, Period, Scope, Scorecard, TargetRow
 from cpi.surveys.models import Response
 
 TREND_QUARTERS = 8
@@ -130,6 +131,48 @@ def score_at(
     return disclosure.card(card) if disclosure is not None else card
 
 
+class PeriodSlices:
+    """``data`` narrowed to what scoring one period reads: the KPI and target rows of the
+    period and of its quarters (the rows ``score`` keeps), indexed by period once, in
+    their original order. A page scoring a dozen periods then never re-reads every
+    KPI row of every quarter loaded for each of them."""
+
+    def __init__(self, data: ScoringData) -> None:
+        self.data = data
+        self._kpis: dict[str, list[tuple[int, KpiRow]]] = defaultdict(list)
+        for index, row in enumerate(data.kpi_rows):
+            self._kpis[row.period].append((index, row))
+        self._targets: dict[str, list[tuple[int, TargetRow]]] = defaultdict(list)
+        for index, target in enumerate(data.target_rows):
+            self._targets[target.period].append((index, target))
+        self._done: dict[Period, tuple[ScoringData, dict[str | None, list[KpiRow]]]] = {}
+
+    @staticmethod
+    def _of(rows: Mapping[str, list[tuple[int, Any]]], wanted: set[Period]) -> list[Any]:
+        chosen = [item for text, items in rows.items() if _parsed(text) in wanted for item in items]
+        return [row for _index, row in sorted(chosen, key=lambda item: item[0])]
+
+    def __call__(self, period: Period) -> tuple[ScoringData, dict[str | None, list[KpiRow]]]:
+        """The narrowed data (its period set to ``period``) and its KPI rows by account."""
+        if period not in self._done:
+            wanted = {period, *period.quarters()}
+            data = replace(
+                self.data,
+                period=period,
+                kpi_rows=self._of(self._kpis, wanted),
+                target_rows=self._of(self._targets, wanted),
+            )
+            self._done[period] = (data, data.kpis_by_account())
+        return self._done[period]
+
+
+def _parsed(text: str) -> Period | None:
+    try:
+        return Period.parse(text)
+    except ValueError:
+        return None
+
+
 def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]:
     if scope.type == "account":
         return scope.name or scope.id or "", f"Account {scope.id} · {scope.segment}"
@@ -161,11 +204,17 @@ def report_from_data(
     by_account: Mapping[str | None, list[KpiRow]] | None = None,
     generated_at: datetime | None = None,
     disclosure: Disclosure | None = None,
+    slices: PeriodSlices | None = None,
 ) -> Report:
-    """``disclosure``: the figures one viewer may see (None: every figure, as computed)."""
+    """``disclosure``: the figures one viewer may see (None: every figure, as computed).
+    ``slices``: ``PeriodSlices(data)``, when the caller scores many periods of ``data``."""
     by_account = by_account if by_account is not None else data.kpis_by_account()
 
     def at(period: Period, moment: datetime | None = None) -> Scorecard:
+        if slices is not None:
+            sliced, sliced_by_account = slices(period)
+            return score_at(sliced, scope, period, min_n=min_n, by_account=sliced_by_account,
+                            generated_at=moment, disclosure=disclosure)  # fmt: skip
         return score_at(data, scope, period, min_n=min_n, by_account=by_account,
                         generated_at=moment, disclosure=disclosure)  # fmt: skip
 
