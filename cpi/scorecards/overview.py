@@ -23,7 +23,6 @@ from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
     default_quarter,
-    history_quarters,
     load_scoring_data,
     periods_needed,
     quarter_activity,
@@ -35,6 +34,7 @@ from cpi.scorecards.reports import (
     TREND_QUARTERS,
     PeriodSlices,
     Report,
+    audit_window,
     benchmarks,
     owner_names,
     report_from_data,
@@ -184,19 +184,6 @@ def build_overview(
         )  # fmt: skip
     rankings.append(rank("account", "Accounts", account_rows))
     return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
-
-
-def audit_window(period: Period) -> tuple[Period, int]:
-    """What to load (a period and its ``history``, see ``periods_needed``) so that the
-    page's quarters and every quarter of the years they fall in are covered: the audit
-    of each year the page shows then reads the same sums (one load per page). A
-    quarter's data is loaded up to its year's last quarter (KPIs of the quarters only:
-    a quarter's page reads no year rows)."""
-    load = period if period.is_year else Period(period.year, 4)
-    oldest = history_quarters(period, TREND_QUARTERS)[0]
-    last = load.quarters()[-1]
-    start = Period(oldest.previous().year, 1)  # the oldest quarter is compared with the one before
-    return load, (last.year - start.year) * 4 + (last.quarter or 4) - (start.quarter or 1)
 
 
 def period_only(data: ScoringData) -> ScoringData:

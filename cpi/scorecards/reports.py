@@ -25,6 +25,7 @@ from cpi.scorecards.operations import (
     ScoringData,
     history_quarters,
     load_scoring_data,
+    periods_needed,
     resolve_scope,
     score,
 )
@@ -377,6 +378,19 @@ def benchmarks(
     return tuple(shown)
 
 
+def audit_window(period: Period) -> tuple[Period, int]:
+    """What to load (a period and its ``history``, see ``periods_needed``) so that the
+    page's quarters and every quarter of the years they fall in are covered: the audit
+    of each year the page shows then reads the same sums (one load per page). A
+    quarter's data is loaded up to its year's last quarter (KPIs of the quarters only:
+    a quarter's page reads no year rows)."""
+    load = period if period.is_year else Period(period.year, 4)
+    oldest = history_quarters(period, TREND_QUARTERS)[0]
+    last = load.quarters()[-1]
+    start = Period(oldest.previous().year, 1)  # the oldest quarter is compared with the one before
+    return load, (last.year - start.year) * 4 + (last.quarter or 4) - (start.quarter or 1)
+
+
 def build_report(
     session: Session,
     scope_type: str,
@@ -404,6 +418,17 @@ def build_report(
         session, in_scope, period, limit=comment_limit, min_answers=comment_min_answers
     )
     disclosure = Disclosure(session, viewer, min_n)
+    wide: ScoringData | None = None
+    if viewer is not None:
+        # Every account over the years the report shows, loaded once: the differencing
+        # audit of each year and the benchmarks read it.
+        load, history = audit_window(Period.parse(period))
+        wide = replace(
+            load_scoring_data(session, load, history=history), period=Period.parse(period)
+        )
+        disclosure = Disclosure(
+            session, viewer, min_n, data=wide, quarters=periods_needed(load, history)
+        )
     report = report_from_data(
         data,
         scope,
@@ -416,7 +441,7 @@ def build_report(
     )
     if not with_benchmarks:
         return report
-    wide = load_scoring_data(session, period)
+    wide = PeriodSlices(wide)(wide.period)[0] if wide else load_scoring_data(session, period)
     wide_scope = resolve_scope(wide, scope_type, scope_id)
     wider = benchmarks(wide, wide_scope, min_n=min_n, disclosure=disclosure)
     return replace(report, benchmarks=wider)
