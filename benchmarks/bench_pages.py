@@ -12,7 +12,7 @@ figures are the app's own). Before every timed request the bench submits a surve
 answer through the real survey form (POST /s/<token>): every write moves the data
 generation, so each timed request is a cold one (cache miss). Right after it, the
 same page is requested again (a warm, cached request): that is the floor, measured
-in the same run, interleaved. Warm-up: two cold + warm rounds per page, untimed.
+in the same run, interleaved. Warm-up: ``--warmup`` (2) cold + warm rounds per page, untimed.
 
 Prints, per page, p50/p95 of the cold requests, p50 of the warm ones and the ratio
 cold p95 / warm p50. Goal (issue 13): the cold company dashboard's p95 <= 150 ms.
@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20, help="cold requests per page")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed rounds per page")
     parser.add_argument("--pages", default="company,manager,account")
     args = parser.parse_args(argv)
     url = args.database_url or f"sqlite:///{args.sqlite}"
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "account": ("account page", "lead@example.com", f"/accounts/ACC-00001?period={LAST}"),
     }  # fmt: skip
     chosen = [pages[name] for name in args.pages.split(",")]
-    warmup = 2
+    warmup = args.warmup
     tokens = prepare(url, args.responses, args.accounts, (warmup + args.requests) * len(chosen))
     folder = Path(tempfile.mkdtemp(prefix="cpi-bench-pages-"))
     config = {"DATABASE_URL": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": SECRET,
