@@ -168,3 +168,23 @@ def test_redis_down_means_computing_without_the_cache(
     assert responses_shown(client) == responses_shown(client) > 0
     assert cache.stats["hits"] == 0  # every view computed, none failed
     database(unreachable).engine.dispose()
+
+
+def test_an_audit_is_reused_across_generations_while_its_answers_are_unchanged(
+    runner: Any, write_csv: Any, app: Any, db: Any
+) -> None:
+    """The differencing audit is kept under a digest of its inputs: a write elsewhere
+    (another year, another generation) does not make a year's audit run again."""
+    from staff_support import OWNER_A
+
+    from cpi.scorecards.disclosure import Universe, withheld_cells
+
+    small_dataset(runner, write_csv)
+    viewer = Universe(OWNER_A)
+    with app.app_context():
+        first = withheld_cells(db, viewer, 2026, 5, "generation-1")
+        misses, hits = cache.stats["misses"], cache.stats["hits"]
+        again = withheld_cells(db, viewer, 2026, 5, "generation-2")
+    assert again == first
+    assert cache.stats["misses"] == misses + 1  # the year's entry, under the new generation
+    assert cache.stats["hits"] > hits  # its audits, by their inputs

@@ -28,6 +28,7 @@ filtered (indicators.md, Privacy).
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -258,10 +259,21 @@ def _withheld_cells(
                 per_code[code][(account.account_id, quarter)] = n
     withheld: set[Any] = set()
     done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
+    # The audit is a pure function of its inputs: its result is kept under a digest of
+    # them, so a year whose answers a write did not touch is not audited again.
+    shown_groups = sorted((key, sorted(accounts)) for key, accounts in groups.items())
+    owned = sorted(own_only) if own_only is not None else None
+    context = repr((str(year), min_n, owned, shown_groups))
     for code, atom_n in per_code.items():
         answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
         if answered not in done:  # indicators answered alike are audited once
-            done[answered] = audit(atom_n, groups, str(year), min_n, own=own_only)
+            digest = hashlib.sha256(context.encode())
+            digest.update(repr(sorted(answered)).encode())
+
+            def run(atom_n: Mapping[Atom, int] = atom_n) -> frozenset[Cell]:
+                return audit(atom_n, groups, str(year), min_n, own=own_only)
+
+            done[answered] = cached(("audit", digest.hexdigest()), run, small=True)
         withheld.update((kind, key, period, code) for kind, key, period in done[answered])
     return frozenset(withheld)
 
