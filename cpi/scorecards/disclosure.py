@@ -229,7 +229,7 @@ def withheld_cells(
     year: int,
     min_n: int,
     fingerprint: str,
-    data: ScoringData | None = None,
+    data: ScoringData | Callable[[], ScoringData] | None = None,
 ) -> frozenset[Any]:
     """(scope type, scope id, period, indicator code) of every figure of ``year`` withheld
     from ``universe``; reused while the data (``fingerprint``) is unchanged. ``data``:
@@ -239,10 +239,16 @@ def withheld_cells(
 
 
 def _withheld_cells(
-    session: Session, universe: Universe, year: int, min_n: int, data: ScoringData | None = None
+    session: Session,
+    universe: Universe,
+    year: int,
+    min_n: int,
+    data: ScoringData | Callable[[], ScoringData] | None = None,
 ) -> frozenset[Any]:
     # The year's last quarter with three quarters of history: the year's four quarters.
     # Every account: an account manager's segment and company figures hold others' too.
+    if callable(data):  # loaded only now that the year's audit is not in the cache
+        data = data()
     if data is None:
         data = load_scoring_data(session, Period(year, 4), history=3)
     own = {a.account_id for a in universe.accounts(data.accounts.values())}
@@ -278,6 +284,19 @@ def _withheld_cells(
     return frozenset(withheld)
 
 
+class Lazy:
+    """A value computed on first call and kept (a load the audit may not need)."""
+
+    def __init__(self, load: Callable[[], ScoringData]) -> None:
+        self._load = load
+        self.value: ScoringData | None = None
+
+    def __call__(self) -> ScoringData:
+        if self.value is None:
+            self.value = self._load()
+        return self.value
+
+
 class Disclosure:
     """Applies the audit to scorecards: withheld figures become "insufficient".
     ``universe`` None: an administrator, who sees every figure as computed."""
@@ -288,11 +307,12 @@ class Disclosure:
         universe: Universe | None,
         min_n: int,
         *,
-        data: ScoringData | None = None,
+        data: ScoringData | Callable[[], ScoringData] | None = None,
         quarters: Collection[str] = (),
     ) -> None:
-        """``data``: sums already loaded for every account over ``quarters``; a year whose
-        four quarters are all among them is audited from it instead of loading again."""
+        """``data``: sums of every account over ``quarters`` (or what loads them, called
+        at most when an audit is not cached: see ``Lazy``); a year whose four quarters
+        are all among them is audited from it instead of loading again."""
         self.session = session
         self.universe = universe
         self.min_n = min_n
@@ -301,7 +321,7 @@ class Disclosure:
         self._data = data
         self._quarters = frozenset(quarters)
 
-    def _data_for(self, year: int) -> ScoringData | None:
+    def _data_for(self, year: int) -> ScoringData | Callable[[], ScoringData] | None:
         if self._data is None:
             return None
         if all(str(q) in self._quarters for q in Period(year).quarters()):

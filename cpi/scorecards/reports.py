@@ -19,7 +19,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.scorecards import display
 from cpi.scorecards.charts import Chart, trend_charts
-from cpi.scorecards.disclosure import Disclosure, Universe
+from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
     ScoringData,
@@ -418,16 +418,18 @@ def build_report(
         session, in_scope, period, limit=comment_limit, min_answers=comment_min_answers
     )
     disclosure = Disclosure(session, viewer, min_n)
-    wide: ScoringData | None = None
+    window: Lazy | None = None
     if viewer is not None:
-        # Every account over the years the report shows, loaded once: the differencing
-        # audit of each year and the benchmarks read it.
+        # Every account over the years the report shows, loaded once if a year's audit is
+        # not cached: the differencing audit of each year and the benchmarks read it.
         load, history = audit_window(Period.parse(period))
-        wide = replace(
-            load_scoring_data(session, load, history=history), period=Period.parse(period)
+        window = Lazy(
+            lambda: replace(
+                load_scoring_data(session, load, history=history), period=Period.parse(period)
+            )
         )
         disclosure = Disclosure(
-            session, viewer, min_n, data=wide, quarters=periods_needed(load, history)
+            session, viewer, min_n, data=window, quarters=periods_needed(load, history)
         )
     report = report_from_data(
         data,
@@ -441,7 +443,10 @@ def build_report(
     )
     if not with_benchmarks:
         return report
-    wide = PeriodSlices(wide)(wide.period)[0] if wide else load_scoring_data(session, period)
+    if window is not None and window.value is not None:
+        wide = PeriodSlices(window.value)(window.value.period)[0]
+    else:
+        wide = load_scoring_data(session, period)
     wide_scope = resolve_scope(wide, scope_type, scope_id)
     wider = benchmarks(wide, wide_scope, min_n=min_n, disclosure=disclosure)
     return replace(report, benchmarks=wider)
