@@ -28,7 +28,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from cpi import config as cpi_config
-    from cpi import db, web
+    from cpi import db, generation, web  # noqa: F401  (generation: writes bump it)
 
     app = Flask(
         __name__,

@@ -28,6 +28,7 @@ filtered (indicators.md, Privacy).
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -36,7 +37,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cpi.scorecards.cache import cached, data_fingerprint
-from cpi.scorecards.operations import AccountInfo, load_scoring_data
+from cpi.scorecards.operations import AccountInfo, ScoringData, load_scoring_data
 from cpi.scoring import CATALOGUE, IndicatorResult, Period, Scorecard, compute_indicator
 
 Cell = tuple[str, str | None, str]  # (scope type, scope id, period): one figure of one scope
@@ -109,6 +110,10 @@ def audit(
     deterministic.
     """
     atoms = {atom: n for atom, n in atom_n.items() if n > 0}
+    if own is None and all(n >= min_n for n in atoms.values()):
+        # Every account-quarter is shown on its own: no atom lies outside the shown
+        # figures, so there is no block to protect (the loop below would find none).
+        return frozenset()
     by_account: dict[str, list[Atom]] = defaultdict(list)
     for atom in sorted(atoms):
         by_account[atom[0]].append(atom)
@@ -195,27 +200,57 @@ def _cheapest_move(
     return min(moves, key=cost)
 
 
+# n of each indicator as scoring counts it (compute_indicator), read from the sums
+# without scoring (tests/security/test_differencing_audit.py checks they agree).
+N_OF: dict[str, Callable[[Any], int]] = {
+    "fcr": lambda s: s.fcr_n,
+    "csat": lambda s: s.csat_n,
+    "value_added_calls": lambda s: s.calls_n,
+    "ces": lambda s: s.ces_n,
+    "value_added_share": lambda s: s.share_n,
+    "quote_turnaround": lambda s: s.quote_n,
+    "nps": lambda s: s.nps_n,
+}
+
+
 def indicator_n(stats_by_quarter: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     """Answers per indicator code and quarter (n as scoring counts it)."""
     return {
-        indicator.code: {q: compute_indicator(indicator, s).n for q, s in stats_by_quarter.items()}
+        indicator.code: {q: N_OF[indicator.code](s) for q, s in stats_by_quarter.items()}
+        if indicator.code in N_OF
+        else {q: compute_indicator(indicator, s).n for q, s in stats_by_quarter.items()}
         for indicator in CATALOGUE
     }
 
 
 def withheld_cells(
-    session: Session, universe: Universe, year: int, min_n: int, fingerprint: str
+    session: Session,
+    universe: Universe,
+    year: int,
+    min_n: int,
+    fingerprint: str,
+    data: ScoringData | Callable[[], ScoringData] | None = None,
 ) -> frozenset[Any]:
     """(scope type, scope id, period, indicator code) of every figure of ``year`` withheld
-    from ``universe``; reused while the data (``fingerprint``) is unchanged."""
+    from ``universe``; reused while the data (``fingerprint``) is unchanged. ``data``:
+    already loaded sums of every account covering the year's quarters (else loaded)."""
     key = ("disclosure", str(session.get_bind().url), universe, year, min_n, fingerprint)
-    return cached(key, lambda: _withheld_cells(session, universe, year, min_n), small=True)
+    return cached(key, lambda: _withheld_cells(session, universe, year, min_n, data), small=True)
 
 
-def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int) -> frozenset[Any]:
+def _withheld_cells(
+    session: Session,
+    universe: Universe,
+    year: int,
+    min_n: int,
+    data: ScoringData | Callable[[], ScoringData] | None = None,
+) -> frozenset[Any]:
     # The year's last quarter with three quarters of history: the year's four quarters.
     # Every account: an account manager's segment and company figures hold others' too.
-    data = load_scoring_data(session, Period(year, 4), history=3)
+    if callable(data):  # loaded only now that the year's audit is not in the cache
+        data = data()
+    if data is None:
+        data = load_scoring_data(session, Period(year, 4), history=3)
     own = {a.account_id for a in universe.accounts(data.accounts.values())}
     own_only = None if universe.owner is None else own  # company-wide staff see every account
     groups = universe.groups(data.accounts.values())
@@ -230,24 +265,72 @@ def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int)
                 per_code[code][(account.account_id, quarter)] = n
     withheld: set[Any] = set()
     done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
+    # The audit is a pure function of its inputs: its result is kept under a digest of
+    # them, so a year whose answers a write did not touch is not audited again.
+    shown_groups = sorted((key, sorted(accounts)) for key, accounts in groups.items())
+    owned = sorted(own_only) if own_only is not None else None
+    context = repr((str(year), min_n, owned, shown_groups))
     for code, atom_n in per_code.items():
         answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
-        if answered not in done:  # indicators answered alike are audited once
-            done[answered] = audit(atom_n, groups, str(year), min_n, own=own_only)
+        if answered in done:  # indicators answered alike are audited once
+            pass
+        elif own_only is None and all(n >= min_n for _atom, n in answered):
+            done[answered] = frozenset()  # audit()'s own first answer, without the digest
+        else:
+            digest = hashlib.sha256(context.encode())
+            digest.update(repr(sorted(answered)).encode())
+
+            def run(atom_n: Mapping[Atom, int] = atom_n) -> frozenset[Cell]:
+                return audit(atom_n, groups, str(year), min_n, own=own_only)
+
+            done[answered] = cached(("audit", digest.hexdigest()), run, small=True)
         withheld.update((kind, key, period, code) for kind, key, period in done[answered])
     return frozenset(withheld)
+
+
+class Lazy:
+    """A value computed on first call and kept (a load the audit may not need)."""
+
+    def __init__(self, load: Callable[[], ScoringData]) -> None:
+        self._load = load
+        self.value: ScoringData | None = None
+
+    def __call__(self) -> ScoringData:
+        if self.value is None:
+            self.value = self._load()
+        return self.value
 
 
 class Disclosure:
     """Applies the audit to scorecards: withheld figures become "insufficient".
     ``universe`` None: an administrator, who sees every figure as computed."""
 
-    def __init__(self, session: Session, universe: Universe | None, min_n: int) -> None:
+    def __init__(
+        self,
+        session: Session,
+        universe: Universe | None,
+        min_n: int,
+        *,
+        data: ScoringData | Callable[[], ScoringData] | None = None,
+        quarters: Collection[str] = (),
+    ) -> None:
+        """``data``: sums of every account over ``quarters`` (or what loads them, called
+        at most when an audit is not cached: see ``Lazy``); a year whose four quarters
+        are all among them is audited from it instead of loading again."""
         self.session = session
         self.universe = universe
         self.min_n = min_n
         self._years: dict[int, frozenset[Any]] = {}
         self._fingerprint: str | None = None
+        self._data = data
+        self._quarters = frozenset(quarters)
+
+    def _data_for(self, year: int) -> ScoringData | Callable[[], ScoringData] | None:
+        if self._data is None:
+            return None
+        if all(str(q) in self._quarters for q in Period(year).quarters()):
+            return self._data
+        return None
 
     def preload(self, *periods: Period) -> Disclosure:
         """Audit the periods' years now (a streamed CSV must not read the database later)."""
@@ -264,8 +347,9 @@ class Disclosure:
             if self._fingerprint is None:  # one per request: it covers all the data
                 self._fingerprint = data_fingerprint(self.session, ())
             self._years[year] = withheld_cells(
-                self.session, self.universe, year, self.min_n, self._fingerprint
-            )
+                self.session, self.universe, year, self.min_n, self._fingerprint,
+                self._data_for(year),
+            )  # fmt: skip
         scope_id = scope_id.lower() if scope_type == "owner" and scope_id else scope_id
         return (scope_type, scope_id, period, code) in self._years.get(year, frozenset())
 

@@ -28,10 +28,13 @@ from cpi.scorecards.operations import (
     quarter_activity,
     resolve_scope,
     score,
+    score_accounts,
 )
 from cpi.scorecards.reports import (
     TREND_QUARTERS,
+    PeriodSlices,
     Report,
+    audit_window,
     benchmarks,
     owner_names,
     report_from_data,
@@ -135,24 +138,32 @@ def build_overview(
     ``comment_min_answers``: leave out the comments of accounts with fewer answers
     (everyone but administrators).
     """
-    disclosure = Disclosure(session, viewer, min_n)
     indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
-    data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
+    # The trend quarters, back to the start of the oldest one's year: the differencing
+    # audit of every year the page shows reads the same sums (one load per page).
+    load_period, history = audit_window(period)
+    data = replace(load_scoring_data(session, load_period, history=history), period=period)
+    disclosure = Disclosure(
+        session, viewer, min_n, data=data, quarters=periods_needed(load_period, history)
+    )
     scope = resolve_scope(data, scope_type, scope_id)
     if visible is not None:
         mine = frozenset(a.account_id for a in visible) & scope.account_ids
         scope = Scope(scope.type, scope.id, scope.name, mine, scope.segment)
-    by_account = data.kpis_by_account()
+    slices = PeriodSlices(data)
     names = owner_names(session)
     in_scope = None if scope.type == "company" and visible is None else scope.account_ids
     comments = scope_comments(session, in_scope, period, min_answers=comment_min_answers)
     report = report_from_data(
-        data, scope, min_n=min_n, owner_names=names, by_account=by_account,
-        generated_at=generated_at, disclosure=disclosure, comments=comments.shown,
-        comments_total=comments.total, comments_withheld=comments.withheld,
+        data, scope, min_n=min_n, owner_names=names, generated_at=generated_at,
+        disclosure=disclosure, comments=comments.shown, comments_total=comments.total,
+        comments_withheld=comments.withheld, slices=slices,
     )  # fmt: skip
-    report = replace(report, benchmarks=benchmarks(data, scope, min_n=min_n, disclosure=disclosure))
+    now, by_account = slices(period)
+    report = replace(report, benchmarks=benchmarks(now, scope, min_n=min_n, disclosure=disclosure))
     members = [data.accounts[a] for a in scope.account_ids]
+    # Rankings show the period's figures only (no change since the period before).
+    data = period_only(now)
     rankings = []
     if scope.type == "company" and visible is None:
         segments = {a.segment for a in members}
@@ -164,21 +175,25 @@ def build_overview(
             data, "owner", owners, indicator.code, min_n=min_n, labels=names,
             by_account=by_account, disclosure=disclosure)))  # fmt: skip
     account_rows = []
-    for account in members:
-        card = disclosure.card(
-            score(
-                data,
-                resolve_scope(data, "account", account.account_id),
-                min_n=min_n,
-                by_account=by_account,
-            )
-        )
+    cards = score_accounts(data, [a.account_id for a in members], min_n=min_n)
+    for account, computed in zip(members, cards, strict=True):
+        card = disclosure.card(computed)
         account_rows.append(
             RankRow("account", account.account_id, account.name,
                     f"{account.account_id} · {account.segment}", card.indicator(indicator.code))
         )  # fmt: skip
     rankings.append(rank("account", "Accounts", account_rows))
     return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
+
+
+def period_only(data: ScoringData) -> ScoringData:
+    """``data`` with the sums of the period's own quarters only."""
+    quarters = {str(q) for q in data.period.quarters()}
+    stats = {
+        account: {q: s for q, s in by_quarter.items() if q in quarters}
+        for account, by_quarter in data.stats.items()
+    }
+    return replace(data, stats=stats)
 
 
 def available_periods(session: Session) -> list[str]:

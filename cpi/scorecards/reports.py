@@ -6,6 +6,7 @@ period, the period before, the trend quarters), the headline and the comments.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,16 +19,17 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.scorecards import display
 from cpi.scorecards.charts import Chart, trend_charts
-from cpi.scorecards.disclosure import Disclosure, Universe
+from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
     ScoringData,
     history_quarters,
     load_scoring_data,
+    periods_needed,
     resolve_scope,
     score,
 )
-from cpi.scoring import KpiRow, Period, Scope, Scorecard
+from cpi.scoring import KpiRow, Period, Scope, Scorecard, TargetRow
 from cpi.surveys.models import Response
 
 TREND_QUARTERS = 8
@@ -130,6 +132,48 @@ def score_at(
     return disclosure.card(card) if disclosure is not None else card
 
 
+class PeriodSlices:
+    """``data`` narrowed to what scoring one period reads: the KPI and target rows of the
+    period and of its quarters (the rows ``score`` keeps), indexed by period once, in
+    their original order. A page scoring a dozen periods then never re-reads every
+    KPI row of every quarter loaded for each of them."""
+
+    def __init__(self, data: ScoringData) -> None:
+        self.data = data
+        self._kpis: dict[str, list[tuple[int, KpiRow]]] = defaultdict(list)
+        for index, row in enumerate(data.kpi_rows):
+            self._kpis[row.period].append((index, row))
+        self._targets: dict[str, list[tuple[int, TargetRow]]] = defaultdict(list)
+        for index, target in enumerate(data.target_rows):
+            self._targets[target.period].append((index, target))
+        self._done: dict[Period, tuple[ScoringData, dict[str | None, list[KpiRow]]]] = {}
+
+    @staticmethod
+    def _of(rows: Mapping[str, list[tuple[int, Any]]], wanted: set[Period]) -> list[Any]:
+        chosen = [item for text, items in rows.items() if _parsed(text) in wanted for item in items]
+        return [row for _index, row in sorted(chosen, key=lambda item: item[0])]
+
+    def __call__(self, period: Period) -> tuple[ScoringData, dict[str | None, list[KpiRow]]]:
+        """The narrowed data (its period set to ``period``) and its KPI rows by account."""
+        if period not in self._done:
+            wanted = {period, *period.quarters()}
+            data = replace(
+                self.data,
+                period=period,
+                kpi_rows=self._of(self._kpis, wanted),
+                target_rows=self._of(self._targets, wanted),
+            )
+            self._done[period] = (data, data.kpis_by_account())
+        return self._done[period]
+
+
+def _parsed(text: str) -> Period | None:
+    try:
+        return Period.parse(text)
+    except ValueError:
+        return None
+
+
 def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]:
     if scope.type == "account":
         return scope.name or scope.id or "", f"Account {scope.id} · {scope.segment}"
@@ -161,11 +205,17 @@ def report_from_data(
     by_account: Mapping[str | None, list[KpiRow]] | None = None,
     generated_at: datetime | None = None,
     disclosure: Disclosure | None = None,
+    slices: PeriodSlices | None = None,
 ) -> Report:
-    """``disclosure``: the figures one viewer may see (None: every figure, as computed)."""
+    """``disclosure``: the figures one viewer may see (None: every figure, as computed).
+    ``slices``: ``PeriodSlices(data)``, when the caller scores many periods of ``data``."""
     by_account = by_account if by_account is not None else data.kpis_by_account()
 
     def at(period: Period, moment: datetime | None = None) -> Scorecard:
+        if slices is not None:
+            sliced, sliced_by_account = slices(period)
+            return score_at(sliced, scope, period, min_n=min_n, by_account=sliced_by_account,
+                            generated_at=moment, disclosure=disclosure)  # fmt: skip
         return score_at(data, scope, period, min_n=min_n, by_account=by_account,
                         generated_at=moment, disclosure=disclosure)  # fmt: skip
 
@@ -328,6 +378,19 @@ def benchmarks(
     return tuple(shown)
 
 
+def audit_window(period: Period) -> tuple[Period, int]:
+    """What to load (a period and its ``history``, see ``periods_needed``) so that the
+    page's quarters and every quarter of the years they fall in are covered: the audit
+    of each year the page shows then reads the same sums (one load per page). A
+    quarter's data is loaded up to its year's last quarter (KPIs of the quarters only:
+    a quarter's page reads no year rows)."""
+    load = period if period.is_year else Period(period.year, 4)
+    oldest = history_quarters(period, TREND_QUARTERS)[0]
+    last = load.quarters()[-1]
+    start = Period(oldest.previous().year, 1)  # the oldest quarter is compared with the one before
+    return load, (last.year - start.year) * 4 + (last.quarter or 4) - (start.quarter or 1)
+
+
 def build_report(
     session: Session,
     scope_type: str,
@@ -355,6 +418,19 @@ def build_report(
         session, in_scope, period, limit=comment_limit, min_answers=comment_min_answers
     )
     disclosure = Disclosure(session, viewer, min_n)
+    window: Lazy | None = None
+    if viewer is not None:
+        # Every account over the years the report shows, loaded once if a year's audit is
+        # not cached: the differencing audit of each year and the benchmarks read it.
+        load, history = audit_window(Period.parse(period))
+        window = Lazy(
+            lambda: replace(
+                load_scoring_data(session, load, history=history), period=Period.parse(period)
+            )
+        )
+        disclosure = Disclosure(
+            session, viewer, min_n, data=window, quarters=periods_needed(load, history)
+        )
     report = report_from_data(
         data,
         scope,
@@ -367,7 +443,10 @@ def build_report(
     )
     if not with_benchmarks:
         return report
-    wide = load_scoring_data(session, period)
+    if window is not None and window.value is not None:
+        wide = PeriodSlices(window.value)(window.value.period)[0]
+    else:
+        wide = load_scoring_data(session, period)
     wide_scope = resolve_scope(wide, scope_type, scope_id)
     wider = benchmarks(wide, wide_scope, min_n=min_n, disclosure=disclosure)
     return replace(report, benchmarks=wider)

@@ -121,3 +121,29 @@ def test_a_single_thin_account_in_a_company_costs_one_more_account_not_the_compa
     withheld = audit(atoms, groups, YEAR, MIN_N)
     assert not any(cell[0] in ("company", "segment") for cell in withheld)
     assert ("account", "A0", "2026-Q3") in withheld  # the smallest other account joins THIN
+
+
+def test_the_audit_counts_answers_as_scoring_does() -> None:
+    """disclosure.N_OF reads n from the sums; it must be compute_indicator's n."""
+    import random
+
+    from cpi.scorecards.disclosure import N_OF
+    from cpi.scoring import CATALOGUE, Answers, AnswerStats, compute_indicator
+
+    rng = random.Random(13)
+    for _ in range(50):
+        answers = [
+            Answers(
+                fcr=rng.choice((None, "yes", "no", "na")),
+                contacts_total=rng.choice((None, 0, 3, 9)),
+                contacts_value_added=rng.choice((None, 0, 2)),
+                quote_turnaround_days=rng.choice((None, 1.5, 4.0)),
+                csat=rng.choice((None, 1, 5)),
+                nps=rng.choice((None, 0, 7, 10)),
+                ces=rng.choice((None, 2, 6)),
+            )
+            for _ in range(rng.randint(0, 12))
+        ]
+        stats = AnswerStats.from_answers(answers)
+        for indicator in CATALOGUE:
+            assert N_OF[indicator.code](stats) == compute_indicator(indicator, stats).n

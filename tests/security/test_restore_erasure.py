@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from support import PG_URL
 from survey_support import setup_campaign, tokens_by_email
 
 from cpi.accounts.models import Contact
-from cpi.db import database
+from cpi.db import database, make_engine
+from cpi.migrate import alembic_config
 
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="cpi backup/restore are for SQLite")
 
@@ -163,12 +166,15 @@ def test_item7_a_backup_from_an_older_release_is_upgraded_and_restored(
 ) -> None:
     older = tmp_path / "older.sqlite3"
     shutil.copy(backup_file, older)
-    edit(  # what release 0004 wrote: no second-factor columns yet
-        older,
-        "ALTER TABLE users DROP COLUMN totp_secret",
-        "ALTER TABLE users DROP COLUMN totp_last_step",
-        "UPDATE alembic_version SET version_num = '0004'",
-    )
+    # What release 0004 wrote: the schema downgraded through every later migration.
+    engine = make_engine(f"sqlite:///{older}")
+    config = alembic_config(f"sqlite:///{older}")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    engine.dispose()
+    head = sqlite3.connect(older).execute("SELECT version_num FROM alembic_version").fetchall()
+    assert head == [("0004",)]
     result = runner.invoke("restore", str(older), "--yes")
     assert result.exit_code == 0, result.output
     connection = sqlite3.connect(live_file(app))
@@ -178,6 +184,6 @@ def test_item7_a_backup_from_an_older_release_is_upgraded_and_restored(
     finally:
         connection.close()
     assert {"totp_secret", "totp_last_step"} <= columns
-    assert head == [("0005",)]
+    assert head == [(ScriptDirectory.from_config(config).get_current_head(),)]
     db.rollback()
     assert db.scalar(select(func.count()).select_from(Contact)) == 4
