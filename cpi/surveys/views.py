@@ -11,8 +11,7 @@ without a CSRF token gets the same 404 as a wrong token and counts as one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from typing import Any
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
@@ -72,29 +71,13 @@ def _not_found() -> tuple[str, int]:
 QUESTIONS_CACHE_SECONDS = 60.0
 
 
-@contextmanager
-def _read_session() -> Iterator[Session]:
-    """A short read-only session (no write lock), also during POST requests."""
-    session = database().session()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-def _lookup(token: str) -> Visit | None:
-    with _read_session() as session:
-        return find_visit(session, token)
-
-
-def _questions(survey_id: int) -> list[QuestionInfo]:
+def _questions(survey_id: int, session: Session | None = None) -> list[QuestionInfo]:
     """The survey's questions, kept a minute per process (they change very rarely)."""
     cache = current_app.extensions.setdefault("cpi_survey_questions", {})
     hit = cache.get(survey_id)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]  # type: ignore[no-any-return]
-    with _read_session() as session:
-        questions = survey_questions(session, survey_id)
+    questions = survey_questions(session or get_session(), survey_id)
     cache[survey_id] = (time.monotonic() + QUESTIONS_CACHE_SECONDS, questions)
     return questions
 
@@ -152,17 +135,18 @@ def submit(token: str) -> Any:
     # it): guessing tokens with CSRF-less POSTs is throttled like any wrong link.
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
-    # Look up and validate before taking SQLite's write lock, so that the locked
-    # part of a submit is only the upsert and its commit.
-    visit = _lookup(token)
+    # One connection and one transaction: the lookup, the upsert and the invitation
+    # update (on SQLite the request's write session began IMMEDIATE, so a submit
+    # never fails late on a lock; a form with errors rolls back, holding it briefly).
+    session = get_session()
+    visit = find_visit(session, token)
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
-    questions = _questions(visit.survey_id)
+    questions = _questions(visit.survey_id, session)
     submission, errors = parse_submission(request.form, questions)
     if submission is None:
         return _survey_page(visit, _form_class(questions)(), errors, 400)
-    session = get_session()
     for attempt in (1, 2):
         try:
             record_answers(
@@ -228,13 +212,15 @@ def csrf_failed(_error: CSRFError) -> Any:
     that) gets the wrong-link page whatever the token, so it tells nothing either.
     """
     g.cpi_csrf_failed = True
-    visit = _lookup((request.view_args or {}).get("token", ""))
-    _speak(visit)
-    if "csrf_token" not in request.form:
-        return _not_found()
-    if visit is None or not visit.taking_answers or visit.opted_out:
-        return _not_found()
-    questions = _questions(visit.survey_id)
+    # A read session: a request that is refused never takes SQLite's write lock.
+    with closing(database().session()) as session:
+        visit = find_visit(session, (request.view_args or {}).get("token", ""))
+        _speak(visit)
+        if "csrf_token" not in request.form:
+            return _not_found()
+        if visit is None or not visit.taking_answers or visit.opted_out:
+            return _not_found()
+        questions = _questions(visit.survey_id, session)
     form = _form_class(questions)(formdata=request.form)
     errors = {
         "form": gettext(
