@@ -52,11 +52,12 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(
         with admin.connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
-            def ended() -> bool:
-                query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        def ended() -> bool:  # a new transaction each time: pg_stat_activity is a snapshot
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            with admin.connect() as other:
                 return other.execute(query, {"pid": pid}).scalar() == 0
 
-            wait_until(ended, 10, "the backend to end")
+        wait_until(ended, 30, "the backend to end")
         admin.dispose()
         for _ in range(2):
             with engine.connect() as connection:
