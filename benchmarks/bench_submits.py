@@ -1,11 +1,11 @@
 """Survey submits through gunicorn: the app's full submit path vs a bare Flask handler.
 
-    python benchmarks/bench_submits.py [--database-url URL --wipe] [--rounds 5]
-        [--per-round 400] [--workers 5] [--clients 8]
+    python benchmarks/bench_submits.py [--db sqlite|postgresql] [--rounds 5]
+        [--per-round 400] [--workers 5] [--clients 8] [--pg-url URL]
 
-Starts two gunicorn servers on the same database (SQLite WAL file by default; with
-``--database-url postgresql+psycopg://...`` and ``--wipe``, that database is
-emptied first): the app (``cpi:create_app()`` with ``cpi.gunicorn_conf``) and
+Starts two gunicorn servers on the same fresh database (a SQLite WAL file, or a
+database ``cpi_bench_<pid>`` created on ``--pg-url``'s server and dropped after):
+the app (``cpi:create_app()`` with ``cpi.gunicorn_conf``) and
 ``bare_submit_app.py``, a bare Flask handler that does only a submit's database work
 (token lookup, the same Core upsert and invitation update, one transaction). Both
 get the same number of sync workers and the same HTTP clients (``--clients``
@@ -31,6 +31,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from support import free_port, wait_until  # noqa: E402
 
 from cpi.accounts.models import Account, Contact  # noqa: E402
@@ -103,12 +105,21 @@ def seed(url: str, secret: str, contacts: int) -> list[str]:
     return tokens
 
 
-def wipe(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+@contextmanager
+def fresh_database(kind: str, tmp: Path, pg_url: str) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp / 'bench.sqlite3'}"
+        return
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"cpi_bench_{os.getpid()}"
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield pg_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
 
 
 def start_server(kind: str, url: str, tmp: Path, workers: int) -> tuple[Any, int]:
@@ -225,19 +236,22 @@ def one_round(port: int, kind: str, tokens: list[str], clients: int) -> tuple[fl
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="default: a temporary SQLite file")
-    parser.add_argument("--wipe", action="store_true", help="empty --database-url first")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=400)
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 1) * 2 + 1)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="cpi-bench-submits-"))
-    url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
-    if not url.startswith("sqlite"):
-        if not args.wipe:
-            parser.error("--database-url needs --wipe (the benchmark empties the database)")
-        wipe(url)
+    try:
+        with fresh_database(args.db, tmp, args.pg_url) as url:
+            report(url, tmp, args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def report(url: str, tmp: Path, args: argparse.Namespace) -> None:
     per_server = (args.rounds + 1) * args.per_round
     tokens = seed(url, SECRET, 2 * per_server)
     slices = {"app": tokens[:per_server], "bare": tokens[per_server:]}
@@ -264,7 +278,6 @@ def main() -> None:
             select(func.count()).where(Invitation.answered_at.is_not(None))
         )
     engine.dispose()
-    shutil.rmtree(tmp, ignore_errors=True)
     accepted = sum(codes.get(303, 0) for codes in statuses.values())
     dialect = "SQLite (WAL)" if url.startswith("sqlite") else "PostgreSQL"
     print(f"{dialect}; gunicorn, {args.workers} sync workers each; {args.clients} clients; "
