@@ -94,8 +94,8 @@ def batch(folder: Path, url: str) -> tuple[float, str]:
            "CPI_INSTANCE_PATH": str(folder), "CPI_SECRET_KEY": "b"}  # fmt: skip
     env.pop("CPI_REDIS_URL", None)
     output = folder / "batch.zip"
-    command = [sys.executable, "-m", "cpi.cli", "scorecard", "--period", PERIOD,
-               "--all-accounts", "-o", str(output)]  # fmt: skip
+    command = [sys.executable, "-c", "from cpi.cli import cli; cli()", "scorecard",
+               "--period", PERIOD, "--all-accounts", "-o", str(output)]  # fmt: skip
     samples: list[tuple[int, int]] = []
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -65,7 +65,8 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
     if not isinstance(token, str) or not plausible(token):
         return None
     token_hash = hash_token(token)
-    row = session.execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
+    # On the session's connection (its transaction), past the ORM's statement handling.
+    row = session.connection().execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
     if row is None or not same_hash(row.token_hash, token_hash) or row.erased_at is not None:
         return None
     return Visit(
