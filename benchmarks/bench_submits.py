@@ -13,8 +13,9 @@ threads over two client processes, a new connection per request as gunicorn's sy
 workers close them). Every submit is a first answer for a fresh invitation.
 
 Each server is warmed up first (one unmeasured round), then rounds alternate
-between the two servers. Prints each server's best round (submits/s, min of the
-rounds) and the ratio app / bare (goal >= 0.5), lost rows and non-303 answers.
+between the two servers. Prints each server's best round (submits/s) and the ratio
+app / bare (goal >= 0.5), the servers' CPU time per submit (the lowest round; on a
+shared machine the steadier figure) and its ratio, lost rows and non-303 answers.
 """
 
 from __future__ import annotations
@@ -136,8 +137,9 @@ def start_server(kind: str, url: str, tmp: Path, workers: int) -> tuple[Any, int
         command = ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--chdir",
                    str(ROOT / "benchmarks"), "bare_submit_app:app"]  # fmt: skip
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *command], env=env, stdout=subprocess.DEVNULL
-    )
+        [sys.executable, "-m", "gunicorn", *command], env=env, stdout=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: its CPU time is counted apart
+    )  # fmt: skip
 
     def serving() -> bool:
         try:
@@ -150,6 +152,21 @@ def start_server(kind: str, url: str, tmp: Path, workers: int) -> tuple[Any, int
 
     wait_until(serving, 60, f"the {kind} server")
     return process, port
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every live process in a process group (one gunicorn)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stop_server(process: Any) -> None:
@@ -257,17 +274,21 @@ def report(url: str, tmp: Path, args: argparse.Namespace) -> None:
     slices = {"app": tokens[:per_server], "bare": tokens[per_server:]}
     servers = {kind: start_server(kind, url, tmp, args.workers) for kind in ("app", "bare")}
     rates: dict[str, list[float]] = {"app": [], "bare": []}
+    cpu: dict[str, list[float]] = {"app": [], "bare": []}  # server CPU seconds per submit
     statuses: dict[str, dict[int, int]] = {"app": {}, "bare": {}}
     try:
         for number in range(args.rounds + 1):  # round 0 warms each server up
             order = ("app", "bare") if number % 2 else ("bare", "app")
             for kind in order:
                 chunk = slices[kind][number * args.per_round : (number + 1) * args.per_round]
+                before = group_cpu_seconds(servers[kind][0].pid)
                 rate, codes = one_round(servers[kind][1], kind, chunk, args.clients)
+                spent = (group_cpu_seconds(servers[kind][0].pid) - before) / len(chunk)
                 for code, n in codes.items():
                     statuses[kind][code] = statuses[kind].get(code, 0) + n
                 if number:
                     rates[kind].append(rate)
+                    cpu[kind].append(spent)
     finally:
         for process, _ in servers.values():
             stop_server(process)
@@ -287,8 +308,13 @@ def report(url: str, tmp: Path, args: argparse.Namespace) -> None:
     for kind in ("app", "bare"):
         each = ", ".join(f"{rate:.0f}" for rate in rates[kind])
         print(f"  {kind:5}: best {max(rates[kind]):6.0f} submits/s, rounds {each}; "
+              f"server CPU {min(cpu[kind]) * 1000:.2f} ms per submit (min); "
               f"answers {statuses[kind]}")  # fmt: skip
     ratio = max(rates["app"]) / max(rates["bare"])
+    # On a busy machine wall-clock rates swing; server CPU per submit is the steadier
+    # figure: bare CPU / app CPU is the rate ratio the two would have on idle cores.
+    print(f"  ratio of server CPU per submit, bare / app: "
+          f"{min(cpu['bare']) / min(cpu['app']):.2f}")  # fmt: skip
     print(f"  ratio app / bare (best rounds): {ratio:.2f} (goal >= 0.50: "
           f"{'met' if ratio >= 0.5 else 'NOT met'})")  # fmt: skip
     print(f"  accepted {accepted}, stored {stored}, answered invitations {answered}, "
