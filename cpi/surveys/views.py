@@ -60,8 +60,10 @@ def page_language() -> dict[str, str]:
 
 
 def _speak(visit: Visit | None) -> None:
-    best = request.accept_languages.best_match(SUPPORTED_LOCALES)
-    use_locale(normalise(visit.locale if visit else None) or best or DEFAULT_LOCALE)
+    chosen = normalise(visit.locale if visit else None)
+    if chosen is None:  # the browser's languages only when the contact has none
+        chosen = request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+    use_locale(chosen)
 
 
 def _not_found() -> tuple[str, int]:
