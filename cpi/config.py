@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "DB_CONNECT_TIMEOUT": 5,
     "DB_STATEMENT_TIMEOUT": 15,
     "DB_POOL_TIMEOUT": 5,
+    # PostgreSQL connections older than this (seconds) are replaced when next taken
+    # from the pool (instead of a round trip to test each one: see cpi.db).
+    "DB_POOL_RECYCLE": 1800,
+    # A warm PDF renderer process is replaced after this many PDFs.
+    "PDF_RECYCLE_AFTER": 100,
 }
 
 # Where `cpi serve` records the address it serves (see core_cli.serve).

@@ -330,3 +330,46 @@ def test_answers_reach_the_scorecard_with_invited_from_campaigns(
     assert (card["responses"], card["invited"], card["response_rate"]) == (2, 2, 100.0)
     nps = next(i for i in card["indicators"] if i["code"] == "nps")
     assert nps["n"] == 2 and nps["value"] == 0.0
+
+
+def test_a_submit_is_one_connection_and_one_transaction(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
+    """Issue 13 item 5: the lookup, the upsert and the invitation update share one
+    pooled connection and one transaction (no separate read session)."""
+    from sqlalchemy import event
+
+    from cpi.db import database
+
+    campaign_id = setup_campaign(runner, write_csv)
+    runner.invoke("send", str(campaign_id))
+    tokens = tokens_by_email(app)
+    csrf = open_form(client, tokens["bob@acme.test"])
+    engine = database(app).engine
+    seen: list[str] = []
+    listeners = [
+        (engine.pool, "checkout", lambda *_: seen.append("checkout")),
+        (engine, "begin", lambda *_: seen.append("begin")),
+        (engine, "commit", lambda *_: seen.append("commit")),
+        (engine, "rollback", lambda *_: seen.append("rollback")),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        for email in ("bob@acme.test", "cara@globex.test"):
+            seen.clear()
+            data = {**GOOD_ANSWERS, "csrf_token": csrf}
+            assert client.post(f"/s/{tokens[email]}", data=data).status_code == 303
+            assert seen == ["checkout", "begin", "commit"], seen
+        seen.clear()  # a form with errors: the same single transaction, rolled back
+        bad = {**GOOD_ANSWERS, "nps": "11", "csrf_token": csrf}
+        assert client.post(f"/s/{tokens['bob@acme.test']}", data=bad).status_code == 400
+        assert seen in (["checkout", "begin", "rollback"], ["checkout", "begin"]), seen
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)
+    db.rollback()
+    answered = (
+        select(func.count()).select_from(Invitation).where(Invitation.answered_at.is_not(None))
+    )
+    assert db.scalar(select(func.count()).select_from(Response)) == 2 and db.scalar(answered) == 2

@@ -3,19 +3,22 @@
 ``render_account_pdfs`` is a plain function (it needs only an app context), so the
 command line calls it directly and a background worker can run the same call as a
 job. The parent loads the period's data once and builds each account's HTML; a
-pool of worker processes (memory-capped, each PDF under a time limit) turns HTML
-into PDFs. At most two tasks per worker are in flight, so memory stays flat however
-many accounts there are. Output is written under a temporary name and renamed when
-complete: an interrupted run leaves no half-written file behind.
+:class:`~cpi.scorecards.pdf.PdfRenderer` with one warm renderer process per core
+(each PDF under its own time limit and memory cap, each process recycled after
+``recycle_after`` PDFs) turns HTML into PDFs, fed by as many threads. At most two
+documents per process are in flight, so memory stays flat however many accounts
+there are; a PDF that fails or hangs is reported and the batch goes on. Output is
+written under a temporary name and renamed when complete: an interrupted run leaves
+no half-written file behind.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,11 +29,10 @@ from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import load_scoring_data, resolve_scope
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,
+    PDF_RECYCLE_AFTER,
     PDF_TIMEOUT_SECONDS,
     PdfError,
-    context,
-    limit_memory,
-    render_with_alarm,
+    PdfRenderer,
 )
 from cpi.scorecards.rendering import logo_path, pdf_filename, pdf_html
 from cpi.scorecards.reports import (
@@ -50,15 +52,13 @@ class BatchResult:
     path: str = ""
 
 
-def _worker_init(memory: int) -> None:
-    limit_memory(memory)
-
-
-def _render_task(
-    account_id: str, html: str, static_dir: str, logo: str | None, timeout: int
-) -> tuple[str, bytes | None, str | None]:
+def _render_one(
+    renderer: PdfRenderer, account_id: str, html: str, static_dir: str, logo: str | None,
+    timeout: int, memory: int,
+) -> tuple[str, bytes | None, str | None]:  # fmt: skip
     try:
-        return account_id, render_with_alarm(html, static_dir, logo, timeout), None
+        pdf = renderer.render(html, static_dir, logo, timeout=timeout, memory=memory)
+        return account_id, pdf, None
     except PdfError as error:
         return account_id, None, str(error)
     except Exception as error:  # one bad account must not stop the batch
@@ -106,6 +106,7 @@ def render_account_pdfs(
     progress: Callable[[int], None] | None = None,
     timeout: int = PDF_TIMEOUT_SECONDS,
     memory: int = PDF_MEMORY_BYTES,
+    recycle_after: int | None = None,
 ) -> BatchResult:
     """Write ``<account_id>-<period>.pdf`` for every account (or ``account_ids``)."""
     period = Period.parse(period)
@@ -137,20 +138,18 @@ def render_account_pdfs(
 
     static_dir, logo = current_app.static_folder or "", logo_path()
     workers = processes or os.cpu_count() or 1
+    if recycle_after is None:
+        recycle_after = int(current_app.config.get("PDF_RECYCLE_AFTER", PDF_RECYCLE_AFTER))
     result = BatchResult(path=str(destination))
     output = _Output(Path(destination))
-    pool = context().Pool(workers, initializer=_worker_init, initargs=(memory,),
-                          maxtasksperchild=250)  # type: ignore[attr-defined]  # fmt: skip
+    renderer = PdfRenderer(workers, recycle_after=recycle_after)
+    threads = ThreadPoolExecutor(workers, thread_name_prefix="cpi-pdf-batch")
     try:
-        in_flight: deque = deque()  # type: ignore[type-arg]
-        todo = pages()
+        in_flight: deque[Future[tuple[str, bytes | None, str | None]]] = deque()
 
         def collect_one() -> None:
-            try:
-                # The worker's own alarm stops a slow render; this catches a hung worker.
-                account_id, pdf, error = in_flight.popleft().get(2 * timeout + 30)
-            except multiprocessing.TimeoutError:
-                raise PdfError("a rendering worker stopped answering") from None
+            # Each render has its time limit (the renderer kills a hung process).
+            account_id, pdf, error = in_flight.popleft().result()
             if pdf is None:
                 result.failed.append(f"{account_id}: {error}")
             else:
@@ -159,20 +158,21 @@ def render_account_pdfs(
             if progress is not None:
                 progress(1)
 
-        for account_id, html in todo:
-            in_flight.append(
-                pool.apply_async(_render_task, (account_id, html, static_dir, logo, timeout))
-            )
+        for account_id, html in pages():
+            in_flight.append(threads.submit(
+                _render_one, renderer, account_id, html, static_dir, logo, timeout, memory
+            ))  # fmt: skip
             if len(in_flight) >= 2 * workers:
                 collect_one()
         while in_flight:
             collect_one()
-        pool.close()
     except BaseException:
-        pool.terminate()
+        for future in in_flight:
+            future.cancel()
         output.abandon()
         raise
     finally:
-        pool.join()
+        threads.shutdown(wait=True, cancel_futures=True)
+        renderer.close()
     output.finish()
     return result

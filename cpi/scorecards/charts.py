@@ -56,6 +56,26 @@ class Chart:
     def empty(self) -> bool:
         return not self.cpi_points and not self.kpi_points
 
+    # Lean SVG: one path for all grid lines and one for all KPI markers (fewer nodes
+    # for the PDF renderer to lay out), the same picture as a line or square each.
+    @property
+    def grid_path(self) -> str:
+        return "".join(
+            f"M{_coordinate(self.plot_left)} {_coordinate(t.y)}H{_coordinate(self.plot_right)}"
+            for t in self.y_ticks
+        )
+
+    @property
+    def kpi_marks(self) -> str:
+        corner = _coordinate
+        return "".join(f"M{corner(p.x - 2.5)} {corner(p.y - 2.5)}h5v5h-5z" for p in self.kpi_points)
+
+
+def _coordinate(value: float) -> str:
+    """A coordinate to 0.1 without a trailing ".0"."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
 
 def _nice_ceiling(value: float) -> float:
     if value <= 0:

@@ -41,7 +41,12 @@ def pdf_html(report: Report, *, generated_at: datetime | None = None) -> str:
 
 
 def report_pdf(report: Report) -> bytes:
-    return render_pdf(pdf_html(report), current_app.static_folder or "", logo_path())
+    return render_pdf(
+        pdf_html(report),
+        current_app.static_folder or "",
+        logo_path(),
+        recycle_after=int(current_app.config["PDF_RECYCLE_AFTER"]),
+    )
 
 
 def pdf_filename(scope_id: str | None, period: str) -> str:

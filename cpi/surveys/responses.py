@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Contact
@@ -65,7 +65,8 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
     if not isinstance(token, str) or not plausible(token):
         return None
     token_hash = hash_token(token)
-    row = session.execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
+    # On the session's connection (its transaction), past the ORM's statement handling.
+    row = session.connection().execute(_VISIT_QUERY, {"token_hash": token_hash}).first()
     if row is None or not same_hash(row.token_hash, token_hash) or row.erased_at is not None:
         return None
     return Visit(
@@ -151,14 +152,18 @@ def record_answers(
         updated_at=datetime.now(UTC).replace(tzinfo=None),
     )
     upsert, mark_answered = _answer_statements(session.get_bind().dialect.name)
-    session.execute(upsert, params)
-    session.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
+    # Core statements on the session's connection (its one transaction): no ORM
+    # unit of work, no objects; all or nothing with the caller's commit.
+    connection = session.connection()
+    connection.execute(upsert, params)
+    connection.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
 
 
 @cache
 def _answer_statements(dialect: str) -> tuple[Any, Any]:
-    insert = dialect_insert(dialect)
-    statement = insert(Response)
+    responses: Table = Response.__table__  # type: ignore[assignment]
+    invitations: Table = Invitation.__table__  # type: ignore[assignment]
+    statement = dialect_insert(dialect)(responses)
     excluded = statement.excluded
     answer_columns = (*ANSWER_FIELDS, "comment", "name_consent")
     upsert = statement.on_conflict_do_update(
@@ -168,14 +173,13 @@ def _answer_statements(dialect: str) -> tuple[Any, Any]:
             "invitation_id": excluded.invitation_id,
             "source": excluded.source,
             "updated_at": excluded.updated_at,
-            "submitted_at": func.coalesce(Response.submitted_at, excluded.submitted_at),
+            "submitted_at": func.coalesce(responses.c.submitted_at, excluded.submitted_at),
         },
     )
     mark_answered = (
-        update(Invitation)
-        .where(Invitation.id == bindparam("invitation_id"))
-        .values(answered_at=func.coalesce(Invitation.answered_at, bindparam("now")))
-        .execution_options(synchronize_session=False)
+        update(invitations)
+        .where(invitations.c.id == bindparam("invitation_id"))
+        .values(answered_at=func.coalesce(invitations.c.answered_at, bindparam("now")))
     )
     return upsert, mark_answered
 

@@ -16,8 +16,7 @@ JSON) and the notice turns into "Saved". Sending it again updates the same respo
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from typing import Any
 
 from flask import (
@@ -81,8 +80,10 @@ def page_language() -> dict[str, Any]:
 
 
 def _speak(visit: Visit | None) -> None:
-    best = request.accept_languages.best_match(SUPPORTED_LOCALES)
-    use_locale(normalise(visit.locale if visit else None) or best or DEFAULT_LOCALE)
+    chosen = normalise(visit.locale if visit else None)
+    if chosen is None:  # the browser's languages only when the contact has none
+        chosen = request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+    use_locale(chosen)
 
 
 def _not_found() -> tuple[str, int]:
@@ -92,29 +93,13 @@ def _not_found() -> tuple[str, int]:
 QUESTIONS_CACHE_SECONDS = 60.0
 
 
-@contextmanager
-def _read_session() -> Iterator[Session]:
-    """A short read-only session (no write lock), also during POST requests."""
-    session = database().session()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-def _lookup(token: str) -> Visit | None:
-    with _read_session() as session:
-        return find_visit(session, token)
-
-
-def _questions(survey_id: int) -> list[QuestionInfo]:
+def _questions(survey_id: int, session: Session | None = None) -> list[QuestionInfo]:
     """The survey's questions, kept a minute per process (they change very rarely)."""
     cache = current_app.extensions.setdefault("cpi_survey_questions", {})
     hit = cache.get(survey_id)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]  # type: ignore[no-any-return]
-    with _read_session() as session:
-        questions = survey_questions(session, survey_id)
+    questions = survey_questions(session or get_session(), survey_id)
     cache[survey_id] = (time.monotonic() + QUESTIONS_CACHE_SECONDS, questions)
     return questions
 
@@ -134,9 +119,13 @@ def _wants_json() -> bool:
     return best == "application/json"
 
 
-def _header(visit: Visit) -> SurveyHeader:
-    with _read_session() as session:
-        return survey_header(session, visit, str(get_locale() or DEFAULT_LOCALE))
+def _header(visit: Visit, session: Session | None = None) -> SurveyHeader:
+    locale = str(get_locale() or DEFAULT_LOCALE)
+    if session is not None:
+        return survey_header(session, visit, locale)
+    # A short read session of its own: a refused POST never takes SQLite's write lock.
+    with closing(database().session()) as read_session:
+        return survey_header(read_session, visit, locale)
 
 
 def _answered(form: Any, questions: list[QuestionInfo]) -> int:
@@ -144,11 +133,16 @@ def _answered(form: Any, questions: list[QuestionInfo]) -> int:
 
 
 def _survey_page(
-    visit: Visit, form: Any, errors: dict[str, str], status: int, one_click: bool = False
+    visit: Visit,
+    form: Any,
+    errors: dict[str, str],
+    status: int,
+    one_click: bool = False,
+    session: Session | None = None,
 ) -> Any:
     if errors and _wants_json():
         return jsonify(saved=False, errors=errors), status
-    questions = _questions(visit.survey_id)
+    questions = _questions(visit.survey_id, session)
     return (
         render_template(
             "surveys/survey.html",
@@ -156,7 +150,7 @@ def _survey_page(
             questions=questions,
             errors=errors,
             visit=visit,
-            header=_header(visit),
+            header=_header(visit, session),
             one_click=one_click,
             answered=_answered(form, questions),
             countable=sum(1 for q in questions if q.kind != "consent"),
@@ -202,17 +196,18 @@ def submit(token: str) -> Any:
     # it): guessing tokens with CSRF-less POSTs is throttled like any wrong link.
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
-    # Look up and validate before taking SQLite's write lock, so that the locked
-    # part of a submit is only the upsert and its commit.
-    visit = _lookup(token)
+    # One connection and one transaction: the lookup, the upsert and the invitation
+    # update (on SQLite the request's write session began IMMEDIATE, so a submit
+    # never fails late on a lock; a form with errors rolls back, holding it briefly).
+    session = get_session()
+    visit = find_visit(session, token)
     _speak(visit)
     if visit is None or not visit.taking_answers or visit.opted_out:
         return _not_found()
-    questions = _questions(visit.survey_id)
+    questions = _questions(visit.survey_id, session)
     submission, errors = parse_submission(request.form, questions)
     if submission is None:
-        return _survey_page(visit, _form_class(questions)(), errors, 400)
-    session = get_session()
+        return _survey_page(visit, _form_class(questions)(), errors, 400, session=session)
     for attempt in (1, 2):
         try:
             record_answers(
@@ -278,15 +273,17 @@ def csrf_failed(_error: CSRFError) -> Any:
     that) gets the wrong-link page whatever the token, so it tells nothing either.
     """
     g.cpi_csrf_failed = True
-    visit = _lookup((request.view_args or {}).get("token", ""))
-    _speak(visit)
-    if "csrf_token" not in request.form:
-        return _not_found()
-    if visit is None or not visit.taking_answers or visit.opted_out:
-        return _not_found()
-    if _wants_json():
-        return jsonify(saved=False), 400
-    questions = _questions(visit.survey_id)
+    # A read session: a request that is refused never takes SQLite's write lock.
+    with closing(database().session()) as session:
+        visit = find_visit(session, (request.view_args or {}).get("token", ""))
+        _speak(visit)
+        if "csrf_token" not in request.form:
+            return _not_found()
+        if visit is None or not visit.taking_answers or visit.opted_out:
+            return _not_found()
+        if _wants_json():
+            return jsonify(saved=False), 400
+        questions = _questions(visit.survey_id, session)
     form = _form_class(questions)(formdata=request.form)
     errors = {
         "form": gettext(

@@ -1,0 +1,58 @@
+"""The floor for bench_submits.py: a bare Flask app whose one handler does a survey
+submit's database work and nothing else (no CSRF, rate limit, validation, language,
+templates): find the invitation by its token's hash, then the same Core upsert and
+invitation update as the app (``cpi.surveys.responses``), in one transaction.
+
+    CPI_DATABASE_URL=... gunicorn --chdir benchmarks bare_submit_app:app
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, redirect, request
+from sqlalchemy import bindparam, select
+
+from cpi.accounts.models import Contact
+from cpi.db import make_engine
+from cpi.surveys.models import Campaign, Invitation
+from cpi.surveys.responses import _answer_statements
+from cpi.surveys.tokens import hash_token
+
+INTEGERS = ("contacts_total", "contacts_value_added", "csat", "nps", "ces")
+
+app = Flask(__name__)
+engine = make_engine(os.environ["CPI_DATABASE_URL"])
+writer = engine.execution_options(cpi_write=True)
+lookup = (
+    select(Invitation.id, Invitation.contact_id, Contact.account_id, Campaign.period)
+    .join(Campaign, Campaign.id == Invitation.campaign_id)
+    .join(Contact, Contact.id == Invitation.contact_id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
+upsert, mark_answered = _answer_statements(engine.dialect.name)
+
+
+@app.post("/s/<token>")
+def submit(token: str) -> Any:
+    form = request.form
+    now = datetime.now(UTC).replace(tzinfo=None)
+    params: dict[str, Any] = {name: int(form[name]) for name in INTEGERS}
+    params.update(
+        fcr=form["fcr"], quote_turnaround_days=float(form["quote_turnaround_days"]),
+        comment=form.get("comment"), name_consent=False, source="survey",
+        submitted_at=now, updated_at=now,
+    )  # fmt: skip
+    with writer.begin() as connection:
+        row = connection.execute(lookup, {"token_hash": hash_token(token)}).first()
+        if row is None:
+            return "not found", 404
+        params.update(
+            account_id=row.account_id, contact_id=row.contact_id, period=row.period,
+            invitation_id=row.id,
+        )  # fmt: skip
+        connection.execute(upsert, params)
+        connection.execute(mark_answered, {"invitation_id": row.id, "now": now})
+    return redirect(f"/s/{token}/thanks", code=303)
