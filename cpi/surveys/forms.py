@@ -131,7 +131,7 @@ def _custom_message(question: QuestionInfo) -> str:
         low, high = int(question.min_value or 0), int(question.max_value or 0)
         return gettext("Choose a number from %(low)d to %(high)d.", low=low, high=high)
     return gettext(
-        "Please keep this answer to %(limit)s characters we can store.",
+        "Please keep this to %(limit)s characters of ordinary text.",
         limit=SHORT_TEXT_MAX_CHARS,
     )
 
