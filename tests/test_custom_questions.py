@@ -465,3 +465,77 @@ def test_hostile_labels_are_escaped_on_pages_in_email_and_in_csv(
     assert [r["question"] for r in rows if r["field"] == "formula"] == [
         '\'=HYPERLINK("http://evil.test")'
     ]
+
+
+# -- in a real browser ----------------------------------------------------------------
+
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP = {"viewport": {"width": 1440, "height": 900}}
+
+
+def _browser_sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+@pytest.mark.slow
+def test_a_phone_answers_custom_questions(
+    app: Any, runner: Any, write_csv: Any, live_url: str, browser: Any, db: Any
+) -> None:
+    _setup(runner, write_csv)
+    admin = _staff(app, ADMIN)
+    assert _post(admin, "/admin/questions/template", template="content").status_code == 302
+    assert _add(admin, _question_data("advocacy", "scale", scale="0-10")).status_code == 302
+    _campaign(runner)
+    token = tokens_by_email(app)["p0@big.test"]
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{live_url}/s/{token}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    options = [box.bounding_box() for box in page.locator("#q-advocacy .choice").all()]
+    assert len(options) == 11 and len({round(b["y"]) for b in options}) == 1  # one row
+    page.locator("#q-content_value label.choice", has_text="Yes").tap()
+    page.locator("#q-content_clarity label.choice", has_text="No").tap()
+    page.locator("label[for='advocacy-9']").tap()
+    page.get_by_role("button", name="Send my answers").tap()
+    page.wait_for_url("**/thanks")
+    assert set(_stored(db).values()) == {"yes", "no", 9}
+    context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("device", [PHONE, DESKTOP], ids=["phone-360", "desktop-1440"])
+def test_the_questions_page_passes_axe(
+    app: Any, runner: Any, write_csv: Any, live_url: str, browser: Any, device: Any
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    _setup(runner, write_csv)
+    admin = _staff(app, ADMIN)
+    assert _post(admin, "/admin/questions/template", template="content").status_code == 302
+    context = browser.new_context(**device)
+    page = context.new_page()
+    _browser_sign_in(page, live_url, ADMIN)
+    page.goto(live_url + "/admin/questions/")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+    assert results.violations_count == 0, results.generate_report()
+    assert len(results.response["passes"]) >= 5
+    # a wrong name shows the error, still without violations
+    page.fill("#field", "nps")
+    for code in LANGS:
+        page.fill(f"#label_{code}", f"Question {code}")
+    page.click("button:has-text('Add the question')")
+    page.wait_for_selector(".errors")
+    assert "built-in field" in page.inner_text(".errors")
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+    assert results.violations_count == 0, results.generate_report()
+    context.close()
