@@ -13,7 +13,7 @@ from scipy import stats
 from sqlalchemy import func, select
 from staff_support import sign_in
 from statsmodels.stats.proportion import proportion_confint
-from support import csrf_token
+from support import csrf_token, pdf_text
 from survey_support import open_form, outbox_messages, parts, tokens_by_email
 
 from cpi.audit.models import AuditEvent
@@ -452,6 +452,11 @@ def test_hostile_labels_are_escaped_on_pages_in_email_and_in_csv(
         staff_page = admin.get(path).get_data(as_text=True)
         assert "<script>alert" not in staff_page and "<img src=x" not in staff_page
         assert "&lt;script&gt;alert" in staff_page
+    # the PDF shows the label as text: had it been markup, "<b>" would have vanished
+    pdf = admin.get("/accounts/BIG/scorecard.pdf?period=2026-Q3")
+    assert pdf.status_code == 200
+    text = " ".join(pdf_text(pdf.data).split())
+    assert "Custom questions" in text and "<b>bold</b>" in text and "<script>alert" in text
     exported = admin.get("/exports/custom-answers.csv?period=2026-Q3").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert rows and all(r["question"].startswith("<script>") for r in rows)  # not a formula

@@ -149,7 +149,6 @@ def account(account_id: str) -> ResponseReturnValue:
         card=report.card if report else None,
         fmt=display,
         min_n=_min_n(),
-        custom_questions=_custom("account", account_id, period),
     )
 
 
