@@ -268,6 +268,24 @@ def test_answers_are_stored_updated_and_cleared_with_the_response(
     assert _answer(app.test_client(), other, {"liked": "yes"}).status_code == 303
 
 
+def test_forgetting_a_contact_deletes_their_short_texts_and_keeps_other_answers(
+    app: Any, runner: Any, write_csv: Any, db: Any
+) -> None:
+    _setup(runner, write_csv)
+    admin = _staff(app, ADMIN)
+    assert _add(admin, _question_data("liked", "yes_no")).status_code == 302
+    assert _add(admin, _question_data("one_word", "short_text")).status_code == 302
+    _campaign(runner)
+    tokens = tokens_by_email(app)
+    for email in ("p0@big.test", "p1@big.test"):
+        answers = {"liked": "yes", "one_word": f"Ask {email}"}
+        assert _answer(app.test_client(), tokens[email], answers).status_code == 303
+    result = runner.invoke("contact", "forget", "p0@big.test")
+    assert result.exit_code == 0, result.output
+    assert "1 comment(s) deleted" in result.output
+    assert sorted(map(str, _stored(db).values())) == ["Ask p1@big.test", "yes", "yes"]
+
+
 @pytest.mark.parametrize(
     ("answers", "field"),
     [({"liked": "maybe"}, "liked"), ({"channel": "7"}, "channel"),
