@@ -144,6 +144,7 @@ def init_app(app: Flask) -> None:
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
     from cpi.initiatives import views as initiative_views
+    from cpi.questions import views as question_views
     from cpi.scorecards import views as scorecard_views
     from cpi.scorecards.qbr import views as qbr_views
     from cpi.surveys import views as survey_views
@@ -171,6 +172,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(initiative_views.bp)
+    app.register_blueprint(question_views.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

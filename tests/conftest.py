@@ -66,6 +66,8 @@ def _empty_pg_tables(url: str) -> None:
         names = [name for name in tables if name not in SEEDED_TABLES]
         if names:
             connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        # The seeded survey stays; questions an admin added in a test go (cpi/questions).
+        connection.execute(text("DELETE FROM questions WHERE custom"))
     engine.dispose()
 
 

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 from cpi.audit.operations import audit_export
 from cpi.auth import access
 from cpi.db import Database, database, get_session
+from cpi.exports.custom_answers import CUSTOM_HEADER, custom_answer_rows
 from cpi.exports.operations import (
     RESPONSE_HEADER,
     csv_lines,
@@ -115,3 +116,17 @@ def _streamed_responses(
         )
     finally:
         session.close()
+
+
+@bp.get("/custom-answers.csv")
+def custom_answers_csv() -> ResponseReturnValue:
+    """The period's answers to custom survey questions in scope, one row per answer:
+    admins and enablement only, anonymous; accounts below ``min_n`` left out."""
+    access.company_wide_only()
+    period = _period()
+    session = get_session()
+    accounts = _in_scope(load_accounts(session))
+    min_n = int(current_app.config["MIN_N"])
+    audit_export("export.custom_answers", f"{len(accounts)} accounts {period}")
+    rows = list(custom_answer_rows(session, [a.account_id for a in accounts], period, min_n=min_n))
+    return _download(csv_lines(rows, CUSTOM_HEADER), f"cpi-custom-answers-{period}.csv")

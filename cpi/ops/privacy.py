@@ -30,7 +30,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.audit.operations import record
 from cpi.mail.models import OutboxMessage
 from cpi.rules.addresses import normalise_email
-from cpi.surveys.models import Response
+from cpi.surveys.models import CustomAnswer, Question, Response
 from cpi.timeutil import utcnow
 
 
@@ -121,6 +121,22 @@ def forget_contact(session: Session, email: str, *, actor: str) -> Erasure:
                 update(Response)
                 .where(Response.contact_id.in_(ids), Response.comment.is_not(None))
                 .values(comment=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            or 0
+        )  # type: ignore[attr-defined]
+        # Short-text answers to custom questions are free text, like a comment.
+        comments += (
+            session.execute(
+                delete(CustomAnswer)
+                .where(
+                    CustomAnswer.response_id.in_(
+                        select(Response.id).where(Response.contact_id.in_(ids))
+                    ),
+                    CustomAnswer.question_id.in_(
+                        select(Question.id).where(Question.kind == "short_text")
+                    ),
+                )
                 .execution_options(synchronize_session=False)
             ).rowcount
             or 0

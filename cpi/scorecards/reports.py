@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
+from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
 from cpi.scorecards.charts import Chart, trend_charts
 from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
@@ -85,6 +86,8 @@ class Report:
     comments_withheld: int = 0
     # the figures of wider scopes (segment, company) beside this one's; pages only
     benchmarks: tuple[Benchmark, ...] = ()
+    # custom survey questions answered in the scope (cpi/questions); page and PDF
+    custom_questions: tuple[QuestionFigures, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -441,6 +444,8 @@ def build_report(
         owner_names=owner_names(session),
         disclosure=disclosure,
     )
+    custom = custom_figures(session, scope_type, scope_id, period, min_n=min_n)
+    report = replace(report, custom_questions=tuple(custom))
     if not with_benchmarks:
         return report
     if window is not None and window.value is not None:

@@ -20,6 +20,7 @@ from cpi.accounts.models import Account
 from cpi.audit.operations import audit_export
 from cpi.auth import access
 from cpi.db import get_session
+from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
 from cpi.scorecards.operations import ScopeNotFound
 from cpi.scorecards.overview import PeriodMenu, cached_overview, cached_period_menu
@@ -50,6 +51,13 @@ def _min_n() -> int:
     return int(current_app.config["MIN_N"])
 
 
+def _custom(scope_type: str, scope_id: str | None, period: Period | None) -> list[QuestionFigures]:
+    """The scope's custom-question figures (nothing but counts below min_n)."""
+    if period is None:
+        return []
+    return custom_figures(get_session(), scope_type, scope_id, period, min_n=_min_n())
+
+
 def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> ResponseReturnValue:
     session = get_session()
     period, menu = _scope_period(scope_type, scope_id)
@@ -76,6 +84,7 @@ def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> Respo
         report=overview.report if overview else None,
         fmt=display,
         min_n=_min_n(),
+        custom_questions=_custom(scope_type, scope_id, period) if overview else [],
     )
 
 

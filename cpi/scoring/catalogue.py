@@ -115,6 +115,11 @@ def parse_whole_number(field: str, value: object) -> int:
     "four" and out-of-range numbers are not.
     """
     low, high = INTEGER_RANGES[field]
+    return parse_whole_in_range(field, value, low, high)
+
+
+def parse_whole_in_range(field: str, value: object, low: int, high: int) -> int:
+    """The one whole-number rule (built-in fields and custom scale questions alike)."""
     message = f"{field}: must be a whole number from {low} to {high}"
     number = _to_decimal(value)
     if number is None or number != number.to_integral_value():

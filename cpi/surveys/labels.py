@@ -27,6 +27,12 @@ FCR_CHOICES = (
     ("na", _l("Not applicable")),
 )
 
+# the answers of a custom yes/no question (cpi/rules/custom_questions.py: YES_NO)
+YES_NO_CHOICES = (
+    ("yes", _l("Yes")),
+    ("no", _l("No")),
+)
+
 # field -> (meaning of the lowest value, meaning of the highest)
 SCALE_ANCHORS = {
     "csat": (_l("Very dissatisfied"), _l("Very satisfied")),

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cpi.db import Base
@@ -44,8 +45,35 @@ class Question(Base):
     required: Mapped[bool] = mapped_column(default=False)
     min_value: Mapped[float | None] = mapped_column(Float)
     max_value: Mapped[float | None] = mapped_column(Float)
+    # Custom questions (added by an admin, cpi/questions): kind yes_no | options |
+    # scale | short_text, labels in every language, answers in CustomAnswer.
+    custom: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # {"en": "...", "fr": "...", ...}; built-in questions are translated by the catalogue.
+    texts: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # [{"value": "1", "labels": {"en": "...", ...}}, ...] for kind "options"
+    options: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # A retired question leaves the form; its past answers and figures stay.
+    retired_at: Mapped[datetime | None]
 
     survey: Mapped[Survey] = relationship(back_populates="questions")
+
+
+class CustomAnswer(Base):
+    """One answer to one custom question, beside its response (no column per question).
+
+    Written in the same transaction as the response; replaced when the respondent
+    answers again; kept when the question is retired.
+    """
+
+    __tablename__ = "custom_answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    # yes/no, an option's value or a short text; a scale answer is a number.
+    value_text: Mapped[str | None] = mapped_column(String(200))
+    value_number: Mapped[int | None]
 
 
 class Campaign(Base):

@@ -3,12 +3,13 @@ opting out. Each function takes a session, flushes, never commits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Contact
@@ -17,7 +18,7 @@ from cpi.mail.models import OutboxMessage
 from cpi.scoring import Answers
 from cpi.scoring.catalogue import ANSWER_FIELDS
 from cpi.surveys.campaigns import taking_answers
-from cpi.surveys.models import Campaign, Invitation, Question, Response
+from cpi.surveys.models import Campaign, CustomAnswer, Invitation, Question, Response
 from cpi.surveys.tokens import hash_token, plausible, same_hash
 from cpi.timeutil import utcnow
 
@@ -84,7 +85,7 @@ def find_visit(session: Session, token: str, today: date | None = None) -> Visit
 
 @dataclass(frozen=True)
 class QuestionInfo:
-    """A question as plain values (cached between requests)."""
+    """A question as plain values (cached between requests, hashable)."""
 
     field: str
     kind: str
@@ -92,13 +93,49 @@ class QuestionInfo:
     required: bool
     min_value: float | None
     max_value: float | None
+    # Custom questions only: the row's id, its label per language and its options
+    # as (value, ((locale, label), ...)).
+    question_id: int | None = None
+    texts: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @property
+    def custom(self) -> bool:
+        return self.question_id is not None
+
+    def text_in(self, locale: str) -> str:
+        """The custom label in ``locale``, else in English, else as stored."""
+        texts = dict(self.texts)
+        return texts.get(locale) or texts.get("en") or self.label
+
+    def option_labels(self, locale: str) -> list[tuple[str, str]]:
+        return [
+            (value, dict(labels).get(locale) or dict(labels).get("en") or value)
+            for value, labels in self.options
+        ]
+
+
+def question_info(q: Question) -> QuestionInfo:
+    if not q.custom:
+        return QuestionInfo(q.field, q.kind, q.label, q.required, q.min_value, q.max_value)
+    options = tuple(
+        (str(o["value"]), tuple(sorted((str(k), str(v)) for k, v in o["labels"].items())))
+        for o in q.options or []
+    )
+    return QuestionInfo(
+        q.field, q.kind, q.label, q.required, q.min_value, q.max_value,
+        question_id=q.id, texts=tuple(sorted((q.texts or {}).items())), options=options,
+    )  # fmt: skip
 
 
 def survey_questions(session: Session, survey_id: int) -> list[QuestionInfo]:
+    """The questions the form asks now (retired ones left out), in order."""
     return [
-        QuestionInfo(q.field, q.kind, q.label, q.required, q.min_value, q.max_value)
+        question_info(q)
         for q in session.scalars(
-            select(Question).where(Question.survey_id == survey_id).order_by(Question.position)
+            select(Question)
+            .where(Question.survey_id == survey_id, Question.retired_at.is_(None))
+            .order_by(Question.position, Question.id)
         )
     ]
 
@@ -117,6 +154,13 @@ def current_answers(session: Session, visit: Visit) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(response, name) for name in ANSWER_FIELDS}
     values["comment"] = response.comment
     values["name_consent"] = response.name_consent
+    custom = session.execute(
+        select(Question.field, CustomAnswer.value_text, CustomAnswer.value_number)
+        .join(Question, Question.id == CustomAnswer.question_id)
+        .where(CustomAnswer.response_id == response.id, Question.retired_at.is_(None))
+    )
+    for field, text, number in custom:
+        values.setdefault(field, number if number is not None else text)
     return {name: value for name, value in values.items() if value not in (None, "")}
 
 
@@ -127,6 +171,7 @@ def record_answers(
     *,
     comment: str | None,
     name_consent: bool,
+    custom: Mapping[int, str | int | None] | None = None,
     now: datetime | None = None,
 ) -> None:
     """Insert or update the one response of this contact, account and period.
@@ -157,6 +202,54 @@ def record_answers(
     connection = session.connection()
     connection.execute(upsert, params)
     connection.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
+    if custom:
+        record_custom_answers(session, visit, custom)
+
+
+def record_custom_answers(
+    session: Session, visit: Visit, custom: Mapping[int, str | int | None]
+) -> None:
+    """Replace this response's answers to the form's custom questions (``{question id:
+    value}``, None for a blank one), in the response's transaction. Answers to questions
+    not on the form (retired since) stay as they were."""
+    response_id = session.scalar(
+        select(Response.id).where(
+            Response.account_id == visit.account_id,
+            Response.contact_id == visit.contact_id,
+            Response.period == visit.period,
+        )
+    )
+    blank = [question_id for question_id, value in custom.items() if value is None]
+    if blank:
+        session.execute(
+            delete(CustomAnswer)
+            .where(CustomAnswer.response_id == response_id, CustomAnswer.question_id.in_(blank))
+            .execution_options(synchronize_session=False)
+        )
+    rows = [
+        {
+            "response_id": response_id,
+            "question_id": question_id,
+            "value_number": value if isinstance(value, int) else None,
+            "value_text": value if isinstance(value, str) else None,
+        }
+        for question_id, value in custom.items()
+        if value is not None
+    ]
+    if rows:
+        session.execute(_custom_upsert(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _custom_upsert(dialect: str) -> Any:
+    statement = dialect_insert(dialect)(CustomAnswer)
+    return statement.on_conflict_do_update(
+        index_elements=["response_id", "question_id"],
+        set_={
+            "value_text": statement.excluded.value_text,
+            "value_number": statement.excluded.value_number,
+        },
+    )
 
 
 @cache

@@ -33,6 +33,7 @@ from cpi.surveys.campaigns import (
 )
 from cpi.surveys.invitations import add_invitation, due_reminders, uninvited_contacts
 from cpi.surveys.models import Campaign, Invitation
+from cpi.surveys.responses import question_info
 from cpi.surveys.tokens import derive_known_token, issue_token
 from cpi.timeutil import utcnow
 
@@ -44,6 +45,19 @@ class SendReport:
     queued: int = 0
     skipped: list[str] = field(default_factory=list)
     delivery: DeliveryReport | None = None
+
+
+def custom_question_texts(campaign: Campaign, locale: str) -> list[str]:
+    """The custom questions the survey asks now, in the contact's language (listed in
+    the email so the respondent knows; escaped by the HTML template like any text)."""
+    survey = campaign.survey
+    if survey is None:
+        return []
+    return [
+        question_info(q).text_in(locale)
+        for q in survey.questions
+        if q.custom and q.retired_at is None
+    ]
 
 
 def compose_survey_email(
@@ -70,6 +84,7 @@ def compose_survey_email(
             "first_question": gettext(
                 "Was your most recent request fully resolved at the first contact?"
             ),
+            "custom_questions": custom_question_texts(campaign, locale),
             "answer_links": [
                 (str(label), f"{survey_url}?fcr={value}") for value, label in labels.FCR_CHOICES
             ],

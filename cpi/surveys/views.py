@@ -41,7 +41,14 @@ from cpi.extensions import csrf, limiter
 from cpi.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalise, use_locale
 from cpi.rules.branding import logo_file
 from cpi.surveys import labels
-from cpi.surveys.forms import build_form_class, form_values, parse_submission, prefill
+from cpi.surveys.forms import (
+    FORMS_CACHE,
+    QUESTIONS_CACHE,
+    build_form_class,
+    form_values,
+    parse_submission,
+    prefill,
+)
 from cpi.surveys.page import SurveyHeader, survey_header
 from cpi.surveys.responses import (
     QuestionInfo,
@@ -95,7 +102,7 @@ QUESTIONS_CACHE_SECONDS = 60.0
 
 def _questions(survey_id: int, session: Session | None = None) -> list[QuestionInfo]:
     """The survey's questions, kept a minute per process (they change very rarely)."""
-    cache = current_app.extensions.setdefault("cpi_survey_questions", {})
+    cache = current_app.extensions.setdefault(QUESTIONS_CACHE, {})
     hit = cache.get(survey_id)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]  # type: ignore[no-any-return]
@@ -106,7 +113,7 @@ def _questions(survey_id: int, session: Session | None = None) -> list[QuestionI
 
 def _form_class(questions: list[QuestionInfo]) -> Any:
     """The form class for these questions in this request's language (built once)."""
-    cache = current_app.extensions.setdefault("cpi_survey_forms", {})
+    cache = current_app.extensions.setdefault(FORMS_CACHE, {})
     key = (g.get("cpi_locale") or "en", tuple(questions))
     if key not in cache:
         cache[key] = build_form_class(questions)
@@ -216,6 +223,7 @@ def submit(token: str) -> Any:
                 submission.answers,
                 comment=submission.comment,
                 name_consent=submission.name_consent,
+                custom=submission.custom,
             )
             session.commit()
             break
