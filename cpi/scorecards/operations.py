@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
@@ -21,7 +21,20 @@ from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scor
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
 from cpi.rules.addresses import normalise_email
-from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
+from cpi.scoring import (
+    INT_FIELDS,
+    AnswerStats,
+    KpiIndex,
+    KpiRow,
+    Period,
+    Scope,
+    Scorecard,
+    ScoreColumns,
+    SumsColumns,
+    TargetIndex,
+    TargetRow,
+    score_scopes,
+)
 from cpi.surveys.models import Campaign, Invitation, Response
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
@@ -31,18 +44,57 @@ class ScopeNotFound(LookupError):
     """A scope or period that does not exist; the message says which."""
 
 
+class _Shared:
+    """What every copy of one load shares (``dataclasses.replace(data, period=...)``
+    scores a trend quarter from the same rows): the KPI and target indexes, the
+    stats view, and the account columns already scored."""
+
+    def __init__(self) -> None:
+        self.kpi_index: KpiIndex | None = None
+        self.target_index: TargetIndex | None = None
+        self.stats: dict[str, dict[str, AnswerStats]] | None = None
+        self.account_scores: dict[tuple[Period, int], tuple[dict[str, int], ScoreColumns]] = {}
+
+
 @dataclass
 class ScoringData:
-    """Everything scoring one period needs, loaded once."""
+    """Everything scoring one period needs, loaded once.
+
+    ``sums`` holds one row of additive sums per account and quarter with answers;
+    ``sum_rows`` maps (account_id, quarter) to its row.
+    """
 
     period: Period
     accounts: dict[str, AccountInfo]
-    # account_id -> quarter -> stats
-    stats: dict[str, dict[str, AnswerStats]]
+    sums: SumsColumns
+    sum_rows: dict[tuple[str, str], int]
     kpi_rows: list[KpiRow]
     target_rows: list[TargetRow]
     # account_id -> quarter -> invitations
     invited: dict[str, dict[str, int]] = field(default_factory=dict)
+    shared: _Shared = field(default_factory=_Shared, repr=False, compare=False)
+
+    @property
+    def stats(self) -> dict[str, dict[str, AnswerStats]]:
+        """account_id -> quarter -> stats (built on first use, from ``sums``)."""
+        if self.shared.stats is None:
+            stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
+            for (account_id, quarter), row in self.sum_rows.items():
+                stats[account_id][quarter] = self.sums.stats(row)
+            self.shared.stats = dict(stats)
+        return self.shared.stats
+
+    @property
+    def kpi_index(self) -> KpiIndex:
+        if self.shared.kpi_index is None:
+            self.shared.kpi_index = KpiIndex(self.kpi_rows)
+        return self.shared.kpi_index
+
+    @property
+    def target_index(self) -> TargetIndex:
+        if self.shared.target_index is None:
+            self.shared.target_index = TargetIndex(self.target_rows)
+        return self.shared.target_index
 
     def kpis_by_account(self) -> dict[str | None, list[KpiRow]]:
         grouped: dict[str | None, list[KpiRow]] = defaultdict(list)
@@ -154,25 +206,18 @@ def load_scoring_data(
     }
     only = list(accounts_by_pk) if account_ids is not None else None
 
-    histograms: dict[tuple[int, str], dict[float, int]] = defaultdict(dict)
-    for account_pk, quarter, days, count in session.execute(
+    # Core, not ORM rows: thousands of rows of plain numbers.
+    connection = session.connection()
+    result = connection.execute(_stats_query(quarters, only))
+    stats_rows = result.all()
+    histogram_rows = connection.execute(
         select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
         .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
         .where(Response.account_id.in_(only) if only is not None else true())
         .group_by(Response.period, Response.account_id, Response.quote_turnaround_days)
         .order_by(Response.period, Response.account_id, Response.quote_turnaround_days)
-    ):
-        if days is not None:
-            histograms[(account_pk, quarter)][days] = count
-
-    stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
-    for row in session.execute(_stats_query(quarters, only)).mappings():
-        values = dict(row)
-        account_pk, quarter = values.pop("account_id"), values.pop("period")
-        account = accounts_by_pk[account_pk]
-        stats[account.account_id][quarter] = AnswerStats(
-            quote_days=histograms.get((account_pk, quarter), {}), **values
-        )
+    ).all()
+    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histogram_rows, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
@@ -208,11 +253,40 @@ def load_scoring_data(
     return ScoringData(
         period=period,
         accounts={info.account_id: info for info in accounts_by_pk.values()},
-        stats=dict(stats),
+        sums=sums,
+        sum_rows=sum_rows,
         kpi_rows=kpi_rows,
         target_rows=target_rows,
         invited=dict(invited),
     )
+
+
+def _sums_columns(
+    names: list[str],
+    stats_rows: Sequence[Any],
+    histogram_rows: Sequence[Any],
+    accounts_by_pk: dict[int, AccountInfo],
+) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
+    """One row of sums per (account, quarter) from the GROUP BY rows (account pk, quarter,
+    the sums by name) and (account pk, quarter, days, count) histogram rows."""
+    account_at, quarter_at = names.index("account_id"), names.index("period")
+    positions = [names.index(name) for name in INT_FIELDS]
+    row_of_pk: dict[tuple[int, str], int] = {}
+    keys: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(stats_rows):
+        pk, quarter = row[account_at], row[quarter_at]
+        row_of_pk[(pk, quarter)] = i
+        keys[(accounts_by_pk[pk].account_id, quarter)] = i
+    table = np.array([[row[p] for p in positions] for row in stats_rows], dtype=object)
+    table = table.reshape(len(stats_rows), len(INT_FIELDS))
+    table[np.equal(table, None)] = 0  # SUM over no rows
+    entries = [
+        (row_of_pk[(pk, quarter)], days, count)
+        for pk, quarter, days, count in histogram_rows
+        if days is not None and (pk, quarter) in row_of_pk
+    ]
+    rows, days, counts = zip(*entries, strict=True) if entries else ((), (), ())
+    return SumsColumns.from_arrays(table, rows, days, counts), keys
 
 
 def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
@@ -255,23 +329,46 @@ def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     return total or None
 
 
-def _kpis_for(
-    scope: Scope, data: ScoringData, by_account: dict[str | None, list[KpiRow]]
-) -> list[KpiRow]:
-    if scope.type == "company":
-        return data.kpi_rows
-    rows = [row for account_id in scope.account_ids for row in by_account.get(account_id, ())]
-    if scope.type == "segment":
-        rows += [row for row in by_account.get(None, ()) if row.segment == scope.id]
-    return rows
+def _quarter_groups(data: ScoringData, scopes: Sequence[Scope], period: Period) -> list[list[int]]:
+    """For each scope, the ``data.sums`` rows of its accounts in the period's quarters."""
+    quarters = [str(q) for q in period.quarters()]
+    rows = data.sum_rows
+    return [
+        [
+            row
+            for account_id in scope.account_ids
+            for quarter in quarters
+            if (row := rows.get((account_id, quarter))) is not None
+        ]
+        for scope in scopes
+    ]
 
 
-@lru_cache(maxsize=1024)
-def _period_of(text: str) -> Period | None:
-    try:
-        return Period.parse(text)
-    except ValueError:
-        return None
+def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> ScoreColumns:
+    """Every indicator for every scope in ``data.period``, as columns (one row a scope);
+    ``ScoreColumns.card(i)`` builds the scorecard of the scopes shown."""
+    period = data.period
+    current = data.sums.pool(_quarter_groups(data, scopes, period))
+    previous = data.sums.pool(_quarter_groups(data, scopes, period.previous()))
+    return score_scopes(
+        scopes, period, current, previous, data.kpi_index, data.target_index, min_n=min_n
+    )
+
+
+def account_scores(data: ScoringData, *, min_n: int) -> tuple[dict[str, int], ScoreColumns]:
+    """Every account of ``data`` scored at once (kept for the load): (row of each
+    account_id, the columns)."""
+    key = (data.period, min_n)
+    found = data.shared.account_scores.get(key)
+    if found is None:
+        ids = sorted(data.accounts)
+        scopes = [resolve_scope(data, "account", account_id) for account_id in ids]
+        found = (
+            {account_id: i for i, account_id in enumerate(ids)},
+            score_many(data, scopes, min_n=min_n),
+        )
+        data.shared.account_scores[key] = found
+    return found
 
 
 def score(
@@ -280,30 +377,19 @@ def score(
     *,
     min_n: int,
     generated_at: datetime | None = None,
-    by_account: dict[str | None, list[KpiRow]] | None = None,
+    by_account: Any = None,
 ) -> Scorecard:
-    # Only what score_scope reads: the period's and the previous period's quarters,
-    # and KPIs and targets of the period itself and of its quarters (a year without
-    # its own row derives both from them; the data may hold trend quarters).
-    period = data.period
-    quarters = {str(q) for p in (period, period.previous()) for q in p.quarters()}
-    parts: dict[str, list[AnswerStats]] = defaultdict(list)
-    for account_id in scope.account_ids:
-        for quarter, part in data.stats.get(account_id, {}).items():
-            if quarter in quarters:
-                parts[quarter].append(part)
-    stats = {quarter: AnswerStats.merge(group) for quarter, group in parts.items()}
-    kpi_periods = {period, *period.quarters()}
-    kpis = _kpis_for(scope, data, by_account or data.kpis_by_account())
-    return score_scope(
-        scope,
-        period,
-        stats,
-        [row for row in kpis if _period_of(row.period) in kpi_periods],
-        [row for row in data.target_rows if _period_of(row.period) in kpi_periods],
-        min_n=min_n,
-        invited=_invited_for(data, scope),
-        generated_at=generated_at,
+    """The scope's scorecard for ``data.period``. Accounts come from the columns of
+    every account (scored once per load); other scopes are a column of length one.
+    (``by_account`` is accepted for older callers and not needed.)"""
+    del by_account
+    if scope.type == "account" and scope.id in data.accounts:
+        rows, columns = account_scores(data, min_n=min_n)
+        row = rows[scope.id]
+        if columns.scopes[row] == scope:
+            return columns.card(row, invited=_invited_for(data, scope), generated_at=generated_at)
+    return score_many(data, [scope], min_n=min_n).card(
+        0, invited=_invited_for(data, scope), generated_at=generated_at
     )
 
 
@@ -314,17 +400,18 @@ def score_accounts(
     min_n: int,
     generated_at: datetime | None = None,
 ) -> list[Scorecard]:
-    by_account = data.kpis_by_account()
-    return [
-        score(
-            data,
-            resolve_scope(data, "account", account_id),
-            min_n=min_n,
-            generated_at=generated_at,
-            by_account=by_account,
+    rows, columns = account_scores(data, min_n=min_n)
+    cards = []
+    for account_id in account_ids:
+        if account_id not in rows:
+            raise ScopeNotFound(f"no account {account_id!r}")
+        scope = columns.scopes[rows[account_id]]
+        cards.append(
+            columns.card(
+                rows[account_id], invited=_invited_for(data, scope), generated_at=generated_at
+            )
         )
-        for account_id in account_ids
-    ]
+    return cards
 
 
 def has_data(session: Session, period: Period) -> bool:

@@ -19,6 +19,10 @@ KPI resolution (``resolve_kpi``), in this order:
    the Σ of its account rows), else the unweighted mean of the quarter
    values. Quarters without any KPI are left out.
 
+Both are answered from indexes built once per set of rows (``KpiIndex``,
+``TargetIndex``): each row's period is parsed once, and a scope's own row is a
+dictionary look-up, so scoring thousands of scopes never rescans the rows.
+
 Targets (``find_target``) match the indicator and the period; a year without
 a year row of its own (for its segment or company-wide) takes the mean of its
 quarters' targets, each quarter resolved the same way (segment row first),
@@ -30,9 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from cpi.scoring.catalogue import Indicator
+import numpy as np
+import numpy.typing as npt
+
+from cpi.scoring.catalogue import INDICATORS_BY_CODE, Indicator
 from cpi.scoring.periods import Period
 
 ScopeType = Literal["account", "segment", "owner", "company"]
@@ -99,29 +107,12 @@ def _blank(text: str | None) -> bool:
     return text is None or text.strip() == ""
 
 
-def _same_period(text: str, period: Period) -> bool:
+@lru_cache(maxsize=4096)
+def _period_of(text: str) -> Period | None:
     try:
-        return Period.parse(text) == period
+        return Period.parse(text)
     except ValueError:
-        return False
-
-
-def _own_row(scope: Scope, rows: Sequence[KpiRow]) -> KpiRow | None:
-    for row in rows:
-        no_account = _blank(row.account_id)
-        no_segment = _blank(row.segment)
-        if scope.type == "account" and not no_account and row.account_id == scope.id:
-            return row
-        if (
-            scope.type == "segment"
-            and no_account
-            and not no_segment
-            and row.segment == scope.segment
-        ):
-            return row
-        if scope.type == "company" and no_account and no_segment:
-            return row
-    return None
+        return None
 
 
 def _combine(indicator: Indicator, figures: Sequence[_Figure]) -> _Figure | None:
@@ -146,103 +137,277 @@ def _figure(indicator: Indicator, row: KpiRow) -> _Figure | None:
     return _Figure(value)
 
 
-def _resolve_single(
-    indicator: Indicator, scope: Scope, period: Period, rows: Sequence[KpiRow]
-) -> tuple[_Figure | None, bool]:
-    in_period = [
-        r for r in rows if r.indicator == indicator.code and _same_period(r.period, period)
-    ]
-    own = _own_row(scope, in_period)
-    if own is not None:
-        figure = _figure(indicator, own)
-        if figure is not None:
-            return figure, False
-    if scope.type == "account":
-        return None, False
-    # a company scope with no account list means every account
-    everyone = scope.type == "company" and not scope.account_ids
-    account_figures = [
-        f
-        for r in in_period
-        if not _blank(r.account_id) and (r.account_id in scope.account_ids or everyone)
-        for f in [_figure(indicator, r)]
-        if f is not None
-    ]
-    return _combine(indicator, account_figures), True
+class _KpiPeriod:
+    """One indicator's KPI rows of one period, indexed by whose they are."""
+
+    def __init__(self, indicator: Indicator) -> None:
+        self.indicator = indicator
+        self.account_first: dict[str, _Figure | None] = {}
+        self.segment_first: dict[str, _Figure | None] = {}
+        self.company_first: tuple[_Figure | None] | None = None
+        # (position, figure) of every account row with a figure, by account and in order
+        self.account_figures: list[tuple[int, str, _Figure]] = []
+        self.by_account: dict[str, list[tuple[int, _Figure]]] = {}
+
+    def add(self, position: int, row: KpiRow) -> None:
+        figure = _figure(self.indicator, row)
+        if not _blank(row.account_id):
+            account = str(row.account_id)
+            self.account_first.setdefault(account, figure)
+            if figure is not None:
+                self.account_figures.append((position, account, figure))
+                self.by_account.setdefault(account, []).append((position, figure))
+        elif not _blank(row.segment):
+            self.segment_first.setdefault(str(row.segment), figure)
+        elif self.company_first is None:
+            self.company_first = (figure,)
+
+    def own(self, scope: Scope) -> _Figure | None:
+        if scope.type == "account":
+            return self.account_first.get(scope.id or "") if scope.id is not None else None
+        if scope.type == "segment" and scope.segment is not None:
+            return self.segment_first.get(scope.segment)
+        if scope.type == "company" and self.company_first is not None:
+            return self.company_first[0]
+        return None
+
+    def derived(self, scope: Scope) -> _Figure | None:
+        """From the account rows inside the scope, in the rows' order."""
+        if scope.type == "company" and not scope.account_ids:
+            figures = [figure for _, _, figure in self.account_figures]
+        elif len(scope.account_ids) < len(self.account_figures):
+            found = [
+                entry for account in scope.account_ids for entry in self.by_account.get(account, ())
+            ]
+            figures = [figure for _, figure in sorted(found, key=lambda entry: entry[0])]
+        else:
+            members = scope.account_ids
+            figures = [f for _, account, f in self.account_figures if account in members]
+        return _combine(self.indicator, figures)
+
+
+class KpiIndex:
+    """KPI rows indexed once by indicator and (parsed) period."""
+
+    def __init__(self, kpi_rows: Iterable[KpiRow]) -> None:
+        self._periods: dict[tuple[str, Period], _KpiPeriod] = {}
+        for position, row in enumerate(kpi_rows):
+            indicator = INDICATORS_BY_CODE.get(row.indicator)
+            period = _period_of(row.period) if isinstance(row.period, str) else None
+            if indicator is None or period is None:
+                continue
+            key = (row.indicator, period)
+            if key not in self._periods:
+                self._periods[key] = _KpiPeriod(indicator)
+            self._periods[key].add(position, row)
+
+    def _single(
+        self, indicator: Indicator, scope: Scope, period: Period
+    ) -> tuple[_Figure | None, bool]:
+        rows = self._periods.get((indicator.code, period))
+        if rows is None:
+            return None, scope.type != "account"
+        own = rows.own(scope)
+        if own is not None:
+            return own, False
+        if scope.type == "account":
+            return None, False
+        return rows.derived(scope), True
+
+    def resolve(
+        self, indicator: Indicator, scope: Scope, period: Period
+    ) -> tuple[float | None, bool]:
+        """The scope's KPI and whether it was derived (see the module docs)."""
+        figure, derived = self._single(indicator, scope, period)
+        if figure is None and period.is_year:
+            quarter_figures = [
+                f
+                for q in period.quarters()
+                for f in [self._single(indicator, scope, q)[0]]
+                if f is not None
+            ]
+            figure, derived = _combine(indicator, quarter_figures), True
+        if figure is None:
+            return None, False
+        return figure.value, derived
+
+    def columns(
+        self, indicator: Indicator, scopes: Sequence[Scope], period: Period
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """``resolve`` for every scope: (KPI, NaN for none; derived)."""
+        values = np.full(len(scopes), np.nan)
+        derived = np.zeros(len(scopes), dtype=bool)
+        wanted = [period, *period.quarters()] if period.is_year else [period]
+        if not any((indicator.code, p) in self._periods for p in wanted):
+            return values, derived
+        rows = self._periods.get((indicator.code, period))
+        for i, scope in enumerate(scopes):
+            if scope.type == "account" and not period.is_year:
+                own = rows.own(scope) if rows is not None else None
+                if own is not None:
+                    values[i] = own.value
+                continue
+            value, derived[i] = self.resolve(indicator, scope, period)
+            if value is not None:
+                values[i] = value
+        return values, derived
 
 
 def resolve_kpi(
     indicator: Indicator,
     scope: Scope,
     period: Period | str,
-    kpi_rows: Iterable[KpiRow],
+    kpi_rows: Iterable[KpiRow] | KpiIndex,
 ) -> tuple[float | None, bool]:
     """The scope's KPI and whether it was derived (see the module docs)."""
-    period = Period.parse(period)
-    rows = [r for r in kpi_rows if r.indicator == indicator.code]
-    figure, derived = _resolve_single(indicator, scope, period, rows)
-    if figure is None and period.is_year:
-        quarter_figures = [
-            f
-            for q in period.quarters()
-            for f in [_resolve_single(indicator, scope, q, rows)[0]]
-            if f is not None
-        ]
-        figure, derived = _combine(indicator, quarter_figures), True
-    if figure is None:
-        return None, False
-    return figure.value, derived
+    index = kpi_rows if isinstance(kpi_rows, KpiIndex) else KpiIndex(kpi_rows)
+    return index.resolve(indicator, scope, Period.parse(period))
 
 
-def _target_of_period(
-    indicator: Indicator, scope: Scope, period: Period, rows: Sequence[TargetRow]
-) -> tuple[float, float] | None:
-    company: TargetRow | None = None
-    segment: TargetRow | None = None
-    for row in rows:
-        if row.indicator != indicator.code or not _same_period(row.period, period):
-            continue
-        if _blank(row.segment):
-            company = company or row
-        elif scope.segment is not None and row.segment == scope.segment:
-            segment = segment or row
-    chosen = segment or company
-    if chosen is None:
-        return None
-    target = float(chosen.target)
-    tolerance = float(chosen.tolerance) if chosen.tolerance is not None else 0.1 * abs(target)
-    return target, tolerance
+class TargetIndex:
+    """Target rows indexed once by indicator and (parsed) period."""
+
+    def __init__(self, target_rows: Iterable[TargetRow]) -> None:
+        # (code, period) -> (first company-wide row, {segment: first row})
+        self._periods: dict[tuple[str, Period], tuple[list[TargetRow], dict[str, TargetRow]]] = {}
+        for row in target_rows:
+            period = _period_of(row.period) if isinstance(row.period, str) else None
+            if period is None:
+                continue
+            company, segments = self._periods.setdefault((row.indicator, period), ([], {}))
+            if _blank(row.segment):
+                if not company:
+                    company.append(row)
+            else:
+                segments.setdefault(str(row.segment), row)
+        self._found: dict[tuple[str, Period, str | None], tuple[float | None, float | None]] = {}
+
+    def _of_period(
+        self, indicator: Indicator, segment: str | None, period: Period
+    ) -> tuple[float, float] | None:
+        entry = self._periods.get((indicator.code, period))
+        if entry is None:
+            return None
+        company, segments = entry
+        chosen = segments.get(segment) if segment is not None else None
+        chosen = chosen or (company[0] if company else None)
+        if chosen is None:
+            return None
+        target = float(chosen.target)
+        tolerance = float(chosen.tolerance) if chosen.tolerance is not None else 0.1 * abs(target)
+        return target, tolerance
+
+    def find(
+        self, indicator: Indicator, segment: str | None, period: Period
+    ) -> tuple[float | None, float | None]:
+        """(target, tolerance) for a scope in ``segment`` (see the module docs)."""
+        key = (indicator.code, period, segment)
+        if key not in self._found:
+            self._found[key] = self._find(indicator, segment, period)
+        return self._found[key]
+
+    def _find(
+        self, indicator: Indicator, segment: str | None, period: Period
+    ) -> tuple[float | None, float | None]:
+        own = self._of_period(indicator, segment, period)
+        if own is not None:
+            return own
+        if period.is_year:
+            quarterly = [
+                found
+                for quarter in period.quarters()
+                for found in [self._of_period(indicator, segment, quarter)]
+                if found is not None
+            ]
+            if quarterly:
+                count = len(quarterly)
+                return (
+                    sum(target for target, _ in quarterly) / count,
+                    sum(tolerance for _, tolerance in quarterly) / count,
+                )
+        return None, None
+
+    def columns(
+        self, indicator: Indicator, scopes: Sequence[Scope], period: Period
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``find`` for every scope: (target, tolerance), NaN for none."""
+        by_segment = {
+            segment: self.find(indicator, segment, period)
+            for segment in {scope.segment for scope in scopes}
+        }
+        pairs = [by_segment[scope.segment] for scope in scopes]
+        targets = np.array([np.nan if t is None else t for t, _ in pairs], dtype=np.float64)
+        tolerances = np.array([np.nan if t is None else t for _, t in pairs], dtype=np.float64)
+        return targets, tolerances
 
 
 def find_target(
     indicator: Indicator,
     scope: Scope,
     period: Period | str,
-    target_rows: Iterable[TargetRow],
+    target_rows: Iterable[TargetRow] | TargetIndex,
 ) -> tuple[float | None, float | None]:
     """(target, tolerance): the scope's segment row beats the company-wide
     row; tolerance defaults to 10% of |target|. A year without a row of its
     own: the mean of its quarters' (target, tolerance), over the quarters that
     have a target (see the module docs)."""
-    period = Period.parse(period)
-    rows = [row for row in target_rows if row.indicator == indicator.code]
-    own = _target_of_period(indicator, scope, period, rows)
-    if own is not None:
-        return own
-    if period.is_year:
-        quarterly = [
-            found
-            for quarter in period.quarters()
-            for found in [_target_of_period(indicator, scope, quarter, rows)]
-            if found is not None
-        ]
-        if quarterly:
-            count = len(quarterly)
-            return (
-                sum(target for target, _ in quarterly) / count,
-                sum(tolerance for _, tolerance in quarterly) / count,
-            )
-    return None, None
+    index = target_rows if isinstance(target_rows, TargetIndex) else TargetIndex(target_rows)
+    return index.find(indicator, scope.segment, Period.parse(period))
+
+
+# -- status ----------------------------------------------------------------------
+
+STATUSES: tuple[Status | None, ...] = (None, "insufficient", "green", "amber", "red")
+NO_STATUS, INSUFFICIENT, GREEN, AMBER, RED = range(5)
+# status_certain as a code: -1 None, 0 False, 1 True
+CERTAINTY: tuple[bool | None, ...] = (False, True, None)
+
+
+def status_columns(
+    indicator: Indicator,
+    n: npt.NDArray[np.int64],
+    value: npt.NDArray[np.float64],
+    target: npt.NDArray[np.float64],
+    tolerance: npt.NDArray[np.float64],
+    min_n: int = 5,
+) -> npt.NDArray[np.int8]:
+    """``status`` of every row as an index into ``STATUSES``."""
+    slack = np.where(np.isnan(tolerance), 0.1 * np.abs(target), tolerance)
+    if indicator.better == "higher":
+        green, amber = value >= target, value >= target - slack
+    else:
+        green, amber = value <= target, value <= target + slack
+    rated = np.where(green, GREEN, np.where(amber, AMBER, RED))
+    rated = np.where(np.isnan(value) | np.isnan(target), NO_STATUS, rated)
+    return np.where(n < min_n, INSUFFICIENT, rated).astype(np.int8)
+
+
+def certainty_columns(
+    indicator: Indicator,
+    codes: npt.NDArray[np.int8],
+    ci_low: npt.NDArray[np.float64],
+    ci_high: npt.NDArray[np.float64],
+    target: npt.NDArray[np.float64],
+    tolerance: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int8]:
+    """``status_certain`` of every row: -1 None, 0 False, 1 True."""
+    slack = np.where(np.isnan(tolerance), 0.1 * np.abs(target), tolerance)
+    if indicator.better == "higher":
+        green = ci_low >= target
+        amber = (ci_low >= target - slack) & (ci_high < target)
+        red = ci_high < target - slack
+    else:
+        green = ci_high <= target
+        amber = (ci_low > target) & (ci_high <= target + slack)
+        red = ci_low > target + slack
+    certain = np.where(codes == GREEN, green, np.where(codes == AMBER, amber, red))
+    certain = certain & ~np.isnan(ci_low) & ~np.isnan(ci_high)
+    unrated = (codes == NO_STATUS) | (codes == INSUFFICIENT) | np.isnan(target)
+    return np.where(unrated, -1, certain.astype(np.int8)).astype(np.int8)
+
+
+def _column(value: float | None) -> npt.NDArray[np.float64]:
+    return np.array([np.nan if value is None else value], dtype=np.float64)
 
 
 def status(
@@ -256,18 +421,15 @@ def status(
     """``insufficient`` below min_n answers (whether or not there is a
     target); else green/amber/red against the target, mirrored for
     lower-is-better indicators; None without a target or a value."""
-    if n < min_n:
-        return "insufficient"
-    if value is None or target is None:
-        return None
-    slack = tolerance if tolerance is not None else 0.1 * abs(target)
-    if indicator.better == "higher":
-        if value >= target:
-            return "green"
-        return "amber" if value >= target - slack else "red"
-    if value <= target:
-        return "green"
-    return "amber" if value <= target + slack else "red"
+    code = status_columns(
+        indicator,
+        np.array([n], dtype=np.int64),
+        _column(value),
+        _column(target),
+        _column(tolerance),
+        min_n,
+    )
+    return STATUSES[int(code[0])]
 
 
 def status_certain(
@@ -287,19 +449,12 @@ def status_certain(
     low > target and high ≤ target + tolerance; red: low > target + tolerance),
     the same inclusive boundaries as ``status``.
     """
-    if current is None or current == "insufficient" or target is None:
-        return None
-    if ci_low is None or ci_high is None:
-        return False
-    slack = tolerance if tolerance is not None else 0.1 * abs(target)
-    if indicator.better == "higher":
-        if current == "green":
-            return ci_low >= target
-        if current == "amber":
-            return ci_low >= target - slack and ci_high < target
-        return ci_high < target - slack
-    if current == "green":
-        return ci_high <= target
-    if current == "amber":
-        return ci_low > target and ci_high <= target + slack
-    return ci_low > target + slack
+    code = certainty_columns(
+        indicator,
+        np.array([STATUSES.index(current)], dtype=np.int8),
+        _column(ci_low),
+        _column(ci_high),
+        _column(target),
+        _column(tolerance),
+    )
+    return CERTAINTY[int(code[0])]
