@@ -104,8 +104,8 @@ def _raw_bounds(indicator: Indicator, current: SumsColumns, previous: SumsColumn
         )
         return low * 100.0, high * 100.0
     if code == "value_added_share":
-        names = ("share_n", "share_y", "share_x", "share_yy", "share_xx", "share_xy")
-        first, second = [c(name) for name in names], [p(name) for name in names]
+        share = ("share_n", "share_y", "share_x", "share_yy", "share_xx", "share_xy")
+        first, second = [c(name) for name in share], [p(name) for name in share]
         difference = _fraction(first[1], first[2]) - _fraction(second[1], second[2])
         positive = (first[2] > 0) & (second[2] > 0)
         low, high = normal_difference_bounds(

@@ -31,7 +31,7 @@ def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
     if total == 0:
         return np.zeros(0, dtype=np.int64)
     ends = np.cumsum(lengths)
-    shift = np.repeat(starts - (ends - lengths), lengths)
+    shift: IntArray = np.repeat(starts - (ends - lengths), lengths)
     return np.arange(total, dtype=np.int64) + shift
 
 

@@ -81,7 +81,8 @@ def wilson_bounds(successes: npt.ArrayLike, n: npt.ArrayLike, z: float = Z) -> B
 
 
 def wilson_interval(successes: int, n: int, z: float = Z) -> Interval | None:
-    return _one(wilson_bounds(*_column(successes, n), z=z))
+    column_x, column_n = _column(successes, n)
+    return _one(wilson_bounds(column_x, column_n, z=z))
 
 
 # -- means -----------------------------------------------------------------------

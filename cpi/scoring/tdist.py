@@ -8,7 +8,6 @@ be fractional (Welch–Satterthwaite); it must be at least 1.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -56,9 +55,8 @@ def _betacf(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
             keep = ~done
             if not keep.any():
                 return result
-            index, a, b, x, qab, qap, qam, c, d, h = (
-                v[keep] for v in (index, a, b, x, qab, qap, qam, c, d, h)
-            )
+            index = index[keep]
+            a, b, x, qab, qap, qam, c, d, h = (v[keep] for v in (a, b, x, qab, qap, qam, c, d, h))
     raise ArithmeticError("incomplete beta did not converge")  # pragma: no cover
 
 
@@ -157,13 +155,23 @@ def t_quantiles_975(df: npt.ArrayLike) -> FloatArray:
     out[large] = _t_series(df[large])
     middle = ~(one | two | large)
     if middle.any():
-        # integer df (t intervals) repeat across scopes: solve each value once
+        # integer df (t intervals) repeat across scopes, and re-scoring unchanged data
+        # meets the same Welch df again: solve each value once.
         unique, inverse = np.unique(df[middle], return_inverse=True)
-        out[middle] = _newton(unique)[inverse]
+        keys = unique.tolist()
+        missing = [key for key in keys if key not in _SOLVED]
+        if missing:
+            if len(_SOLVED) + len(missing) > _SOLVED_MAX:
+                _SOLVED.clear()
+            _SOLVED.update(zip(missing, _newton(np.array(missing)).tolist(), strict=True))
+        out[middle] = np.array([_SOLVED[key] for key in keys])[inverse]
     return out
 
 
-@lru_cache(maxsize=65536)
+_SOLVED: dict[float, float] = {}
+_SOLVED_MAX = 65536
+
+
 def t_quantile_975(df: float) -> float:
     """t(0.975, df) of one df: the column of length one."""
     return float(t_quantiles_975(np.array([df], dtype=np.float64))[0])
