@@ -53,7 +53,7 @@ class _Shared:
         self.kpi_index: KpiIndex | None = None
         self.target_index: TargetIndex | None = None
         self.stats: dict[str, dict[str, AnswerStats]] | None = None
-        self.account_scores: dict[tuple[Period, int], tuple[dict[str, int], ScoreColumns]] = {}
+        self.scores: dict[tuple[str, Period, int], tuple[dict[str | None, int], ScoreColumns]] = {}
 
 
 @dataclass
@@ -355,20 +355,45 @@ def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> Sco
     )
 
 
-def account_scores(data: ScoringData, *, min_n: int) -> tuple[dict[str, int], ScoreColumns]:
-    """Every account of ``data`` scored at once (kept for the load): (row of each
-    account_id, the columns)."""
-    key = (data.period, min_n)
-    found = data.shared.account_scores.get(key)
+def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
+    """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
+    accounts = data.accounts.values()
+    if scope_type == "account":
+        keys: list[str | None] = sorted(data.accounts)
+    elif scope_type == "segment":
+        keys = sorted({a.segment for a in accounts})
+    elif scope_type == "owner":
+        keys = sorted({a.owner_email for a in accounts if a.owner_email})
+    else:
+        keys = [None]
+    scopes = []
+    for key in keys:
+        try:
+            scopes.append(resolve_scope(data, scope_type, key))
+        except ScopeNotFound:  # an owner address that does not normalise to itself
+            continue
+    return scopes
+
+
+def scores_of_type(
+    data: ScoringData, scope_type: str, *, min_n: int
+) -> tuple[dict[str | None, int], ScoreColumns]:
+    """Every scope of ``scope_type`` (account, segment, owner, company) in ``data``, scored
+    at once and kept for the load: (row of each scope id, the columns). A page that shows
+    a list of accounts, segments or portfolios scores them in one go."""
+    key = (scope_type, data.period, min_n)
+    found = data.shared.scores.get(key)
     if found is None:
-        ids = sorted(data.accounts)
-        scopes = [resolve_scope(data, "account", account_id) for account_id in ids]
-        found = (
-            {account_id: i for i, account_id in enumerate(ids)},
-            score_many(data, scopes, min_n=min_n),
-        )
-        data.shared.account_scores[key] = found
+        scopes = _canonical_scopes(data, scope_type)
+        rows = {scope.id: i for i, scope in enumerate(scopes)}
+        found = (rows, score_many(data, scopes, min_n=min_n))
+        data.shared.scores[key] = found
     return found
+
+
+def account_scores(data: ScoringData, *, min_n: int) -> tuple[dict[str | None, int], ScoreColumns]:
+    """Every account of ``data`` scored at once: (row of each account_id, the columns)."""
+    return scores_of_type(data, "account", min_n=min_n)
 
 
 def score(
@@ -379,17 +404,19 @@ def score(
     generated_at: datetime | None = None,
     by_account: Any = None,
 ) -> Scorecard:
-    """The scope's scorecard for ``data.period``. Accounts come from the columns of
-    every account (scored once per load); other scopes are a column of length one.
-    (``by_account`` is accepted for older callers and not needed.)"""
+    """The scope's scorecard for ``data.period``. A scope as ``resolve_scope`` names it
+    comes from the columns of every scope of its type (scored once per load); any
+    other scope (a restricted view) is a column of length one. (``by_account`` is
+    accepted for older callers and not needed.)"""
     del by_account
-    if scope.type == "account" and scope.id in data.accounts:
-        rows, columns = account_scores(data, min_n=min_n)
-        row = rows[scope.id]
-        if columns.scopes[row] == scope:
-            return columns.card(row, invited=_invited_for(data, scope), generated_at=generated_at)
+    invited = _invited_for(data, scope)
+    if scope.type in SCOPE_TYPES:
+        rows, columns = scores_of_type(data, scope.type, min_n=min_n)
+        row = rows.get(scope.id)
+        if row is not None and columns.scopes[row] == scope:
+            return columns.card(row, invited=invited, generated_at=generated_at)
     return score_many(data, [scope], min_n=min_n).card(
-        0, invited=_invited_for(data, scope), generated_at=generated_at
+        0, invited=invited, generated_at=generated_at
     )
 
 
