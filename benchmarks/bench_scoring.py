@@ -47,7 +47,7 @@ from cpi.scorecards.operations import (  # noqa: E402
     score,
     score_accounts,
 )
-from cpi.scoring import Period  # noqa: E402
+from cpi.scoring import Period, tdist  # noqa: E402
 
 SEGMENTS = ("Manufacturing", "Healthcare", "Retail", "Public sector", "Logistics")
 OWNERS = tuple(f"am{i}@example.com" for i in range(1, 41))
@@ -239,7 +239,11 @@ def _progress(message: str, start: float) -> None:
 
 
 def run_scoring(engine: Engine, period: str, *, all_cards: bool = False) -> tuple[int, int]:
-    """(a): the real code path; returns (scopes scored, company answers) as a check."""
+    """(a): the real code path; returns (scopes scored, company answers) as a check.
+
+    The t quantiles solved in earlier runs are forgotten first: a cold score after new
+    answers meets new Welch degrees of freedom."""
+    tdist._SOLVED.clear()
     with Session(engine) as session:
         data = load_scoring_data(session, period)
         company = score(

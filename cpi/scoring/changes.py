@@ -146,23 +146,21 @@ def change_columns(
         return Changes(nothing, nothing.copy(), usable & apart)
     if not usable.any():
         return Changes(nothing, nothing.copy(), np.zeros(usable.shape, dtype=bool))
-    rows = np.flatnonzero(usable)
-    if rows.size < usable.size:
-        current, previous = current.take(rows), previous.take(rows)
-    raw_low, raw_high = _raw_bounds(indicator, current, previous)
-    delta = now.value[rows] - before.value[rows]
+    # every row at once (the formulas give NaN where a row has no interval), then keep
+    # the usable rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw_low, raw_high = _raw_bounds(indicator, current, previous)
+    delta = now.value - before.value
     if indicator.lower is None or indicator.upper is None:
         span = np.inf
     else:
         span = indicator.upper - indicator.lower
     low = np.minimum(np.clip(raw_low, -span, span), delta)
     high = np.maximum(np.clip(raw_high, -span, span), delta)
-    defined = ~np.isnan(raw_low) & ~np.isnan(raw_high)
-    out_low, out_high = nothing, nothing.copy()
-    out_low[rows] = np.where(defined, low, np.nan)
-    out_high[rows] = np.where(defined, high, np.nan)
-    significant = np.zeros(usable.shape, dtype=bool)
-    significant[rows] = defined & ((low > 0.0) | (high < 0.0))
+    defined = usable & ~np.isnan(raw_low) & ~np.isnan(raw_high)
+    out_low = np.where(defined, low, np.nan)
+    out_high = np.where(defined, high, np.nan)
+    significant = defined & ((low > 0.0) | (high < 0.0))
     return Changes(out_low, out_high, significant)
 
 

@@ -9,6 +9,7 @@ a year's quarters) is ``pool``: integer sums add exactly in any order.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -91,10 +92,19 @@ class SumsColumns:
 
     def pool(self, groups: Iterable[Sequence[int] | IntArray]) -> SumsColumns:
         """One row per group: the sum of the group's rows (no rows: all zero)."""
-        members_list = [np.asarray(g, dtype=np.int64).reshape(-1) for g in groups]
-        sizes = np.array([m.size for m in members_list], dtype=np.int64)
+        listed = [group if isinstance(group, np.ndarray) else list(group) for group in groups]
+        sizes = np.fromiter((len(group) for group in listed), dtype=np.int64, count=len(listed))
+        members = np.fromiter(
+            itertools.chain.from_iterable(listed), dtype=np.int64, count=int(sizes.sum())
+        )
+        return self.pool_flat(members, sizes)
+
+    def pool_flat(self, members: IntArray, sizes: IntArray) -> SumsColumns:
+        """``pool`` of groups given back to back: ``members`` holds the rows of group 0,
+        then of group 1 ..., ``sizes`` how many each."""
         count = sizes.size
-        members = np.concatenate(members_list) if members_list else np.zeros(0, np.int64)
+        if members.size == count and (sizes == 1).all():
+            return self.take(members)
         owner = np.repeat(np.arange(count, dtype=np.int64), sizes)
         sums = np.zeros((count, len(INT_FIELDS)), dtype=np.int64)
         filled = sizes > 0
@@ -103,11 +113,6 @@ class SumsColumns:
             sums[filled] = np.add.reduceat(self.sums[members], starts, axis=0)
         lengths = self.days_offsets[members + 1] - self.days_offsets[members]
         entries = _ranges(self.days_offsets[members], lengths)
-        if count == members.size and (owner == np.arange(count)).all():
-            # each group one row: the histograms are already sorted and distinct
-            offsets = np.zeros(count + 1, dtype=np.int64)
-            np.cumsum(lengths, out=offsets[1:])
-            return SumsColumns(sums, offsets, self.days_values[entries], self.days_counts[entries])
         histograms = _histograms(
             count,
             np.repeat(owner, lengths),
@@ -117,7 +122,15 @@ class SumsColumns:
         return SumsColumns(sums, *histograms)
 
     def take(self, rows: Sequence[int] | IntArray) -> SumsColumns:
-        return self.pool([[row] for row in np.asarray(rows, dtype=np.int64).tolist()])
+        """The given rows, in that order (a row may repeat)."""
+        index = np.asarray(rows, dtype=np.int64).reshape(-1)
+        lengths = self.days_offsets[index + 1] - self.days_offsets[index]
+        entries = _ranges(self.days_offsets[index], lengths)
+        offsets = np.zeros(index.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return SumsColumns(
+            self.sums[index], offsets, self.days_values[entries], self.days_counts[entries]
+        )
 
     def quote_n(self) -> IntArray:
         cumulative = np.concatenate(([0], np.cumsum(self.days_counts)))

@@ -162,6 +162,13 @@ class _KpiPeriod:
         elif self.company_first is None:
             self.company_first = (figure,)
 
+    def account_values(self) -> dict[str, float]:
+        """Each account's own figure (NaN: its first row has none)."""
+        return {
+            account: np.nan if figure is None else figure.value
+            for account, figure in self.account_first.items()
+        }
+
     def own(self, scope: Scope) -> _Figure | None:
         if scope.type == "account":
             return self.account_first.get(scope.id or "") if scope.id is not None else None
@@ -241,11 +248,11 @@ class KpiIndex:
         if not any((indicator.code, p) in self._periods for p in wanted):
             return values, derived
         rows = self._periods.get((indicator.code, period))
+        own_values = rows.account_values() if rows is not None else {}
         for i, scope in enumerate(scopes):
             if scope.type == "account" and not period.is_year:
-                own = rows.own(scope) if rows is not None else None
-                if own is not None:
-                    values[i] = own.value
+                # an account's KPI is its own row's, never derived
+                values[i] = own_values.get(scope.id or "", np.nan)
                 continue
             value, derived[i] = self.resolve(indicator, scope, period)
             if value is not None:
