@@ -277,15 +277,15 @@ def _sums_columns(
         pk, quarter = row[account_at], row[quarter_at]
         row_of_pk[(pk, quarter)] = i
         keys[(accounts_by_pk[pk].account_id, quarter)] = i
-    table = np.array([[row[p] for p in positions] for row in stats_rows], dtype=object)
-    table = table.reshape(len(stats_rows), len(INT_FIELDS))
+    table = np.array([tuple(row) for row in stats_rows], dtype=object)
+    table = table.reshape(len(stats_rows), len(names))[:, positions]
     table[np.equal(table, None)] = 0  # SUM over no rows
-    entries = [
-        (row_of_pk[(pk, quarter)], days, count)
-        for pk, quarter, days, count in histogram_rows
-        if days is not None and (pk, quarter) in row_of_pk
+    rows = [
+        row_of_pk.get((pk, quarter), -1) if value is not None else -1
+        for pk, quarter, value, _ in histogram_rows
     ]
-    rows, days, counts = zip(*entries, strict=True) if entries else ((), (), ())
+    days = [value if value is not None else 0.0 for _, _, value, _ in histogram_rows]
+    counts = [count for _, _, _, count in histogram_rows]
     return SumsColumns.from_arrays(table, rows, days, counts), keys
 
 

@@ -71,11 +71,14 @@ class SumsColumns:
         days_count: npt.ArrayLike,
     ) -> SumsColumns:
         """From an (rows × 20) array of sums and histogram entries (row, days, count)
-        in any order; repeated (row, days) entries add up, zero counts are dropped."""
-        table = np.asarray(sums, dtype=object)
-        if table.size and (np.abs(table) >= _LIMIT).any():
+        in any order; repeated (row, days) entries add up, zero counts and entries of
+        row -1 are dropped."""
+        try:
+            table = np.asarray(sums).astype(np.int64).reshape(-1, len(INT_FIELDS))
+        except OverflowError:
+            table = np.zeros((0, 0), dtype=np.int64)
+        if table.size != np.size(sums) or (table.size and np.abs(table).max() >= _LIMIT):
             raise ValueError("answer sums too large for the columnar scorer")
-        table = table.astype(np.int64).reshape(-1, len(INT_FIELDS))
         rows = table.shape[0]
         entry_row = np.asarray(days_row, dtype=np.int64)
         value = np.asarray(days_value, dtype=np.float64)
@@ -154,7 +157,7 @@ def _histograms(
     rows: int, entry_row: IntArray, value: FloatArray, count: IntArray
 ) -> tuple[IntArray, FloatArray, IntArray]:
     """Sorted, distinct, positive histograms per row from (row, value, count) entries."""
-    keep = count != 0
+    keep = (count != 0) & (entry_row >= 0)
     entry_row, value, count = entry_row[keep], value[keep], count[keep]
     order = np.lexsort((value, entry_row))
     entry_row, value, count = entry_row[order], value[order], count[order]
