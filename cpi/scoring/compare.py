@@ -194,24 +194,48 @@ class _KpiPeriod:
 
 
 class KpiIndex:
-    """KPI rows indexed once by indicator and (parsed) period."""
+    """KPI rows indexed once by indicator and (parsed) period; each (indicator, period)
+    is sorted by whose rows they are the first time it is asked for."""
 
     def __init__(self, kpi_rows: Iterable[KpiRow]) -> None:
-        self._periods: dict[tuple[str, Period], _KpiPeriod] = {}
+        raw: dict[tuple[str, str], list[tuple[int, KpiRow]]] = {}
         for position, row in enumerate(kpi_rows):
-            indicator = INDICATORS_BY_CODE.get(row.indicator)
-            period = _period_of(row.period) if isinstance(row.period, str) else None
-            if indicator is None or period is None:
-                continue
-            key = (row.indicator, period)
-            if key not in self._periods:
-                self._periods[key] = _KpiPeriod(indicator)
-            self._periods[key].add(position, row)
+            key = (row.indicator, row.period)
+            bucket = raw.get(key)
+            if bucket is None:
+                bucket = raw[key] = []
+            bucket.append((position, row))
+        # every spelling of a period ("2026-Q3", "2026-q3 ") is one period
+        self._raw: dict[tuple[str, Period], list[list[tuple[int, KpiRow]]]] = {}
+        for (code, text), rows in raw.items():
+            period = _period_of(text) if isinstance(text, str) else None
+            if period is not None and code in INDICATORS_BY_CODE:
+                self._raw.setdefault((code, period), []).append(rows)
+        self._periods: dict[tuple[str, Period], _KpiPeriod] = {}
+
+    def _rows(self, code: str, period: Period) -> _KpiPeriod | None:
+        key = (code, period)
+        found = self._periods.get(key)
+        if found is None:
+            spellings = self._raw.get(key)
+            if spellings is None:
+                return None
+            rows = (
+                spellings[0]
+                if len(spellings) == 1
+                else sorted(
+                    (entry for group in spellings for entry in group), key=lambda entry: entry[0]
+                )
+            )
+            found = self._periods[key] = _KpiPeriod(INDICATORS_BY_CODE[code])
+            for position, row in rows:
+                found.add(position, row)
+        return found
 
     def _single(
         self, indicator: Indicator, scope: Scope, period: Period
     ) -> tuple[_Figure | None, bool]:
-        rows = self._periods.get((indicator.code, period))
+        rows = self._rows(indicator.code, period)
         if rows is None:
             return None, scope.type != "account"
         own = rows.own(scope)
@@ -245,9 +269,9 @@ class KpiIndex:
         values = np.full(len(scopes), np.nan)
         derived = np.zeros(len(scopes), dtype=bool)
         wanted = [period, *period.quarters()] if period.is_year else [period]
-        if not any((indicator.code, p) in self._periods for p in wanted):
+        if not any((indicator.code, p) in self._raw for p in wanted):
             return values, derived
-        rows = self._periods.get((indicator.code, period))
+        rows = self._rows(indicator.code, period)
         own_values = rows.account_values() if rows is not None else {}
         for i, scope in enumerate(scopes):
             if scope.type == "account" and not period.is_year:
