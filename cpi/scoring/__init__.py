@@ -30,8 +30,6 @@ from cpi.scoring.compare import (
     TargetRow,
     find_target,
     resolve_kpi,
-    status,
-    status_certain,
 )
 from cpi.scoring.estimates import Estimate, Estimates, compute_indicator, estimate_columns
 from cpi.scoring.intervals import (
@@ -53,6 +51,7 @@ from cpi.scoring.scorecard import (
     score_scopes,
 )
 from cpi.scoring.stats import INT_FIELDS, STATS_FIELDS, Answers, AnswerStats
+from cpi.scoring.status import status, status_certain
 
 __all__ = [
     "INT_FIELDS",

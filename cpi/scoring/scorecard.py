@@ -24,22 +24,17 @@ import numpy.typing as npt
 from cpi.scoring.catalogue import CATALOGUE, Better, Indicator, Unit
 from cpi.scoring.changes import Changes, change_columns
 from cpi.scoring.columns import SumsColumns
-from cpi.scoring.compare import (
-    CERTAINTY,
-    STATUSES,
-    KpiIndex,
-    KpiRow,
-    Scope,
-    ScopeType,
-    Status,
-    TargetIndex,
-    TargetRow,
-    certainty_columns,
-    status_columns,
-)
+from cpi.scoring.compare import KpiIndex, KpiRow, Scope, ScopeType, TargetIndex, TargetRow
 from cpi.scoring.estimates import Estimates, estimate_columns
 from cpi.scoring.periods import Period
 from cpi.scoring.stats import AnswerStats
+from cpi.scoring.status import (
+    CERTAINTY,
+    STATUSES,
+    Status,
+    certainty_columns,
+    status_columns,
+)
 
 
 @dataclass(frozen=True)
