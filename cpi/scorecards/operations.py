@@ -224,7 +224,7 @@ def load_scoring_data(
     kpi_rows = [
         KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
                value, numerator, denominator)
-        for indicator, kpi_period, pk, segment, value, numerator, denominator in session.execute(
+        for indicator, kpi_period, pk, segment, value, numerator, denominator in connection.execute(
             select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
                    KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
             .where(KpiFigure.period.in_(relevant), kpi_filter)
