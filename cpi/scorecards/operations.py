@@ -2,7 +2,10 @@
 
 One GROUP BY per query turns the period's responses into additive statistics per
 account and quarter; segments, portfolios and the company are sums of those, so a
-scope never re-reads rows. All arithmetic happens in ``cpi.scoring``.
+scope never re-reads rows. The sums arrive as columns (``SumsColumns``, one row per
+account and quarter) and the columnar scorer scores every scope of a type at once;
+scorecard objects are built only for the scopes asked for. All arithmetic happens in
+``cpi.scoring``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ class ScopeNotFound(LookupError):
 class _Shared:
     """What every copy of one load shares (``dataclasses.replace(data, period=...)``
     scores a trend quarter from the same rows): the KPI and target indexes, the
-    stats view, and the account columns already scored."""
+    stats view, and the columns of every scope type already scored."""
 
     def __init__(self) -> None:
         self.kpi_index: KpiIndex | None = None
