@@ -223,6 +223,9 @@ def load_scoring_data(
     sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histogram_rows, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
+    # Without history only the period itself is scored (and a year from its quarters):
+    # the previous quarter's KPI rows would be read for nothing.
+    kpi_periods = relevant if history else {str(period), *(str(q) for q in period.quarters())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
     kpi_rows = [
         KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
@@ -230,7 +233,7 @@ def load_scoring_data(
         for indicator, kpi_period, pk, segment, value, numerator, denominator in connection.execute(
             select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
                    KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
-            .where(KpiFigure.period.in_(relevant), kpi_filter)
+            .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
         )
     ]  # fmt: skip
     target_rows = [
