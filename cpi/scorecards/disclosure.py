@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cpi.scorecards.cache import cached, data_fingerprint
-from cpi.scorecards.operations import AccountInfo, load_scoring_data
+from cpi.scorecards.operations import AccountInfo, answer_counts_by_quarter, load_scoring_data
 from cpi.scoring import CATALOGUE, IndicatorResult, Period, Scorecard, compute_indicator
 
 Cell = tuple[str, str | None, str]  # (scope type, scope id, period): one figure of one scope
@@ -222,12 +222,10 @@ def _withheld_cells(session: Session, universe: Universe, year: int, min_n: int)
     in_view = set().union(*groups.values()) | own if groups else own
     seen = [a for a in data.accounts.values() if a.account_id in in_view]
     quarters = {str(q) for q in Period(year).quarters()}
-    per_code: dict[str, dict[Atom, int]] = defaultdict(dict)
-    for account in seen:
-        stats = {q: s for q, s in data.stats.get(account.account_id, {}).items() if q in quarters}
-        for code, by_quarter in indicator_n(stats).items():
-            for quarter, n in by_quarter.items():
-                per_code[code][(account.account_id, quarter)] = n
+    # every account's n per indicator and quarter from the loaded sums, in one go
+    per_code: dict[str, dict[Atom, int]] = answer_counts_by_quarter(
+        data, ((a.account_id, q) for a in seen for q in sorted(quarters))
+    )
     withheld: set[Any] = set()
     done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
     for code, atom_n in per_code.items():

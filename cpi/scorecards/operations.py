@@ -25,6 +25,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
 from cpi.rules.addresses import normalise_email
 from cpi.scoring import (
+    CATALOGUE,
     INT_FIELDS,
     AnswerStats,
     KpiIndex,
@@ -36,6 +37,7 @@ from cpi.scoring import (
     SumsColumns,
     TargetIndex,
     TargetRow,
+    answer_counts,
     score_scopes,
 )
 from cpi.surveys.models import Campaign, Invitation, Response
@@ -424,6 +426,21 @@ def score(
     return score_many(data, [scope], min_n=min_n).card(
         0, invited=invited, generated_at=generated_at
     )
+
+
+def answer_counts_by_quarter(
+    data: ScoringData, keys: Iterable[tuple[str, str]]
+) -> dict[str, dict[tuple[str, str], int]]:
+    """n of every indicator for each (account_id, quarter) of ``keys`` that has answers,
+    from the loaded sums in one go: {code: {(account_id, quarter): n}}."""
+    found = [(key, data.sum_rows[key]) for key in keys if key in data.sum_rows]
+    columns = data.sums.take([row for _, row in found])
+    return {
+        indicator.code: dict(
+            zip((key for key, _ in found), answer_counts(indicator, columns).tolist(), strict=True)
+        )
+        for indicator in CATALOGUE
+    }
 
 
 def score_accounts(

@@ -31,7 +31,13 @@ from cpi.scoring.compare import (
     find_target,
     resolve_kpi,
 )
-from cpi.scoring.estimates import Estimate, Estimates, compute_indicator, estimate_columns
+from cpi.scoring.estimates import (
+    Estimate,
+    Estimates,
+    answer_counts,
+    compute_indicator,
+    estimate_columns,
+)
 from cpi.scoring.intervals import (
     Z,
     median_rank,
@@ -54,6 +60,7 @@ from cpi.scoring.stats import INT_FIELDS, STATS_FIELDS, Answers, AnswerStats
 from cpi.scoring.status import status, status_certain
 
 __all__ = [
+    "answer_counts",
     "INT_FIELDS",
     "score_scopes",
     "estimate_columns",

@@ -92,6 +92,30 @@ def _median(columns: SumsColumns) -> tuple[IntArray, FloatArray, Bounds]:
     return n, value, (low, high)
 
 
+_COUNTS = {
+    "fcr": ("fcr_yes", "fcr_no"),
+    "csat": ("csat_n",),
+    "value_added_calls": ("calls_n",),
+    "ces": ("ces_n",),
+    "value_added_share": ("share_n",),
+    "nps": ("nps_n",),
+}
+
+
+def answer_counts(indicator: Indicator, columns: SumsColumns) -> IntArray:
+    """n of ``indicator`` for every row: the answers it counts (blanks and "not
+    applicable" left out)."""
+    if indicator.code == "quote_turnaround":
+        return columns.quote_n()
+    names = _COUNTS.get(indicator.code)
+    if names is None:
+        raise ValueError(f"no scoring rule for indicator {indicator.code!r}")
+    total = columns.column(names[0])
+    for name in names[1:]:
+        total = total + columns.column(name)
+    return total
+
+
 def estimate_columns(indicator: Indicator, columns: SumsColumns) -> Estimates:
     """The CPI value and interval of ``indicator`` for every row of ``columns``.
 
@@ -100,30 +124,28 @@ def estimate_columns(indicator: Indicator, columns: SumsColumns) -> Estimates:
     """
     c = columns.column
     code = indicator.code
-    n: IntArray
+    n = answer_counts(indicator, columns)
     value: FloatArray
     bounds: Bounds
     if code in ("fcr", "csat"):
         hits = c("fcr_yes") if code == "fcr" else c("csat_top2")
-        n = c("fcr_yes") + c("fcr_no") if code == "fcr" else c("csat_n")
         value = _percent(hits.astype(np.float64), n)
         bounds = _scaled(wilson_bounds(hits, n), 100.0)
     elif code in ("value_added_calls", "ces"):
         prefix = "calls" if code == "value_added_calls" else "ces"
-        n, total = c(f"{prefix}_n"), c(f"{prefix}_sum")
+        total = c(f"{prefix}_sum")
         value = exact_ratio(exact(total), exact(n))
         bounds = t_bounds(n, total, c(f"{prefix}_sumsq"))
     elif code == "value_added_share":
-        n, y, x = c("share_n"), c("share_y"), c("share_x")
+        y, x = c("share_y"), c("share_x")
         fine = (n > 0) & (x != 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(fine, 100.0 * y / np.where(fine, x, 1), np.nan)
         ratio = ratio_bounds(n, y, x, c("share_yy"), c("share_xx"), c("share_xy"))
         bounds = _scaled(ratio, 100.0)
     elif code == "quote_turnaround":
-        n, value, bounds = _median(columns)
+        _, value, bounds = _median(columns)
     elif code == "nps":
-        n = c("nps_n")
         net = (c("nps_promoters") - c("nps_detractors")).astype(np.float64)
         value = _percent(net, n)
         bounds = nps_bounds(n, c("nps_promoters"), c("nps_detractors"))
