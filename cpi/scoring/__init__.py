@@ -36,6 +36,7 @@ from cpi.scoring.estimates import (
     Estimates,
     answer_counts,
     compute_indicator,
+    compute_indicators,
     estimate_columns,
 )
 from cpi.scoring.intervals import (
@@ -60,6 +61,7 @@ from cpi.scoring.stats import INT_FIELDS, STATS_FIELDS, Answers, AnswerStats
 from cpi.scoring.status import status, status_certain
 
 __all__ = [
+    "compute_indicators",
     "answer_counts",
     "INT_FIELDS",
     "score_scopes",

@@ -24,6 +24,8 @@ from cpi.scoring import (
     SumsColumns,
     TargetIndex,
     TargetRow,
+    compute_indicator,
+    compute_indicators,
     score_scopes,
 )
 
@@ -228,6 +230,15 @@ def test_sums_columns_round_trip_and_pool() -> None:
     assert pooled.stats(1) == AnswerStats()
     assert pooled.stats(2) == parts[3]
     assert np.array_equal(pooled.quote_n(), [pooled.stats(i).quote_n for i in range(3)])
+
+
+def test_many_scopes_at_once_equal_one_at_a_time() -> None:
+    stats, *_ = synthetic(40, seed=8)
+    parts = [s for by_quarter in stats.values() for s in by_quarter.values()]
+    for indicator in CATALOGUE:
+        assert compute_indicators(indicator, parts) == [
+            compute_indicator(indicator, part) for part in parts
+        ]
 
 
 def test_sums_too_large_for_int64_are_refused() -> None:
