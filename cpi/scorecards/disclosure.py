@@ -37,8 +37,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cpi.scorecards.cache import cached, data_fingerprint
-from cpi.scorecards.operations import AccountInfo, ScoringData, load_scoring_data
-from cpi.scoring import CATALOGUE, IndicatorResult, Period, Scorecard, compute_indicator
+from cpi.scorecards.operations import (
+    AccountInfo,
+    ScoringData,
+    answer_counts_by_quarter,
+    load_scoring_data,
+)
+from cpi.scoring import IndicatorResult, Period, Scorecard
 
 Cell = tuple[str, str | None, str]  # (scope type, scope id, period): one figure of one scope
 Atom = tuple[str, str]  # (account id, quarter)
@@ -200,29 +205,6 @@ def _cheapest_move(
     return min(moves, key=cost)
 
 
-# n of each indicator as scoring counts it (compute_indicator), read from the sums
-# without scoring (tests/security/test_differencing_audit.py checks they agree).
-N_OF: dict[str, Callable[[Any], int]] = {
-    "fcr": lambda s: s.fcr_n,
-    "csat": lambda s: s.csat_n,
-    "value_added_calls": lambda s: s.calls_n,
-    "ces": lambda s: s.ces_n,
-    "value_added_share": lambda s: s.share_n,
-    "quote_turnaround": lambda s: s.quote_n,
-    "nps": lambda s: s.nps_n,
-}
-
-
-def indicator_n(stats_by_quarter: Mapping[str, Any]) -> dict[str, dict[str, int]]:
-    """Answers per indicator code and quarter (n as scoring counts it)."""
-    return {
-        indicator.code: {q: N_OF[indicator.code](s) for q, s in stats_by_quarter.items()}
-        if indicator.code in N_OF
-        else {q: compute_indicator(indicator, s).n for q, s in stats_by_quarter.items()}
-        for indicator in CATALOGUE
-    }
-
-
 def withheld_cells(
     session: Session,
     universe: Universe,
@@ -257,12 +239,10 @@ def _withheld_cells(
     in_view = set().union(*groups.values()) | own if groups else own
     seen = [a for a in data.accounts.values() if a.account_id in in_view]
     quarters = {str(q) for q in Period(year).quarters()}
-    per_code: dict[str, dict[Atom, int]] = defaultdict(dict)
-    for account in seen:
-        stats = {q: s for q, s in data.stats.get(account.account_id, {}).items() if q in quarters}
-        for code, by_quarter in indicator_n(stats).items():
-            for quarter, n in by_quarter.items():
-                per_code[code][(account.account_id, quarter)] = n
+    # every account's n per indicator and quarter from the loaded sums, in one go
+    per_code: dict[str, dict[Atom, int]] = answer_counts_by_quarter(
+        data, ((a.account_id, q) for a in seen for q in sorted(quarters))
+    )
     withheld: set[Any] = set()
     done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
     # The audit is a pure function of its inputs: its result is kept under a digest of

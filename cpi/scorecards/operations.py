@@ -2,7 +2,10 @@
 
 One GROUP BY per query turns the period's responses into additive statistics per
 account and quarter; segments, portfolios and the company are sums of those, so a
-scope never re-reads rows. All arithmetic happens in ``cpi.scoring``.
+scope never re-reads rows. The sums arrive as columns (``SumsColumns``, one row per
+account and quarter) and the columnar scorer scores every scope of a type at once;
+scorecard objects are built only for the scopes asked for. All arithmetic happens in
+``cpi.scoring``.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy import case, func, select, true
 from sqlalchemy.orm import Session
 
@@ -21,7 +24,22 @@ from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scor
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
 from cpi.rules.addresses import normalise_email
-from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
+from cpi.scoring import (
+    CATALOGUE,
+    INT_FIELDS,
+    AnswerStats,
+    KpiIndex,
+    KpiRow,
+    Period,
+    Scope,
+    Scorecard,
+    ScoreColumns,
+    SumsColumns,
+    TargetIndex,
+    TargetRow,
+    answer_counts,
+    score_scopes,
+)
 from cpi.surveys.models import Campaign, Invitation, Response
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
@@ -31,18 +49,57 @@ class ScopeNotFound(LookupError):
     """A scope or period that does not exist; the message says which."""
 
 
+class _Shared:
+    """What every copy of one load shares (``dataclasses.replace(data, period=...)``
+    scores a trend quarter from the same rows): the KPI and target indexes, the
+    stats view, and the columns of every scope type already scored."""
+
+    def __init__(self) -> None:
+        self.kpi_index: KpiIndex | None = None
+        self.target_index: TargetIndex | None = None
+        self.stats: dict[str, dict[str, AnswerStats]] | None = None
+        self.scores: dict[tuple[str, Period, int], tuple[dict[str | None, int], ScoreColumns]] = {}
+
+
 @dataclass
 class ScoringData:
-    """Everything scoring one period needs, loaded once."""
+    """Everything scoring one period needs, loaded once.
+
+    ``sums`` holds one row of additive sums per account and quarter with answers;
+    ``sum_rows`` maps (account_id, quarter) to its row.
+    """
 
     period: Period
     accounts: dict[str, AccountInfo]
-    # account_id -> quarter -> stats
-    stats: dict[str, dict[str, AnswerStats]]
+    sums: SumsColumns
+    sum_rows: dict[tuple[str, str], int]
     kpi_rows: list[KpiRow]
     target_rows: list[TargetRow]
     # account_id -> quarter -> invitations
     invited: dict[str, dict[str, int]] = field(default_factory=dict)
+    shared: _Shared = field(default_factory=_Shared, repr=False, compare=False)
+
+    @property
+    def stats(self) -> dict[str, dict[str, AnswerStats]]:
+        """account_id -> quarter -> stats (built on first use, from ``sums``)."""
+        if self.shared.stats is None:
+            stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
+            for (account_id, quarter), row in self.sum_rows.items():
+                stats[account_id][quarter] = self.sums.stats(row)
+            self.shared.stats = dict(stats)
+        return self.shared.stats
+
+    @property
+    def kpi_index(self) -> KpiIndex:
+        if self.shared.kpi_index is None:
+            self.shared.kpi_index = KpiIndex(self.kpi_rows)
+        return self.shared.kpi_index
+
+    @property
+    def target_index(self) -> TargetIndex:
+        if self.shared.target_index is None:
+            self.shared.target_index = TargetIndex(self.target_rows)
+        return self.shared.target_index
 
     def kpis_by_account(self) -> dict[str | None, list[KpiRow]]:
         grouped: dict[str | None, list[KpiRow]] = defaultdict(list)
@@ -154,35 +211,31 @@ def load_scoring_data(
     }
     only = list(accounts_by_pk) if account_ids is not None else None
 
-    histograms: dict[tuple[int, str], dict[float, int]] = defaultdict(dict)
-    for account_pk, quarter, days, count in session.execute(
+    # Core, not ORM rows: thousands of rows of plain numbers.
+    connection = session.connection()
+    result = connection.execute(_stats_query(quarters, only))
+    stats_rows = result.all()
+    histogram_rows = connection.execute(
         select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
         .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
         .where(Response.account_id.in_(only) if only is not None else true())
         .group_by(Response.period, Response.account_id, Response.quote_turnaround_days)
         .order_by(Response.period, Response.account_id, Response.quote_turnaround_days)
-    ):
-        if days is not None:
-            histograms[(account_pk, quarter)][days] = count
-
-    stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
-    for row in session.execute(_stats_query(quarters, only)).mappings():
-        values = dict(row)
-        account_pk, quarter = values.pop("account_id"), values.pop("period")
-        account = accounts_by_pk[account_pk]
-        stats[account.account_id][quarter] = AnswerStats(
-            quote_days=histograms.get((account_pk, quarter), {}), **values
-        )
+    ).all()
+    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histogram_rows, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
+    # Without history only the period itself is scored (and a year from its quarters):
+    # the previous quarter's KPI rows would be read for nothing.
+    kpi_periods = relevant if history else {str(period), *(str(q) for q in period.quarters())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
     kpi_rows = [
         KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
                value, numerator, denominator)
-        for indicator, kpi_period, pk, segment, value, numerator, denominator in session.execute(
+        for indicator, kpi_period, pk, segment, value, numerator, denominator in connection.execute(
             select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
                    KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
-            .where(KpiFigure.period.in_(relevant), kpi_filter)
+            .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
         )
     ]  # fmt: skip
     target_rows = [
@@ -208,11 +261,40 @@ def load_scoring_data(
     return ScoringData(
         period=period,
         accounts={info.account_id: info for info in accounts_by_pk.values()},
-        stats=dict(stats),
+        sums=sums,
+        sum_rows=sum_rows,
         kpi_rows=kpi_rows,
         target_rows=target_rows,
         invited=dict(invited),
     )
+
+
+def _sums_columns(
+    names: list[str],
+    stats_rows: Sequence[Any],
+    histogram_rows: Sequence[Any],
+    accounts_by_pk: dict[int, AccountInfo],
+) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
+    """One row of sums per (account, quarter) from the GROUP BY rows (account pk, quarter,
+    the sums by name) and (account pk, quarter, days, count) histogram rows."""
+    account_at, quarter_at = names.index("account_id"), names.index("period")
+    positions = [names.index(name) for name in INT_FIELDS]
+    row_of_pk: dict[tuple[int, str], int] = {}
+    keys: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(stats_rows):
+        pk, quarter = row[account_at], row[quarter_at]
+        row_of_pk[(pk, quarter)] = i
+        keys[(accounts_by_pk[pk].account_id, quarter)] = i
+    table = np.array([tuple(row) for row in stats_rows], dtype=object)
+    table = table.reshape(len(stats_rows), len(names))[:, positions]
+    table[np.equal(table, None)] = 0  # SUM over no rows
+    rows = [
+        row_of_pk.get((pk, quarter), -1) if value is not None else -1
+        for pk, quarter, value, _ in histogram_rows
+    ]
+    days = [value if value is not None else 0.0 for _, _, value, _ in histogram_rows]
+    counts = [count for _, _, _, count in histogram_rows]
+    return SumsColumns.from_arrays(table, rows, days, counts), keys
 
 
 def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
@@ -255,23 +337,71 @@ def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     return total or None
 
 
-def _kpis_for(
-    scope: Scope, data: ScoringData, by_account: dict[str | None, list[KpiRow]]
-) -> list[KpiRow]:
-    if scope.type == "company":
-        return data.kpi_rows
-    rows = [row for account_id in scope.account_ids for row in by_account.get(account_id, ())]
-    if scope.type == "segment":
-        rows += [row for row in by_account.get(None, ()) if row.segment == scope.id]
-    return rows
+def _quarter_groups(data: ScoringData, scopes: Sequence[Scope], period: Period) -> list[list[int]]:
+    """For each scope, the ``data.sums`` rows of its accounts in the period's quarters."""
+    quarters = [str(q) for q in period.quarters()]
+    rows = data.sum_rows
+    return [
+        [
+            row
+            for account_id in scope.account_ids
+            for quarter in quarters
+            if (row := rows.get((account_id, quarter))) is not None
+        ]
+        for scope in scopes
+    ]
 
 
-@lru_cache(maxsize=1024)
-def _period_of(text: str) -> Period | None:
-    try:
-        return Period.parse(text)
-    except ValueError:
-        return None
+def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> ScoreColumns:
+    """Every indicator for every scope in ``data.period``, as columns (one row a scope);
+    ``ScoreColumns.card(i)`` builds the scorecard of the scopes shown."""
+    period = data.period
+    current = data.sums.pool(_quarter_groups(data, scopes, period))
+    previous = data.sums.pool(_quarter_groups(data, scopes, period.previous()))
+    return score_scopes(
+        scopes, period, current, previous, data.kpi_index, data.target_index, min_n=min_n
+    )
+
+
+def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
+    """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
+    accounts = data.accounts.values()
+    if scope_type == "account":
+        keys: list[str | None] = sorted(data.accounts)
+    elif scope_type == "segment":
+        keys = sorted({a.segment for a in accounts})
+    elif scope_type == "owner":
+        keys = sorted({a.owner_email for a in accounts if a.owner_email})
+    else:
+        keys = [None]
+    scopes = []
+    for key in keys:
+        try:
+            scopes.append(resolve_scope(data, scope_type, key))
+        except ScopeNotFound:  # an owner address that does not normalise to itself
+            continue
+    return scopes
+
+
+def scores_of_type(
+    data: ScoringData, scope_type: str, *, min_n: int
+) -> tuple[dict[str | None, int], ScoreColumns]:
+    """Every scope of ``scope_type`` (account, segment, owner, company) in ``data``, scored
+    at once and kept for the load: (row of each scope id, the columns). A page that shows
+    a list of accounts, segments or portfolios scores them in one go."""
+    key = (scope_type, data.period, min_n)
+    found = data.shared.scores.get(key)
+    if found is None:
+        scopes = _canonical_scopes(data, scope_type)
+        rows = {scope.id: i for i, scope in enumerate(scopes)}
+        found = (rows, score_many(data, scopes, min_n=min_n))
+        data.shared.scores[key] = found
+    return found
+
+
+def account_scores(data: ScoringData, *, min_n: int) -> tuple[dict[str | None, int], ScoreColumns]:
+    """Every account of ``data`` scored at once: (row of each account_id, the columns)."""
+    return scores_of_type(data, "account", min_n=min_n)
 
 
 def score(
@@ -280,31 +410,37 @@ def score(
     *,
     min_n: int,
     generated_at: datetime | None = None,
-    by_account: dict[str | None, list[KpiRow]] | None = None,
+    by_account: Any = None,
 ) -> Scorecard:
-    # Only what score_scope reads: the period's and the previous period's quarters,
-    # and KPIs and targets of the period itself and of its quarters (a year without
-    # its own row derives both from them; the data may hold trend quarters).
-    period = data.period
-    quarters = {str(q) for p in (period, period.previous()) for q in p.quarters()}
-    parts: dict[str, list[AnswerStats]] = defaultdict(list)
-    for account_id in scope.account_ids:
-        for quarter, part in data.stats.get(account_id, {}).items():
-            if quarter in quarters:
-                parts[quarter].append(part)
-    stats = {quarter: AnswerStats.merge(group) for quarter, group in parts.items()}
-    kpi_periods = {period, *period.quarters()}
-    kpis = _kpis_for(scope, data, by_account or data.kpis_by_account())
-    return score_scope(
-        scope,
-        period,
-        stats,
-        [row for row in kpis if _period_of(row.period) in kpi_periods],
-        [row for row in data.target_rows if _period_of(row.period) in kpi_periods],
-        min_n=min_n,
-        invited=_invited_for(data, scope),
-        generated_at=generated_at,
+    """The scope's scorecard for ``data.period``. A scope as ``resolve_scope`` names it
+    comes from the columns of every scope of its type (scored once per load); any
+    other scope (a restricted view) is a column of length one. (``by_account`` is
+    accepted for older callers and not needed.)"""
+    del by_account
+    invited = _invited_for(data, scope)
+    if scope.type in SCOPE_TYPES:
+        rows, columns = scores_of_type(data, scope.type, min_n=min_n)
+        row = rows.get(scope.id)
+        if row is not None and columns.scopes[row] == scope:
+            return columns.card(row, invited=invited, generated_at=generated_at)
+    return score_many(data, [scope], min_n=min_n).card(
+        0, invited=invited, generated_at=generated_at
     )
+
+
+def answer_counts_by_quarter(
+    data: ScoringData, keys: Iterable[tuple[str, str]]
+) -> dict[str, dict[tuple[str, str], int]]:
+    """n of every indicator for each (account_id, quarter) of ``keys`` that has answers,
+    from the loaded sums in one go: {code: {(account_id, quarter): n}}."""
+    found = [(key, data.sum_rows[key]) for key in keys if key in data.sum_rows]
+    columns = data.sums.take([row for _, row in found])
+    return {
+        indicator.code: dict(
+            zip((key for key, _ in found), answer_counts(indicator, columns).tolist(), strict=True)
+        )
+        for indicator in CATALOGUE
+    }
 
 
 def score_accounts(
@@ -314,17 +450,18 @@ def score_accounts(
     min_n: int,
     generated_at: datetime | None = None,
 ) -> list[Scorecard]:
-    by_account = data.kpis_by_account()
-    return [
-        score(
-            data,
-            resolve_scope(data, "account", account_id),
-            min_n=min_n,
-            generated_at=generated_at,
-            by_account=by_account,
+    rows, columns = account_scores(data, min_n=min_n)
+    cards = []
+    for account_id in account_ids:
+        if account_id not in rows:
+            raise ScopeNotFound(f"no account {account_id!r}")
+        scope = columns.scopes[rows[account_id]]
+        cards.append(
+            columns.card(
+                rows[account_id], invited=_invited_for(data, scope), generated_at=generated_at
+            )
         )
-        for account_id in account_ids
-    ]
+    return cards
 
 
 def has_data(session: Session, period: Period) -> bool:

@@ -187,13 +187,16 @@ def build_overview(
 
 
 def period_only(data: ScoringData) -> ScoringData:
-    """``data`` with the sums of the period's own quarters only."""
+    """``data`` with the sums of the period's own quarters only (rankings score the
+    period, not its change from the previous one)."""
     quarters = {str(q) for q in data.period.quarters()}
-    stats = {
-        account: {q: s for q, s in by_quarter.items() if q in quarters}
-        for account, by_quarter in data.stats.items()
-    }
-    return replace(data, stats=stats)
+    kept = sorted((row, key) for key, row in data.sum_rows.items() if key[1] in quarters)
+    return replace(
+        data,
+        sums=data.sums.take([row for row, _ in kept]),
+        sum_rows={key: new_row for new_row, (_, key) in enumerate(kept)},
+        shared=type(data.shared)(),  # scores kept with a load belong to that load
+    )
 
 
 def available_periods(session: Session) -> list[str]:

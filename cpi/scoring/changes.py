@@ -14,22 +14,29 @@ No interval and not significant when either period has fewer than ``min_n``
 answers or no interval of its own. Bounds are clipped to the range a
 difference can take (±100 points for percents, ±200 for NPS, ±6 for CES,
 ±999 for contacts); 0 is inside that range, so clipping never changes
-``significant``.
+``significant``. Computed for a column of scopes at once (``change_columns``);
+``change_interval`` is the column of length one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from cpi.scoring.catalogue import Indicator
-from cpi.scoring.estimates import Estimate
+from cpi.scoring.columns import FloatArray, SumsColumns
+from cpi.scoring.estimates import Estimate, Estimates
 from cpi.scoring.intervals import (
-    Interval,
-    newcombe_difference,
-    normal_difference,
-    nps_variance,
-    ratio_variance,
-    welch_difference,
+    Bounds,
+    exact,
+    exact_ratio,
+    newcombe_bounds,
+    normal_difference_bounds,
+    nps_variances,
+    ratio_variances,
+    welch_bounds,
 )
 from cpi.scoring.stats import AnswerStats
 
@@ -47,78 +54,114 @@ class Change:
 NO_CHANGE = Change(None, None, False)
 
 
-def _scaled(interval: Interval | None, factor: float) -> Interval | None:
-    if interval is None:
-        return None
-    return interval[0] * factor, interval[1] * factor
+@dataclass(frozen=True, eq=False)
+class Changes:
+    """One indicator's change intervals over a column of scopes (NaN: none)."""
+
+    low: FloatArray
+    high: FloatArray
+    significant: npt.NDArray[np.bool_]
+
+    def change(self, row: int) -> Change:
+        low, high = float(self.low[row]), float(self.high[row])
+        return Change(
+            None if np.isnan(low) else low,
+            None if np.isnan(high) else high,
+            bool(self.significant[row]),
+        )
 
 
-def _raw_interval(
-    indicator: Indicator, current: AnswerStats, previous: AnswerStats
-) -> Interval | None:
+def _fraction(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> FloatArray:
+    return exact_ratio(exact(numerator), exact(denominator))
+
+
+def _raw_bounds(indicator: Indicator, current: SumsColumns, previous: SumsColumns) -> Bounds:
+    c, p = current.column, previous.column
     code = indicator.code
-    if code == "fcr":
-        return _scaled(
-            newcombe_difference(current.fcr_yes, current.fcr_n, previous.fcr_yes, previous.fcr_n),
-            100.0,
-        )
-    if code == "csat":
-        return _scaled(
-            newcombe_difference(
-                current.csat_top2, current.csat_n, previous.csat_top2, previous.csat_n
-            ),
-            100.0,
-        )
-    if code == "value_added_calls":
-        return welch_difference(
-            current.calls_n, current.calls_sum, current.calls_sumsq,
-            previous.calls_n, previous.calls_sum, previous.calls_sumsq,
-        )  # fmt: skip
-    if code == "ces":
-        return welch_difference(
-            current.ces_n, current.ces_sum, current.ces_sumsq,
-            previous.ces_n, previous.ces_sum, previous.ces_sumsq,
-        )  # fmt: skip
+    if code in ("fcr", "csat"):
+        if code == "fcr":
+            x1, n1 = c("fcr_yes"), c("fcr_yes") + c("fcr_no")
+            x2, n2 = p("fcr_yes"), p("fcr_yes") + p("fcr_no")
+        else:
+            x1, n1, x2, n2 = c("csat_top2"), c("csat_n"), p("csat_top2"), p("csat_n")
+        low, high = newcombe_bounds(x1, n1, x2, n2)
+        return low * 100.0, high * 100.0
+    if code in ("value_added_calls", "ces"):
+        prefix = "calls" if code == "value_added_calls" else "ces"
+        names = (f"{prefix}_n", f"{prefix}_sum", f"{prefix}_sumsq")
+        return welch_bounds(*(c(name) for name in names), *(p(name) for name in names))
     if code == "nps":
-        if current.nps_n <= 0 or previous.nps_n <= 0:
-            return None
-        difference = (current.nps_promoters - current.nps_detractors) / current.nps_n - (
-            previous.nps_promoters - previous.nps_detractors
-        ) / previous.nps_n
-        return _scaled(
-            normal_difference(
-                difference,
-                nps_variance(current.nps_n, current.nps_promoters, current.nps_detractors),
-                nps_variance(previous.nps_n, previous.nps_promoters, previous.nps_detractors),
-            ),
-            100.0,
+        names = ("nps_n", "nps_promoters", "nps_detractors")
+        n1, promoters1, detractors1 = (c(name) for name in names)
+        n2, promoters2, detractors2 = (p(name) for name in names)
+        difference = _fraction(promoters1 - detractors1, n1) - _fraction(
+            promoters2 - detractors2, n2
         )
+        low, high = normal_difference_bounds(
+            difference,
+            nps_variances(n1, promoters1, detractors1),
+            nps_variances(n2, promoters2, detractors2),
+        )
+        return low * 100.0, high * 100.0
     if code == "value_added_share":
-        if current.share_x <= 0 or previous.share_x <= 0:
-            return None
-        difference = current.share_y / current.share_x - previous.share_y / previous.share_x
-        return _scaled(
-            normal_difference(
-                difference,
-                ratio_variance(
-                    current.share_n, current.share_y, current.share_x,
-                    current.share_yy, current.share_xx, current.share_xy,
-                ),
-                ratio_variance(
-                    previous.share_n, previous.share_y, previous.share_x,
-                    previous.share_yy, previous.share_xx, previous.share_xy,
-                ),
-            ),
-            100.0,
-        )  # fmt: skip
+        share = ("share_n", "share_y", "share_x", "share_yy", "share_xx", "share_xy")
+        first, second = [c(name) for name in share], [p(name) for name in share]
+        difference = _fraction(first[1], first[2]) - _fraction(second[1], second[2])
+        positive = (first[2] > 0) & (second[2] > 0)
+        low, high = normal_difference_bounds(
+            difference, ratio_variances(*first), ratio_variances(*second)
+        )
+        return (
+            np.where(positive, low * 100.0, np.nan),
+            np.where(positive, high * 100.0, np.nan),
+        )
     raise ValueError(f"no change interval for indicator {code!r}")
 
 
-def _clip(indicator: Indicator, x: float) -> float:
+def change_columns(
+    indicator: Indicator,
+    current: SumsColumns,
+    previous: SumsColumns,
+    current_estimates: Estimates,
+    previous_estimates: Estimates,
+    *,
+    min_n: int,
+) -> Changes:
+    """The 95% interval of value − previous for every row, and whether it excludes 0
+    (see the module docs). The estimates are ``estimate_columns`` of the same
+    indicator over ``current`` and ``previous``."""
+    floor = max(min_n, 1)
+    now, before = current_estimates, previous_estimates
+    usable = (
+        ~np.isnan(now.value)
+        & ~np.isnan(before.value)
+        & (now.n >= floor)
+        & (before.n >= floor)
+        & ~np.isnan(now.ci_low)
+        & ~np.isnan(before.ci_low)
+    )
+    nothing = np.full(usable.shape, np.nan)
+    if indicator.kind == "median":
+        apart = (now.ci_low > before.ci_high) | (now.ci_high < before.ci_low)
+        return Changes(nothing, nothing.copy(), usable & apart)
+    if not usable.any():
+        return Changes(nothing, nothing.copy(), np.zeros(usable.shape, dtype=bool))
+    # every row at once (the formulas give NaN where a row has no interval), then keep
+    # the usable rows
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw_low, raw_high = _raw_bounds(indicator, current, previous)
+    delta = now.value - before.value
     if indicator.lower is None or indicator.upper is None:
-        return x
-    span = indicator.upper - indicator.lower
-    return min(max(x, -span), span)
+        span = np.inf
+    else:
+        span = indicator.upper - indicator.lower
+    low = np.minimum(np.clip(raw_low, -span, span), delta)
+    high = np.maximum(np.clip(raw_high, -span, span), delta)
+    defined = usable & ~np.isnan(raw_low) & ~np.isnan(raw_high)
+    out_low = np.where(defined, low, np.nan)
+    out_high = np.where(defined, high, np.nan)
+    significant = defined & ((low > 0.0) | (high < 0.0))
+    return Changes(out_low, out_high, significant)
 
 
 def change_interval(
@@ -130,30 +173,30 @@ def change_interval(
     *,
     min_n: int,
 ) -> Change:
-    """The 95% interval of ``current_estimate.value − previous_estimate.value``
-    and whether it excludes 0 (see the module docs). The estimates are
-    ``compute_indicator`` of the same indicator over ``current`` and ``previous``."""
-    if (
-        current_estimate.value is None
-        or previous_estimate.value is None
-        or current_estimate.n < max(min_n, 1)
-        or previous_estimate.n < max(min_n, 1)
-        or current_estimate.ci_low is None
-        or current_estimate.ci_high is None
-        or previous_estimate.ci_low is None
-        or previous_estimate.ci_high is None
-    ):
-        return NO_CHANGE
-    if indicator.kind == "median":
-        apart = (
-            current_estimate.ci_low > previous_estimate.ci_high
-            or current_estimate.ci_high < previous_estimate.ci_low
-        )
-        return Change(None, None, apart)
-    interval = _raw_interval(indicator, current, previous)
-    if interval is None:
-        return NO_CHANGE
-    delta = current_estimate.value - previous_estimate.value
-    low = min(_clip(indicator, interval[0]), delta)
-    high = max(_clip(indicator, interval[1]), delta)
-    return Change(low, high, low > 0.0 or high < 0.0)
+    """``change_columns`` of one scope. The estimates are ``compute_indicator`` of the
+    same indicator over ``current`` and ``previous``."""
+    columns = SumsColumns.from_stats([current, previous])
+    now = columns.take([0])
+    before = columns.take([1])
+    return change_columns(
+        indicator,
+        now,
+        before,
+        _as_estimates(current_estimate),
+        _as_estimates(previous_estimate),
+        min_n=min_n,
+    ).change(0)
+
+
+def _as_estimates(estimate: Estimate) -> Estimates:
+    """The given estimate as a column (callers pass ``compute_indicator``'s)."""
+
+    def column(value: float | None) -> FloatArray:
+        return np.array([np.nan if value is None else value])
+
+    return Estimates(
+        np.array([estimate.n], dtype=np.int64),
+        column(estimate.value),
+        column(estimate.ci_low),
+        column(estimate.ci_high),
+    )

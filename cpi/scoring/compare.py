@@ -19,6 +19,10 @@ KPI resolution (``resolve_kpi``), in this order:
    the Σ of its account rows), else the unweighted mean of the quarter
    values. Quarters without any KPI are left out.
 
+Both are answered from indexes built once per set of rows (``KpiIndex``,
+``TargetIndex``): each row's period is parsed once, and a scope's own row is a
+dictionary look-up, so scoring thousands of scopes never rescans the rows.
+
 Targets (``find_target``) match the indicator and the period; a year without
 a year row of its own (for its segment or company-wide) takes the mean of its
 quarters' targets, each quarter resolved the same way (segment row first),
@@ -30,13 +34,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
-from cpi.scoring.catalogue import Indicator
+import numpy as np
+import numpy.typing as npt
+
+from cpi.scoring.catalogue import INDICATORS_BY_CODE, Indicator
 from cpi.scoring.periods import Period
 
 ScopeType = Literal["account", "segment", "owner", "company"]
-Status = Literal["insufficient", "green", "amber", "red"]
 
 
 @dataclass(frozen=True)
@@ -99,29 +106,12 @@ def _blank(text: str | None) -> bool:
     return text is None or text.strip() == ""
 
 
-def _same_period(text: str, period: Period) -> bool:
+@lru_cache(maxsize=4096)
+def _period_of(text: str) -> Period | None:
     try:
-        return Period.parse(text) == period
+        return Period.parse(text)
     except ValueError:
-        return False
-
-
-def _own_row(scope: Scope, rows: Sequence[KpiRow]) -> KpiRow | None:
-    for row in rows:
-        no_account = _blank(row.account_id)
-        no_segment = _blank(row.segment)
-        if scope.type == "account" and not no_account and row.account_id == scope.id:
-            return row
-        if (
-            scope.type == "segment"
-            and no_account
-            and not no_segment
-            and row.segment == scope.segment
-        ):
-            return row
-        if scope.type == "company" and no_account and no_segment:
-            return row
-    return None
+        return None
 
 
 def _combine(indicator: Indicator, figures: Sequence[_Figure]) -> _Figure | None:
@@ -146,160 +136,250 @@ def _figure(indicator: Indicator, row: KpiRow) -> _Figure | None:
     return _Figure(value)
 
 
-def _resolve_single(
-    indicator: Indicator, scope: Scope, period: Period, rows: Sequence[KpiRow]
-) -> tuple[_Figure | None, bool]:
-    in_period = [
-        r for r in rows if r.indicator == indicator.code and _same_period(r.period, period)
-    ]
-    own = _own_row(scope, in_period)
-    if own is not None:
-        figure = _figure(indicator, own)
-        if figure is not None:
-            return figure, False
-    if scope.type == "account":
-        return None, False
-    # a company scope with no account list means every account
-    everyone = scope.type == "company" and not scope.account_ids
-    account_figures = [
-        f
-        for r in in_period
-        if not _blank(r.account_id) and (r.account_id in scope.account_ids or everyone)
-        for f in [_figure(indicator, r)]
-        if f is not None
-    ]
-    return _combine(indicator, account_figures), True
+class _KpiPeriod:
+    """One indicator's KPI rows of one period, indexed by whose they are."""
+
+    def __init__(self, indicator: Indicator) -> None:
+        self.indicator = indicator
+        self.account_first: dict[str, _Figure | None] = {}
+        self.segment_first: dict[str, _Figure | None] = {}
+        self.company_first: tuple[_Figure | None] | None = None
+        # (position, figure) of every account row with a figure, by account and in order
+        self.account_figures: list[tuple[int, str, _Figure]] = []
+        self.by_account: dict[str, list[tuple[int, _Figure]]] = {}
+
+    def add(self, position: int, row: KpiRow) -> None:
+        figure = _figure(self.indicator, row)
+        if not _blank(row.account_id):
+            account = str(row.account_id)
+            self.account_first.setdefault(account, figure)
+            if figure is not None:
+                self.account_figures.append((position, account, figure))
+                self.by_account.setdefault(account, []).append((position, figure))
+        elif not _blank(row.segment):
+            self.segment_first.setdefault(str(row.segment), figure)
+        elif self.company_first is None:
+            self.company_first = (figure,)
+
+    def account_values(self) -> dict[str, float]:
+        """Each account's own figure (NaN: its first row has none)."""
+        return {
+            account: np.nan if figure is None else figure.value
+            for account, figure in self.account_first.items()
+        }
+
+    def own(self, scope: Scope) -> _Figure | None:
+        if scope.type == "account":
+            return self.account_first.get(scope.id or "") if scope.id is not None else None
+        if scope.type == "segment" and scope.segment is not None:
+            return self.segment_first.get(scope.segment)
+        if scope.type == "company" and self.company_first is not None:
+            return self.company_first[0]
+        return None
+
+    def derived(self, scope: Scope) -> _Figure | None:
+        """From the account rows inside the scope, in the rows' order."""
+        if scope.type == "company" and not scope.account_ids:
+            figures = [figure for _, _, figure in self.account_figures]
+        elif len(scope.account_ids) < len(self.account_figures):
+            found = [
+                entry for account in scope.account_ids for entry in self.by_account.get(account, ())
+            ]
+            figures = [figure for _, figure in sorted(found, key=lambda entry: entry[0])]
+        else:
+            members = scope.account_ids
+            figures = [f for _, account, f in self.account_figures if account in members]
+        return _combine(self.indicator, figures)
+
+
+class KpiIndex:
+    """KPI rows indexed once by indicator and (parsed) period; each (indicator, period)
+    is sorted by whose rows they are the first time it is asked for."""
+
+    def __init__(self, kpi_rows: Iterable[KpiRow]) -> None:
+        raw: dict[tuple[str, str], list[tuple[int, KpiRow]]] = {}
+        for position, row in enumerate(kpi_rows):
+            key = (row.indicator, row.period)
+            bucket = raw.get(key)
+            if bucket is None:
+                bucket = raw[key] = []
+            bucket.append((position, row))
+        # every spelling of a period ("2026-Q3", "2026-q3 ") is one period
+        self._raw: dict[tuple[str, Period], list[list[tuple[int, KpiRow]]]] = {}
+        for (code, text), rows in raw.items():
+            period = _period_of(text) if isinstance(text, str) else None
+            if period is not None and code in INDICATORS_BY_CODE:
+                self._raw.setdefault((code, period), []).append(rows)
+        self._periods: dict[tuple[str, Period], _KpiPeriod] = {}
+
+    def _rows(self, code: str, period: Period) -> _KpiPeriod | None:
+        key = (code, period)
+        found = self._periods.get(key)
+        if found is None:
+            spellings = self._raw.get(key)
+            if spellings is None:
+                return None
+            rows = (
+                spellings[0]
+                if len(spellings) == 1
+                else sorted(
+                    (entry for group in spellings for entry in group), key=lambda entry: entry[0]
+                )
+            )
+            found = self._periods[key] = _KpiPeriod(INDICATORS_BY_CODE[code])
+            for position, row in rows:
+                found.add(position, row)
+        return found
+
+    def _single(
+        self, indicator: Indicator, scope: Scope, period: Period
+    ) -> tuple[_Figure | None, bool]:
+        rows = self._rows(indicator.code, period)
+        if rows is None:
+            return None, scope.type != "account"
+        own = rows.own(scope)
+        if own is not None:
+            return own, False
+        if scope.type == "account":
+            return None, False
+        return rows.derived(scope), True
+
+    def resolve(
+        self, indicator: Indicator, scope: Scope, period: Period
+    ) -> tuple[float | None, bool]:
+        """The scope's KPI and whether it was derived (see the module docs)."""
+        figure, derived = self._single(indicator, scope, period)
+        if figure is None and period.is_year:
+            quarter_figures = [
+                f
+                for q in period.quarters()
+                for f in [self._single(indicator, scope, q)[0]]
+                if f is not None
+            ]
+            figure, derived = _combine(indicator, quarter_figures), True
+        if figure is None:
+            return None, False
+        return figure.value, derived
+
+    def columns(
+        self, indicator: Indicator, scopes: Sequence[Scope], period: Period
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+        """``resolve`` for every scope: (KPI, NaN for none; derived)."""
+        values = np.full(len(scopes), np.nan)
+        derived = np.zeros(len(scopes), dtype=bool)
+        wanted = [period, *period.quarters()] if period.is_year else [period]
+        if not any((indicator.code, p) in self._raw for p in wanted):
+            return values, derived
+        rows = self._rows(indicator.code, period)
+        own_values = rows.account_values() if rows is not None else {}
+        for i, scope in enumerate(scopes):
+            if scope.type == "account" and not period.is_year:
+                # an account's KPI is its own row's, never derived
+                values[i] = own_values.get(scope.id or "", np.nan)
+                continue
+            value, derived[i] = self.resolve(indicator, scope, period)
+            if value is not None:
+                values[i] = value
+        return values, derived
 
 
 def resolve_kpi(
     indicator: Indicator,
     scope: Scope,
     period: Period | str,
-    kpi_rows: Iterable[KpiRow],
+    kpi_rows: Iterable[KpiRow] | KpiIndex,
 ) -> tuple[float | None, bool]:
     """The scope's KPI and whether it was derived (see the module docs)."""
-    period = Period.parse(period)
-    rows = [r for r in kpi_rows if r.indicator == indicator.code]
-    figure, derived = _resolve_single(indicator, scope, period, rows)
-    if figure is None and period.is_year:
-        quarter_figures = [
-            f
-            for q in period.quarters()
-            for f in [_resolve_single(indicator, scope, q, rows)[0]]
-            if f is not None
-        ]
-        figure, derived = _combine(indicator, quarter_figures), True
-    if figure is None:
-        return None, False
-    return figure.value, derived
+    index = kpi_rows if isinstance(kpi_rows, KpiIndex) else KpiIndex(kpi_rows)
+    return index.resolve(indicator, scope, Period.parse(period))
 
 
-def _target_of_period(
-    indicator: Indicator, scope: Scope, period: Period, rows: Sequence[TargetRow]
-) -> tuple[float, float] | None:
-    company: TargetRow | None = None
-    segment: TargetRow | None = None
-    for row in rows:
-        if row.indicator != indicator.code or not _same_period(row.period, period):
-            continue
-        if _blank(row.segment):
-            company = company or row
-        elif scope.segment is not None and row.segment == scope.segment:
-            segment = segment or row
-    chosen = segment or company
-    if chosen is None:
-        return None
-    target = float(chosen.target)
-    tolerance = float(chosen.tolerance) if chosen.tolerance is not None else 0.1 * abs(target)
-    return target, tolerance
+class TargetIndex:
+    """Target rows indexed once by indicator and (parsed) period."""
+
+    def __init__(self, target_rows: Iterable[TargetRow]) -> None:
+        # (code, period) -> (first company-wide row, {segment: first row})
+        self._periods: dict[tuple[str, Period], tuple[list[TargetRow], dict[str, TargetRow]]] = {}
+        for row in target_rows:
+            period = _period_of(row.period) if isinstance(row.period, str) else None
+            if period is None:
+                continue
+            company, segments = self._periods.setdefault((row.indicator, period), ([], {}))
+            if _blank(row.segment):
+                if not company:
+                    company.append(row)
+            else:
+                segments.setdefault(str(row.segment), row)
+        self._found: dict[tuple[str, Period, str | None], tuple[float | None, float | None]] = {}
+
+    def _of_period(
+        self, indicator: Indicator, segment: str | None, period: Period
+    ) -> tuple[float, float] | None:
+        entry = self._periods.get((indicator.code, period))
+        if entry is None:
+            return None
+        company, segments = entry
+        chosen = segments.get(segment) if segment is not None else None
+        chosen = chosen or (company[0] if company else None)
+        if chosen is None:
+            return None
+        target = float(chosen.target)
+        tolerance = float(chosen.tolerance) if chosen.tolerance is not None else 0.1 * abs(target)
+        return target, tolerance
+
+    def find(
+        self, indicator: Indicator, segment: str | None, period: Period
+    ) -> tuple[float | None, float | None]:
+        """(target, tolerance) for a scope in ``segment`` (see the module docs)."""
+        key = (indicator.code, period, segment)
+        if key not in self._found:
+            self._found[key] = self._find(indicator, segment, period)
+        return self._found[key]
+
+    def _find(
+        self, indicator: Indicator, segment: str | None, period: Period
+    ) -> tuple[float | None, float | None]:
+        own = self._of_period(indicator, segment, period)
+        if own is not None:
+            return own
+        if period.is_year:
+            quarterly = [
+                found
+                for quarter in period.quarters()
+                for found in [self._of_period(indicator, segment, quarter)]
+                if found is not None
+            ]
+            if quarterly:
+                count = len(quarterly)
+                return (
+                    sum(target for target, _ in quarterly) / count,
+                    sum(tolerance for _, tolerance in quarterly) / count,
+                )
+        return None, None
+
+    def columns(
+        self, indicator: Indicator, scopes: Sequence[Scope], period: Period
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """``find`` for every scope: (target, tolerance), NaN for none."""
+        by_segment = {
+            segment: self.find(indicator, segment, period)
+            for segment in {scope.segment for scope in scopes}
+        }
+        pairs = [by_segment[scope.segment] for scope in scopes]
+        targets = np.array([np.nan if t is None else t for t, _ in pairs], dtype=np.float64)
+        tolerances = np.array([np.nan if t is None else t for _, t in pairs], dtype=np.float64)
+        return targets, tolerances
 
 
 def find_target(
     indicator: Indicator,
     scope: Scope,
     period: Period | str,
-    target_rows: Iterable[TargetRow],
+    target_rows: Iterable[TargetRow] | TargetIndex,
 ) -> tuple[float | None, float | None]:
     """(target, tolerance): the scope's segment row beats the company-wide
     row; tolerance defaults to 10% of |target|. A year without a row of its
     own: the mean of its quarters' (target, tolerance), over the quarters that
     have a target (see the module docs)."""
-    period = Period.parse(period)
-    rows = [row for row in target_rows if row.indicator == indicator.code]
-    own = _target_of_period(indicator, scope, period, rows)
-    if own is not None:
-        return own
-    if period.is_year:
-        quarterly = [
-            found
-            for quarter in period.quarters()
-            for found in [_target_of_period(indicator, scope, quarter, rows)]
-            if found is not None
-        ]
-        if quarterly:
-            count = len(quarterly)
-            return (
-                sum(target for target, _ in quarterly) / count,
-                sum(tolerance for _, tolerance in quarterly) / count,
-            )
-    return None, None
-
-
-def status(
-    indicator: Indicator,
-    n: int,
-    value: float | None,
-    target: float | None,
-    tolerance: float | None,
-    min_n: int = 5,
-) -> Status | None:
-    """``insufficient`` below min_n answers (whether or not there is a
-    target); else green/amber/red against the target, mirrored for
-    lower-is-better indicators; None without a target or a value."""
-    if n < min_n:
-        return "insufficient"
-    if value is None or target is None:
-        return None
-    slack = tolerance if tolerance is not None else 0.1 * abs(target)
-    if indicator.better == "higher":
-        if value >= target:
-            return "green"
-        return "amber" if value >= target - slack else "red"
-    if value <= target:
-        return "green"
-    return "amber" if value <= target + slack else "red"
-
-
-def status_certain(
-    indicator: Indicator,
-    current: Status | None,
-    ci_low: float | None,
-    ci_high: float | None,
-    target: float | None,
-    tolerance: float | None,
-) -> bool | None:
-    """Whether the whole interval lies in the status's band.
-
-    None when the status is None or ``insufficient``; False without an
-    interval. For "higher is better": green needs low ≥ target; amber needs
-    low ≥ target − tolerance and high < target; red needs high < target −
-    tolerance. Mirrored for "lower is better" (green: high ≤ target; amber:
-    low > target and high ≤ target + tolerance; red: low > target + tolerance),
-    the same inclusive boundaries as ``status``.
-    """
-    if current is None or current == "insufficient" or target is None:
-        return None
-    if ci_low is None or ci_high is None:
-        return False
-    slack = tolerance if tolerance is not None else 0.1 * abs(target)
-    if indicator.better == "higher":
-        if current == "green":
-            return ci_low >= target
-        if current == "amber":
-            return ci_low >= target - slack and ci_high < target
-        return ci_high < target - slack
-    if current == "green":
-        return ci_high <= target
-    if current == "amber":
-        return ci_low > target and ci_high <= target + slack
-    return ci_low > target + slack
+    index = target_rows if isinstance(target_rows, TargetIndex) else TargetIndex(target_rows)
+    return index.find(indicator, scope.segment, Period.parse(period))

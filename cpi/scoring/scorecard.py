@@ -1,4 +1,9 @@
-"""The scorecard: every catalogue indicator for one scope and period.
+"""The scorecard: every catalogue indicator for many scopes and one period at once.
+
+``score_scopes`` scores a column of scopes from their pooled sums and keeps the
+results as columns (``ScoreColumns``); ``IndicatorResult``/``Scorecard`` objects are
+built only for the scopes shown (``ScoreColumns.card``). ``score_scope`` is the
+column of length one.
 
 The same ``Scorecard`` feeds the page, the PDF and the JSON output; values
 are unrounded (pages round for display). Privacy filtering (hiding figures
@@ -8,27 +13,28 @@ the scorecard carries every value.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cpi.scoring.catalogue import CATALOGUE, Better, Unit
-from cpi.scoring.changes import change_interval
-from cpi.scoring.compare import (
-    KpiRow,
-    Scope,
-    ScopeType,
-    Status,
-    TargetRow,
-    find_target,
-    resolve_kpi,
-    status,
-    status_certain,
-)
-from cpi.scoring.estimates import compute_indicator
+import numpy as np
+import numpy.typing as npt
+
+from cpi.scoring.catalogue import CATALOGUE, Better, Indicator, Unit
+from cpi.scoring.changes import Changes, change_columns
+from cpi.scoring.columns import SumsColumns
+from cpi.scoring.compare import KpiIndex, KpiRow, Scope, ScopeType, TargetIndex, TargetRow
+from cpi.scoring.estimates import Estimates, estimate_columns
 from cpi.scoring.periods import Period
 from cpi.scoring.stats import AnswerStats
+from cpi.scoring.status import (
+    CERTAINTY,
+    STATUSES,
+    Status,
+    certainty_columns,
+    status_columns,
+)
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,142 @@ def iso_utc(moment: datetime) -> str:
     return moment.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
+def _optional(value: float) -> float | None:
+    return None if value != value else value  # NaN is "none"
+
+
+@dataclass(frozen=True, eq=False)
+class IndicatorColumns:
+    """One indicator's results over the scored scopes (NaN: None)."""
+
+    indicator: Indicator
+    estimates: Estimates
+    previous: npt.NDArray[np.float64]
+    kpi: npt.NDArray[np.float64]
+    kpi_derived: npt.NDArray[np.bool_]
+    gap_significant: npt.NDArray[np.bool_]
+    target: npt.NDArray[np.float64]
+    tolerance: npt.NDArray[np.float64]
+    status: npt.NDArray[np.int8]
+    status_certain: npt.NDArray[np.int8]
+    change: Changes
+
+    def result(self, row: int) -> IndicatorResult:
+        indicator = self.indicator
+        value = _optional(float(self.estimates.value[row]))
+        previous = _optional(float(self.previous[row]))
+        kpi = _optional(float(self.kpi[row]))
+        change = self.change.change(row)
+        certain = int(self.status_certain[row])
+        return IndicatorResult(
+            code=indicator.code,
+            name=indicator.name,
+            unit=indicator.unit,
+            better=indicator.better,
+            n=int(self.estimates.n[row]),
+            value=value,
+            ci_low=_optional(float(self.estimates.ci_low[row])),
+            ci_high=_optional(float(self.estimates.ci_high[row])),
+            kpi=kpi,
+            kpi_derived=bool(self.kpi_derived[row]),
+            gap=value - kpi if value is not None and kpi is not None else None,
+            gap_significant=bool(self.gap_significant[row]),
+            target=_optional(float(self.target[row])),
+            tolerance=_optional(float(self.tolerance[row])),
+            status=STATUSES[int(self.status[row])],
+            status_certain=CERTAINTY[certain],
+            previous=previous,
+            delta=value - previous if value is not None and previous is not None else None,
+            delta_low=change.low,
+            delta_high=change.high,
+            delta_significant=change.significant,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreColumns:
+    """Every catalogue indicator for ``scopes`` in ``period``, as columns."""
+
+    scopes: tuple[Scope, ...]
+    period: Period
+    responses: npt.NDArray[np.int64]
+    indicators: tuple[IndicatorColumns, ...]
+
+    def __len__(self) -> int:
+        return len(self.scopes)
+
+    def indicator(self, code: str) -> IndicatorColumns:
+        for columns in self.indicators:
+            if columns.indicator.code == code:
+                return columns
+        raise KeyError(code)
+
+    def card(
+        self, row: int, *, invited: int | None = None, generated_at: datetime | None = None
+    ) -> Scorecard:
+        """The scorecard of the scope in row ``row``."""
+        scope = self.scopes[row]
+        responses = int(self.responses[row])
+        return Scorecard(
+            scope_type=scope.type,
+            scope_id=scope.id,
+            scope_name=scope.name,
+            period=str(self.period),
+            generated_at=generated_at or datetime.now(UTC),
+            responses=responses,
+            invited=invited,
+            response_rate=100.0 * responses / invited if invited else None,
+            indicators=tuple(columns.result(row) for columns in self.indicators),
+        )
+
+
+def score_scopes(
+    scopes: Sequence[Scope],
+    period: Period | str,
+    current: SumsColumns,
+    previous: SumsColumns,
+    kpis: KpiIndex,
+    targets: TargetIndex,
+    *,
+    min_n: int = 5,
+) -> ScoreColumns:
+    """Score every catalogue indicator for each scope in ``period``.
+
+    ``current``/``previous``: each scope's sums pooled over the period and over the
+    period before (row i is ``scopes[i]``).
+    """
+    period = Period.parse(period)
+    if not len(current) == len(previous) == len(scopes):
+        raise ValueError("one row of current and previous sums per scope")
+    results = []
+    for indicator in CATALOGUE:
+        now = estimate_columns(indicator, current)
+        before = estimate_columns(indicator, previous)
+        kpi, kpi_derived = kpis.columns(indicator, scopes, period)
+        target, tolerance = targets.columns(indicator, scopes, period)
+        has_interval = ~np.isnan(now.ci_low) & ~np.isnan(now.ci_high)
+        inside = (now.ci_low <= kpi) & (kpi <= now.ci_high)
+        codes = status_columns(indicator, now.n, now.value, target, tolerance, min_n)
+        results.append(
+            IndicatorColumns(
+                indicator=indicator,
+                estimates=now,
+                previous=before.value,
+                kpi=kpi,
+                kpi_derived=kpi_derived,
+                gap_significant=~np.isnan(kpi) & has_interval & ~inside,
+                target=target,
+                tolerance=tolerance,
+                status=codes,
+                status_certain=certainty_columns(
+                    indicator, codes, now.ci_low, now.ci_high, target, tolerance
+                ),
+                change=change_columns(indicator, current, previous, now, before, min_n=min_n),
+            )
+        )
+    return ScoreColumns(tuple(scopes), period, current.column("responses"), tuple(results))
+
+
 def pooled_stats(period: Period, stats_by_period: Mapping[Period, AnswerStats]) -> AnswerStats:
     """A quarter's stats, or the sum of a year's four quarters."""
     return AnswerStats.merge(stats_by_period[q] for q in period.quarters() if q in stats_by_period)
@@ -120,14 +262,15 @@ def score_scope(
     scope: Scope,
     period: Period | str,
     stats_by_period: Mapping[str, AnswerStats],
-    kpi_rows: Iterable[KpiRow],
-    target_rows: Iterable[TargetRow],
+    kpi_rows: Iterable[KpiRow] | KpiIndex,
+    target_rows: Iterable[TargetRow] | TargetIndex,
     *,
     min_n: int = 5,
     invited: int | None = None,
     generated_at: datetime | None = None,
 ) -> Scorecard:
-    """Score every catalogue indicator for ``scope`` in ``period``.
+    """Score every catalogue indicator for ``scope`` in ``period``: ``score_scopes``
+    of one scope.
 
     ``stats_by_period`` holds the scope's stats per *quarter* (keys like
     ``"2026-Q3"``); it should include the previous period's quarters for
@@ -135,69 +278,12 @@ def score_scope(
     """
     period = Period.parse(period)
     quarterly = _quarterly(stats_by_period)
-    current = pooled_stats(period, quarterly)
-    before = pooled_stats(period.previous(), quarterly)
-    # Each indicator only looks at its own rows: group them once.
-    kpis: dict[str, list[KpiRow]] = {}
-    for kpi_row in kpi_rows:
-        kpis.setdefault(kpi_row.indicator, []).append(kpi_row)
-    targets: dict[str, list[TargetRow]] = {}
-    for target_row in target_rows:
-        targets.setdefault(target_row.indicator, []).append(target_row)
-    results = []
-    for indicator in CATALOGUE:
-        estimate = compute_indicator(indicator, current)
-        previous_estimate = compute_indicator(indicator, before)
-        previous = previous_estimate.value
-        change = change_interval(
-            indicator, current, before, estimate, previous_estimate, min_n=min_n
-        )
-        kpi, kpi_derived = resolve_kpi(indicator, scope, period, kpis.get(indicator.code, ()))
-        target, tolerance = find_target(indicator, scope, period, targets.get(indicator.code, ()))
-        value = estimate.value
-        has_interval = estimate.ci_low is not None and estimate.ci_high is not None
-        gap_significant = (
-            kpi is not None
-            and has_interval
-            and not (estimate.ci_low or 0.0) <= kpi <= (estimate.ci_high or 0.0)
-        )
-        current_status = status(indicator, estimate.n, value, target, tolerance, min_n)
-        results.append(
-            IndicatorResult(
-                code=indicator.code,
-                name=indicator.name,
-                unit=indicator.unit,
-                better=indicator.better,
-                n=estimate.n,
-                value=value,
-                ci_low=estimate.ci_low,
-                ci_high=estimate.ci_high,
-                kpi=kpi,
-                kpi_derived=kpi_derived,
-                gap=value - kpi if value is not None and kpi is not None else None,
-                gap_significant=gap_significant,
-                target=target,
-                tolerance=tolerance,
-                status=current_status,
-                status_certain=status_certain(
-                    indicator, current_status, estimate.ci_low, estimate.ci_high, target, tolerance
-                ),
-                previous=previous,
-                delta=(value - previous if value is not None and previous is not None else None),
-                delta_low=change.low,
-                delta_high=change.high,
-                delta_significant=change.significant,
-            )
-        )
-    responses = current.responses
-    return Scorecard(
-        scope_type=scope.type,
-        scope_id=scope.id,
-        scope_name=scope.name,
-        period=str(period),
-        generated_at=generated_at or datetime.now(UTC),
-        responses=responses,
-        invited=invited,
-        response_rate=100.0 * responses / invited if invited else None,
-        indicators=tuple(results),
+    sums = SumsColumns.from_stats(
+        [pooled_stats(period, quarterly), pooled_stats(period.previous(), quarterly)]
     )
+    kpis = kpi_rows if isinstance(kpi_rows, KpiIndex) else KpiIndex(kpi_rows)
+    targets = target_rows if isinstance(target_rows, TargetIndex) else TargetIndex(target_rows)
+    columns = score_scopes(
+        [scope], period, sums.take([0]), sums.take([1]), kpis, targets, min_n=min_n
+    )
+    return columns.card(0, invited=invited, generated_at=generated_at)

@@ -29,7 +29,7 @@ class Answers:
     ces: int | None = None
 
 
-_INT_FIELDS = (
+INT_FIELDS: tuple[str, ...] = (
     "responses",
     "fcr_yes",
     "fcr_no",
@@ -106,7 +106,7 @@ class AnswerStats:
 
     def __post_init__(self) -> None:
         # Scoring a company builds thousands of these: skip conversions not needed.
-        for name in _INT_FIELDS:
+        for name in INT_FIELDS:
             value = getattr(self, name)
             if type(value) is not int:
                 object.__setattr__(self, name, _as_int(name, value))
@@ -133,7 +133,7 @@ class AnswerStats:
     def __add__(self, other: AnswerStats) -> AnswerStats:
         if not isinstance(other, AnswerStats):
             return NotImplemented
-        sums = {name: getattr(self, name) + getattr(other, name) for name in _INT_FIELDS}
+        sums = {name: getattr(self, name) + getattr(other, name) for name in INT_FIELDS}
         histogram = dict(self.quote_days)
         for days, count in other.quote_days.items():
             histogram[days] = histogram.get(days, 0) + count
@@ -145,10 +145,10 @@ class AnswerStats:
         parts = list(parts)
         if len(parts) == 1:
             return parts[0]  # frozen: sharing it is safe
-        sums = dict.fromkeys(_INT_FIELDS, 0)
+        sums = dict.fromkeys(INT_FIELDS, 0)
         histogram: dict[float, int] = {}
         for part in parts:
-            for name in _INT_FIELDS:
+            for name in INT_FIELDS:
                 sums[name] += getattr(part, name)
             for days, count in part.quote_days.items():
                 histogram[days] = histogram.get(days, 0) + count
@@ -156,7 +156,7 @@ class AnswerStats:
 
     @classmethod
     def from_answers(cls, answers: Iterable[Answers]) -> AnswerStats:
-        sums = dict.fromkeys(_INT_FIELDS, 0)
+        sums = dict.fromkeys(INT_FIELDS, 0)
         histogram: dict[float, int] = {}
         for a in answers:
             sums["responses"] += 1

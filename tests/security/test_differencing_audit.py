@@ -124,11 +124,12 @@ def test_a_single_thin_account_in_a_company_costs_one_more_account_not_the_compa
 
 
 def test_the_audit_counts_answers_as_scoring_does() -> None:
-    """disclosure.N_OF reads n from the sums; it must be compute_indicator's n."""
+    """The audit reads n from the sums (answer_counts); it must be compute_indicator's n."""
     import random
 
-    from cpi.scorecards.disclosure import N_OF
     from cpi.scoring import CATALOGUE, Answers, AnswerStats, compute_indicator
+    from cpi.scoring.columns import SumsColumns
+    from cpi.scoring.estimates import answer_counts
 
     rng = random.Random(13)
     for _ in range(50):
@@ -146,4 +147,5 @@ def test_the_audit_counts_answers_as_scoring_does() -> None:
         ]
         stats = AnswerStats.from_answers(answers)
         for indicator in CATALOGUE:
-            assert N_OF[indicator.code](stats) == compute_indicator(indicator, stats).n
+            counted = answer_counts(indicator, SumsColumns.from_stats([stats]))
+            assert counted.tolist() == [compute_indicator(indicator, stats).n]

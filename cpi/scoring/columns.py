@@ -1,0 +1,175 @@
+"""Additive answer sums as columns: one row per scope (or per account and quarter).
+
+``SumsColumns`` holds the 20 integer sums of ``AnswerStats`` as an (rows × 20) int64
+array and the quote-turnaround days as one histogram per row (sorted distinct
+values and their counts, rows back to back), so medians and their order-statistic
+intervals stay exact. Pooling rows into scopes (segments, portfolios, the company,
+a year's quarters) is ``pool``: integer sums add exactly in any order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from cpi.scoring.stats import INT_FIELDS, AnswerStats
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+FIELD_INDEX: dict[str, int] = {name: i for i, name in enumerate(INT_FIELDS)}
+# Sums beyond this could overflow int64 when thousands of rows are pooled.
+_LIMIT = 2**62
+
+
+def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
+    """The concatenation of range(start, start + length) for each pair."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(lengths)
+    shift: IntArray = np.repeat(starts - (ends - lengths), lengths)
+    return np.arange(total, dtype=np.int64) + shift
+
+
+@dataclass(frozen=True, eq=False)
+class SumsColumns:
+    """``sums[i, FIELD_INDEX[name]]``: row i's sum ``name``; row i's days histogram is
+    ``days_values[days_offsets[i]:days_offsets[i + 1]]`` (ascending, distinct) with
+    ``days_counts`` (each > 0) alongside."""
+
+    sums: IntArray
+    days_offsets: IntArray
+    days_values: FloatArray
+    days_counts: IntArray
+
+    def __len__(self) -> int:
+        return int(self.sums.shape[0])
+
+    def column(self, name: str) -> IntArray:
+        return self.sums[:, FIELD_INDEX[name]]
+
+    @classmethod
+    def empty(cls, rows: int = 0) -> SumsColumns:
+        return cls(
+            np.zeros((rows, len(INT_FIELDS)), dtype=np.int64),
+            np.zeros(rows + 1, dtype=np.int64),
+            np.zeros(0, dtype=np.float64),
+            np.zeros(0, dtype=np.int64),
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        sums: npt.ArrayLike,
+        days_row: npt.ArrayLike,
+        days_value: npt.ArrayLike,
+        days_count: npt.ArrayLike,
+    ) -> SumsColumns:
+        """From an (rows × 20) array of sums and histogram entries (row, days, count)
+        in any order; repeated (row, days) entries add up, zero counts and entries of
+        row -1 are dropped."""
+        try:
+            table = np.asarray(sums).astype(np.int64).reshape(-1, len(INT_FIELDS))
+        except OverflowError:
+            table = np.zeros((0, 0), dtype=np.int64)
+        if table.size != np.size(sums) or (table.size and np.abs(table).max() >= _LIMIT):
+            raise ValueError("answer sums too large for the columnar scorer")
+        rows = table.shape[0]
+        entry_row = np.asarray(days_row, dtype=np.int64)
+        value = np.asarray(days_value, dtype=np.float64)
+        count = np.asarray(days_count, dtype=np.int64)
+        return cls(table, *_histograms(rows, entry_row, value, count))
+
+    @classmethod
+    def from_stats(cls, stats: Sequence[AnswerStats]) -> SumsColumns:
+        sums = [[getattr(s, name) for name in INT_FIELDS] for s in stats]
+        entries = [(i, days, c) for i, s in enumerate(stats) for days, c in s.quote_days.items()]
+        rows, values, counts = zip(*entries, strict=True) if entries else ((), (), ())
+        table = np.array(sums, dtype=object).reshape(len(stats), len(INT_FIELDS))
+        return cls.from_arrays(table, rows, values, counts)
+
+    def pool(self, groups: Iterable[Sequence[int] | IntArray]) -> SumsColumns:
+        """One row per group: the sum of the group's rows (no rows: all zero)."""
+        listed = [group if isinstance(group, np.ndarray) else list(group) for group in groups]
+        sizes = np.fromiter((len(group) for group in listed), dtype=np.int64, count=len(listed))
+        members = np.fromiter(
+            itertools.chain.from_iterable(listed), dtype=np.int64, count=int(sizes.sum())
+        )
+        return self.pool_flat(members, sizes)
+
+    def pool_flat(self, members: IntArray, sizes: IntArray) -> SumsColumns:
+        """``pool`` of groups given back to back: ``members`` holds the rows of group 0,
+        then of group 1 ..., ``sizes`` how many each."""
+        count = sizes.size
+        if members.size == count and (sizes == 1).all():
+            return self.take(members)
+        owner = np.repeat(np.arange(count, dtype=np.int64), sizes)
+        sums = np.zeros((count, len(INT_FIELDS)), dtype=np.int64)
+        filled = sizes > 0
+        if filled.any():
+            starts = (np.cumsum(sizes) - sizes)[filled]
+            sums[filled] = np.add.reduceat(self.sums[members], starts, axis=0)
+        lengths = self.days_offsets[members + 1] - self.days_offsets[members]
+        entries = _ranges(self.days_offsets[members], lengths)
+        histograms = _histograms(
+            count,
+            np.repeat(owner, lengths),
+            self.days_values[entries],
+            self.days_counts[entries],
+        )
+        return SumsColumns(sums, *histograms)
+
+    def take(self, rows: Sequence[int] | IntArray) -> SumsColumns:
+        """The given rows, in that order (a row may repeat)."""
+        index = np.asarray(rows, dtype=np.int64).reshape(-1)
+        lengths = self.days_offsets[index + 1] - self.days_offsets[index]
+        entries = _ranges(self.days_offsets[index], lengths)
+        offsets = np.zeros(index.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        return SumsColumns(
+            self.sums[index], offsets, self.days_values[entries], self.days_counts[entries]
+        )
+
+    def quote_n(self) -> IntArray:
+        cumulative = np.concatenate(([0], np.cumsum(self.days_counts)))
+        return cumulative[self.days_offsets[1:]] - cumulative[self.days_offsets[:-1]]
+
+    def stats(self, row: int) -> AnswerStats:
+        """Row ``row`` as an ``AnswerStats``."""
+        start, end = int(self.days_offsets[row]), int(self.days_offsets[row + 1])
+        histogram = dict(
+            zip(
+                self.days_values[start:end].tolist(),
+                self.days_counts[start:end].tolist(),
+                strict=True,
+            )
+        )
+        sums = dict(zip(INT_FIELDS, self.sums[row].tolist(), strict=True))
+        return AnswerStats(quote_days=histogram, **sums)
+
+
+def _histograms(
+    rows: int, entry_row: IntArray, value: FloatArray, count: IntArray
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Sorted, distinct, positive histograms per row from (row, value, count) entries."""
+    keep = (count != 0) & (entry_row >= 0)
+    entry_row, value, count = entry_row[keep], value[keep], count[keep]
+    order = np.lexsort((value, entry_row))
+    entry_row, value, count = entry_row[order], value[order], count[order]
+    if entry_row.size:
+        new = np.empty(entry_row.size, dtype=bool)
+        new[0] = True
+        new[1:] = (entry_row[1:] != entry_row[:-1]) | (value[1:] != value[:-1])
+        starts = np.flatnonzero(new)
+        count = np.add.reduceat(count, starts)
+        entry_row, value = entry_row[starts], value[starts]
+        positive = count > 0
+        entry_row, value, count = entry_row[positive], value[positive], count[positive]
+    offsets = np.zeros(rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(entry_row, minlength=rows), out=offsets[1:])
+    return offsets, value, count
