@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from cpi.accounts.models import Account
 from cpi.outcomes.models import BINARY_OUTCOMES, OUTCOME_FIELDS, Outcome
 from cpi.scorecards.operations import history_quarters, load_scoring_data
-from cpi.scoring import CATALOGUE, AnswerStats, Period, Z, compute_indicator
+from cpi.scoring import CATALOGUE, AnswerStats, Period, Z
+from cpi.scoring.estimates import compute_indicators
 
 MIN_ACCOUNTS = 2
 CAVEAT = (
@@ -96,14 +97,18 @@ def driver_view(
                 y, x = outcome_sums[name].get(account_id, (0.0, 0.0))
                 outcome_sums[name][account_id] = (y + float(value), x + 1.0)
 
+    # every account's sums over the window, merged once and scored in one column
+    window_stats = [
+        AnswerStats.merge(
+            data.stats.get(account.account_id, {}).get(q, AnswerStats()) for q in window
+        )
+        for account in accounts
+    ]
     rows = []
     for indicator in CATALOGUE:
         values: dict[str, float] = {}
-        for account in accounts:
-            stats = AnswerStats.merge(
-                data.stats.get(account.account_id, {}).get(q, AnswerStats()) for q in window
-            )
-            estimate = compute_indicator(indicator, stats)
+        estimates = compute_indicators(indicator, window_stats) if accounts else []
+        for account, estimate in zip(accounts, estimates, strict=True):
             if estimate.value is not None and estimate.n >= max(min_n, 1):
                 values[account.account_id] = estimate.value
         if len(values) < 2 * MIN_ACCOUNTS:
