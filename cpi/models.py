@@ -7,6 +7,7 @@ feature modules it needs.
 from cpi.accounts.models import Account, Contact
 from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
+from cpi.followups.models import AlertPreference, AlertRule, AlertState, FollowUp
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
 from cpi.surveys.models import (
@@ -22,11 +23,15 @@ from cpi.surveys.models import (
 
 __all__ = [
     "Account",
+    "AlertPreference",
+    "AlertRule",
+    "AlertState",
     "AuditEvent",
     "Campaign",
     "CampaignAccount",
     "CampaignSchedule",
     "Contact",
+    "FollowUp",
     "Invitation",
     "KpiFigure",
     "OutboxMessage",

@@ -142,6 +142,7 @@ def init_app(app: Flask) -> None:
     from cpi.auth import views as auth_views
     from cpi.campaigns import views as campaign_views
     from cpi.exports import views as export_views
+    from cpi.followups import views as followup_views
     from cpi.health import views as health_views
     from cpi.scorecards import views as scorecard_views
     from cpi.surveys import views as survey_views
@@ -167,6 +168,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api_views.bp)
     app.register_blueprint(survey_views.bp)
     app.register_blueprint(campaign_views.bp)
+    app.register_blueprint(followup_views.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
