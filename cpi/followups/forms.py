@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from cpi.auth.forms import no_nul
@@ -18,10 +18,13 @@ class AssignForm(FlaskForm):
     assignee = SelectField("Assigned to", choices=[])
 
 
+DIGEST_CHOICES = {"each": "An email for each alert", "digest": "One daily digest"}
+
+
 class PreferenceForm(FlaskForm):
     digest = SelectField(
         "Alert emails",
-        choices=[("each", "An email for each alert"), ("digest", "One daily digest")],
+        choices=[SelectChoice(k, v) for k, v in DIGEST_CHOICES.items()],
     )
 
 

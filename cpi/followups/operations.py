@@ -276,7 +276,7 @@ def send_digests(session: Session, now: datetime | None = None) -> DigestReport:
             .join(Account, Account.id == FollowUp.account_id)
             .where(FollowUp.notified_at.is_(None), FollowUp.notify_email.is_not(None))
             .order_by(FollowUp.notify_email, FollowUp.id)
-        ).tuples()
+        )
     )
     by_user: dict[str, list[tuple[FollowUp, Account]]] = {}
     for followup, account in pending:
@@ -332,7 +332,7 @@ def inbox(
             )
         )
     query = query.order_by(FollowUp.status == "resolved", FollowUp.due_at, FollowUp.id).limit(limit)
-    return list(session.execute(query).tuples())
+    return [(row[0], row[1]) for row in session.execute(query)]
 
 
 def get_visible(session: Session, user: Any, followup_id: int) -> tuple[FollowUp, Account] | None:

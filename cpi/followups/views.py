@@ -11,13 +11,14 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from cpi.auth import access
 from cpi.db import get_session
 from cpi.followups import figures as loop
 from cpi.followups import operations as ops
 from cpi.followups import rules as alert_rules
-from cpi.followups.forms import AssignForm, PreferenceForm, RulesForm, StatusForm
+from cpi.followups.forms import DIGEST_CHOICES, AssignForm, PreferenceForm, RulesForm, StatusForm
 from cpi.followups.models import FollowUp
 from cpi.timeutil import utcnow
 
@@ -59,7 +60,7 @@ def preference() -> ResponseReturnValue:
     session = get_session()
     ops.set_digest(session, current_user, form.digest.data == "digest")
     session.commit()
-    flash("Saved: " + dict(form.digest.choices)[form.digest.data].lower() + ".", "success")  # type: ignore[arg-type]
+    flash(f"Saved: {DIGEST_CHOICES[form.digest.data].lower()}.", "success")
     return redirect(url_for("followups.inbox"))
 
 
@@ -71,11 +72,12 @@ def _detail_page(followup: FollowUp, account: Any, errors: list[str], status: in
     session = get_session()
     status_form = StatusForm(formdata=None) if not errors else StatusForm()
     status_form.status.choices = [
-        (s, ops.STATUS_LABELS[s]) for s in ops.NEXT_STATUSES[followup.status]
+        SelectChoice(s, ops.STATUS_LABELS[s]) for s in ops.NEXT_STATUSES[followup.status]
     ]
     assign_form = AssignForm(formdata=None)
-    assign_form.assignee.choices = [("", "Nobody (the account manager)")] + [
-        (u.email, f"{u.display_name} ({u.email})") for u in ops.assignable_users(session, account)
+    assign_form.assignee.choices = [SelectChoice("", "Nobody (the account manager)")] + [
+        SelectChoice(u.email, f"{u.name} ({u.email})" if u.name else u.email)
+        for u in ops.assignable_users(session, account)
     ]
     assign_form.assignee.data = followup.assignee_email or ""
     answers = json.loads(followup.answers or "{}")
@@ -102,7 +104,7 @@ def show(followup_id: int) -> ResponseReturnValue:
 def change_status(followup_id: int) -> ResponseReturnValue:
     followup, account = _followup_or_404(followup_id)
     form = StatusForm()
-    form.status.choices = [(s, ops.STATUS_LABELS[s]) for s in ops.STATUSES]
+    form.status.choices = [SelectChoice(s, ops.STATUS_LABELS[s]) for s in ops.STATUSES]
     session = get_session()
     try:
         if not form.validate_on_submit():
@@ -126,8 +128,8 @@ def assign(followup_id: int) -> ResponseReturnValue:
     followup, account = _followup_or_404(followup_id)
     form = AssignForm()
     session = get_session()
-    form.assignee.choices = [("", "")] + [
-        (u.email, u.email) for u in ops.assignable_users(session, account)
+    form.assignee.choices = [SelectChoice("", "")] + [
+        SelectChoice(u.email, u.email) for u in ops.assignable_users(session, account)
     ]
     try:
         if not form.validate_on_submit():
