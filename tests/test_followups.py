@@ -10,10 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from followup_support import LOW, OTHER, OWNER, PASSWORD
+from followup_support import answer as _answer
+from followup_support import setup as _setup
 from sqlalchemy import select
 from staff_support import sign_in
 from support import csrf_token
-from survey_support import open_form, outbox_messages, setup_campaign, tokens_by_email
+from survey_support import outbox_messages
 
 from cpi.audit.models import AuditEvent
 from cpi.followups import rules
@@ -22,39 +25,6 @@ from cpi.followups.models import FollowUp
 from cpi.mail.models import OutboxMessage
 from cpi.rules.business_days import add_business_days
 from cpi.timeutil import utcnow
-
-OWNER = "am@example.test"
-OTHER = "other.am@example.test"
-CONTACTS = (
-    "account_id,account_name,segment,owner_email,contact_email,contact_name,locale\n"
-    f"ACME-001,Acme <Industrial>,Healthcare,{OWNER},ann@acme.test,Ann Smith,fr\n"
-    f"ACME-001,Acme <Industrial>,Healthcare,{OWNER},bob@acme.test,Bob Jones,\n"
-    f"GLOBEX-1,Globex,Healthcare,{OTHER},cara@globex.test,Cara Diaz,de\n"
-)
-USERS = {
-    "admin@example.test": "admin",
-    "lead@example.test": "enablement",
-    OWNER: "account_manager",
-    OTHER: "account_manager",
-}
-PASSWORD = "password-123"
-LOW = {"fcr": "no", "nps": "3", "csat": "4", "ces": "6", "comment": "<b>Nobody called back</b>"}
-
-
-def _setup(app: Any, runner: Any, write_csv: Any) -> dict[str, str]:
-    for email, role in USERS.items():
-        result = runner.invoke("user", "create", "--email", email, "--role", role,
-                               env={"CPI_PASSWORD": PASSWORD})  # fmt: skip
-        assert result.exit_code == 0, result.output
-    campaign_id = setup_campaign(runner, write_csv, contacts=CONTACTS)
-    assert runner.invoke("send", str(campaign_id)).exit_code == 0
-    return tokens_by_email(app)
-
-
-def _answer(client: Any, token: str, **answers: str) -> None:
-    csrf = open_form(client, token)
-    response = client.post(f"/s/{token}", data={**answers, "csrf_token": csrf})
-    assert response.status_code == 303, response.get_data(as_text=True)[:500]
 
 
 def _followups(db: Any) -> list[FollowUp]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -246,8 +246,10 @@ def _queue_staff_email(
             to_addr=user.email,
             to_name=user.name,
             subject=subject,
-            text=render_template("mail/followup.txt", **context),
-            html=render_template("mail/followup.html", **context),
+            # Straight from the Jinja environment: page context processors (a sign-out
+            # form's CSRF token in the customer's session...) do not apply to mail.
+            text=current_app.jinja_env.get_template("mail/followup.txt").render(context),
+            html=current_app.jinja_env.get_template("mail/followup.html").render(context),
         )
     except InvalidAddress:
         current_app.logger.warning("follow-up alert not sent: unusable staff address")
