@@ -113,8 +113,8 @@ def test_campaign_to_one_click_answer_to_alert_to_resolved_follow_up(
 
     # 6. The campaign page shows the new response rate; the dashboard the closed loop.
     lead.goto(campaign_url)
-    figures = dict(zip(lead.locator(".stat-label").all_inner_texts(),
-                       lead.locator(".stat-value").all_inner_texts(), strict=False))  # fmt: skip
+    figures = dict(zip(lead.locator(".stat-label").all_text_contents(),
+                       lead.locator(".stat-value").all_text_contents(), strict=False))  # fmt: skip
     assert figures["Answered"] == "1"
     assert figures["Response rate"].startswith("33")
     lead.goto(f"{live_server}/?period={period}")
