@@ -8,13 +8,14 @@ a follow-up and its email (through the outbox) are written with the answer or no
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
@@ -84,6 +85,7 @@ def save_rules(
         session.add(row)
     if changes:
         record(session, actor, "alerts.rules", "; ".join(changes))
+        current_app.extensions.get("cpi_alert_rules", {}).clear()
     session.flush()
     return changes
 
@@ -106,34 +108,78 @@ def answer_recorded(
     sending the same answers again raises nothing; an answer changed to meet a rule it did
     not meet before does). An open follow-up of this respondent keeps their latest answers."""
     now = now or utcnow()
-    matched = alert_rules.matched(answers, load_rules(session))
+    matched = alert_rules.matched(answers, cached_rules(session))
     key = {"account_id": account_id, "contact_id": contact_id, "period": period}
-    state = session.get(AlertState, (account_id, contact_id, period))
-    before = alert_rules.split(state.matched if state else "")
-    if state is None:
-        if not matched:
-            return None
-        state = AlertState(**key, matched="")
-        session.add(state)
+    previous = session.execute(_STATE_QUERY, key).scalar()
+    if previous is None and not matched:
+        return None  # the usual submit: one indexed read
+    before = alert_rules.split(previous)
+    now_matched = alert_rules.joined(matched)
+    if previous is None:
+        # The primary key serialises two identical first submits: the loser's insert
+        # fails, the submit is retried and then finds this row (no second alert).
+        session.add(AlertState(**key, matched=now_matched))
+        session.flush()
+    elif previous != now_matched:
+        session.execute(_STATE_UPDATE, {**_b(key), "b_matched": now_matched})
     snapshot = _answers_json(answers)
-    if before or matched:
+    if previous is not None:  # a follow-up may be open: it shows the latest answers
         session.execute(
-            update(FollowUp)
-            .where(
-                FollowUp.account_id == account_id,
-                FollowUp.contact_id == contact_id,
-                FollowUp.period == period,
-                FollowUp.status != "resolved",
-            )
-            .values(answers=snapshot, comment=comment or None)
-            .execution_options(synchronize_session=False)
+            _SNAPSHOT_UPDATE, {**_b(key), "b_answers": snapshot, "b_comment": comment or None}
         )
-    state.matched = alert_rules.joined(matched)
     new = matched - before
     if not new:
-        session.flush()
         return None
     return _raise(session, key, new, snapshot, comment, name_consent, now)
+
+
+# Built once: every survey submit runs the first (see cpi/surveys/responses.py).
+_STATE_QUERY = select(AlertState.matched).where(
+    AlertState.account_id == bindparam("account_id"),
+    AlertState.contact_id == bindparam("contact_id"),
+    AlertState.period == bindparam("period"),
+)
+_STATE_UPDATE = (
+    update(AlertState)
+    .where(
+        AlertState.account_id == bindparam("b_account_id"),
+        AlertState.contact_id == bindparam("b_contact_id"),
+        AlertState.period == bindparam("b_period"),
+    )
+    .values(matched=bindparam("b_matched"))
+    .execution_options(synchronize_session=False)
+)
+_SNAPSHOT_UPDATE = (
+    update(FollowUp)
+    .where(
+        FollowUp.account_id == bindparam("b_account_id"),
+        FollowUp.contact_id == bindparam("b_contact_id"),
+        FollowUp.period == bindparam("b_period"),
+        FollowUp.status != "resolved",
+    )
+    .values(answers=bindparam("b_answers"), comment=bindparam("b_comment"))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _b(key: dict[str, Any]) -> dict[str, Any]:
+    """Bound names of an UPDATE may not be column names."""
+    return {f"b_{name}": value for name, value in key.items()}
+
+
+RULES_CACHE_SECONDS = 60.0
+
+
+def cached_rules(session: Session) -> dict[str, alert_rules.Rule]:
+    """The rules, kept a minute per process (a submit reads them; they change rarely).
+    Saving them clears this process's copy; other processes follow within the minute."""
+    cache = current_app.extensions.setdefault("cpi_alert_rules", {})
+    hit = cache.get("rules")
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]  # type: ignore[no-any-return]
+    rules = load_rules(session)
+    cache["rules"] = (time.monotonic() + RULES_CACHE_SECONDS, rules)
+    return rules
 
 
 def _answers_json(answers: Mapping[str, Any]) -> str:
