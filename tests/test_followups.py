@@ -352,3 +352,20 @@ def test_the_inbox_highlights_overdue_follow_ups(
     assert "overdue</strong>" in _staff(app, OWNER).get(f"/followups/{late.id}").get_data(
         as_text=True
     )
+
+
+def test_identical_submits_at_once_raise_one_follow_up(
+    app: Any, runner: Any, write_csv: Any, db: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from survey_support import open_form
+
+    token = _setup(app, runner, write_csv)["bob@acme.test"]
+    clients = [app.test_client() for _ in range(12)]
+    forms = [{**LOW, "csrf_token": open_form(c, token)} for c in clients]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(lambda cf: cf[0].post(f"/s/{token}", data=cf[1]).status_code,
+                                 zip(clients, forms, strict=True)))  # fmt: skip
+    assert statuses == [303] * 12
+    assert len(_followups(db)) == 1 and len(_alert_mail(db)) == 1
