@@ -313,6 +313,14 @@ class DigestReport:
     followups: int
 
 
+def has_pending(session: Session) -> bool:
+    """Is any staff user still to be told of a follow-up?"""
+    query = select(FollowUp.id).where(
+        FollowUp.notified_at.is_(None), FollowUp.notify_email.is_not(None)
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def send_digests(session: Session, now: datetime | None = None) -> DigestReport:
     """Queue one email per staff user with follow-ups not yet told: at once for who
     wants each alert, once a day for who chose the digest (flushed, not committed)."""
