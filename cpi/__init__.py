@@ -11,7 +11,13 @@ if TYPE_CHECKING:
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Each feature's background work, registered with cpi.jobs by name when imported.
-TASK_MODULES = ("cpi.mail.tasks", "cpi.surveys.tasks", "cpi.imports.tasks", "cpi.scorecards.tasks")
+TASK_MODULES = (
+    "cpi.mail.tasks",
+    "cpi.surveys.tasks",
+    "cpi.imports.tasks",
+    "cpi.scorecards.tasks",
+    "cpi.followups.tasks",
+)
 
 
 def resource_dir(name: str) -> Path:

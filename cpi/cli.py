@@ -51,6 +51,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "scorecard_command",
         "Write the PDF scorecard of a scope, or of every account (--all-accounts).",
     ),
+    "followups": (
+        "cpi.followups.cli",
+        "followups_group",
+        "Follow-ups raised by alert rules: send the pending alert digests now.",
+    ),
     "worker": (
         "cpi.jobs.cli",
         "worker_command",

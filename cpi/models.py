@@ -8,6 +8,7 @@ features merge without conflicts.
 import cpi.accounts.models  # noqa: F401
 import cpi.audit.models  # noqa: F401
 import cpi.auth.models  # noqa: F401
+import cpi.followups.models  # noqa: F401
 import cpi.generation  # noqa: F401
 import cpi.initiatives.models  # noqa: F401
 import cpi.kpis.models  # noqa: F401

@@ -142,6 +142,7 @@ def init_app(app: Flask) -> None:
     from cpi.auth import views as auth_views
     from cpi.campaigns import views as campaign_views
     from cpi.exports import views as export_views
+    from cpi.followups import views as followup_views
     from cpi.health import views as health_views
     from cpi.initiatives import views as initiative_views
     from cpi.questions import views as question_views
@@ -173,6 +174,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(campaign_views.bp)
     app.register_blueprint(initiative_views.bp)
     app.register_blueprint(question_views.bp)
+    app.register_blueprint(followup_views.bp)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:

@@ -71,4 +71,5 @@ def test_every_task_is_registered_by_its_feature(app) -> None:  # type: ignore[n
         "schedule_tick": "cpi.surveys.tasks",
         "import_csv": "cpi.imports.tasks",
         "render_scorecards": "cpi.scorecards.tasks",
+        "followup_digest": "cpi.followups.tasks",
     }

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from cpi.audit.operations import audit_export
 from cpi.auth import access
@@ -16,9 +17,11 @@ from cpi.exports.operations import (
     RESPONSE_HEADER,
     csv_lines,
     load_accounts,
+    neutralise,
     response_rows,
     scorecard_rows,
 )
+from cpi.followups import figures as loop
 from cpi.rules.addresses import normalise_email
 from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import AccountInfo, load_scoring_data, report_period
@@ -130,3 +133,23 @@ def custom_answers_csv() -> ResponseReturnValue:
     audit_export("export.custom_answers", f"{len(accounts)} accounts {period}")
     rows = list(custom_answer_rows(session, [a.account_id for a in accounts], period, min_n=min_n))
     return _download(csv_lines(rows, CUSTOM_HEADER), f"cpi-custom-answers-{period}.csv")
+
+
+@bp.get("/followups.csv")
+def followups_csv() -> ResponseReturnValue:
+    """Closed-loop figures (follow-ups opened, closed, median time to close, share closed
+    within 2 business days) per account manager and in total, for ``?owner=``,
+    ``?segment=`` or ``?account=``; an account manager's are always their own portfolio's."""
+    period = _period()
+    scope = {"owner_email": request.args.get("owner"), "segment": request.args.get("segment"),
+             "account_id": request.args.get("account")}  # fmt: skip
+    if scope["account_id"] is not None:
+        visible_account_or_404(scope["account_id"])
+    if scope["owner_email"] is not None:
+        scope["owner_email"] = normalise_email(scope["owner_email"])
+    if not current_user.sees_everything:
+        scope["owner_email"] = current_user.email
+    total, rows = loop.scope_figures(get_session(), period=str(period), **scope)
+    lines = [[neutralise(cell) for cell in loop.csv_row(str(period), f)] for f in [*rows, total]]
+    audit_export("export.followups", f"{period}")
+    return _download(csv_lines(lines, loop.CSV_HEADER), f"cpi-closed-loop-{period}.csv")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
 from cpi.audit.operations import record
+from cpi.followups.operations import erase_comments
 from cpi.mail.models import OutboxMessage
 from cpi.rules.addresses import normalise_email
 from cpi.surveys.models import CustomAnswer, Question, Response
@@ -147,6 +148,7 @@ def forget_contact(session: Session, email: str, *, actor: str) -> Erasure:
             .values(name_consent=False)
             .execution_options(synchronize_session=False)
         )
+        erase_comments(session, ids)  # the follow-ups' copies of their comments
         session.execute(
             update(Contact)
             .where(Contact.id.in_(ids))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Contact
 from cpi.db import dialect_insert
+from cpi.followups.operations import answer_recorded
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Answers
 from cpi.scoring.catalogue import ANSWER_FIELDS
@@ -180,7 +181,8 @@ def record_answers(
     UPDATE``: the database's unique constraint, not a lock in Python, makes fifty
     identical submits at once end as one row (a second statement then marks the
     invitation answered). An imported response for the same
-    person and quarter is updated in place.
+    person and quarter is updated in place. Answers that meet an alert rule raise a
+    follow-up (cpi.followups) in the same transaction.
     """
     now = now or utcnow()
     params: dict[str, Any] = {name: getattr(answers, name) for name in ANSWER_FIELDS}
@@ -204,6 +206,19 @@ def record_answers(
     connection.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
     if custom:
         record_custom_answers(session, visit, custom)
+
+    # Closing the loop: a worrying answer raises a follow-up for the account's owner,
+    # in this same transaction (cpi/followups).
+    answer_recorded(
+        session,
+        account_id=visit.account_id,
+        contact_id=visit.contact_id,
+        period=visit.period,
+        answers=params,
+        comment=comment,
+        name_consent=name_consent,
+        now=now,
+    )
 
 
 def record_custom_answers(

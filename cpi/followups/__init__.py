@@ -1,0 +1,1 @@
+"""Closing the loop: alert rules, follow-ups for account owners, their figures."""
