@@ -73,6 +73,13 @@ def bump(session: Session) -> None:
     )
 
 
+def note_change(session: Session) -> None:
+    """Mark the session's transaction as changing what dashboards read, for writes made
+    on its connection with Core (which the ORM events below cannot see): the generation
+    moves at its commit."""
+    session.info[_FLAG] = True
+
+
 def _watched_object(instance: Any) -> bool:
     table = getattr(type(instance), "__tablename__", None)
     return table in WATCHED

@@ -373,3 +373,21 @@ def test_a_submit_is_one_connection_and_one_transaction(
         select(func.count()).select_from(Invitation).where(Invitation.answered_at.is_not(None))
     )
     assert db.scalar(select(func.count()).select_from(Response)) == 2 and db.scalar(answered) == 2
+
+
+def test_a_survey_answer_moves_the_data_generation(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
+    """The submit writes with Core on the session's connection; the dashboards' cache
+    must still see it (issue 13 item 3: invalidated by the writes)."""
+    from cpi import generation
+
+    campaign_id = setup_campaign(runner, write_csv)
+    runner.invoke("send", str(campaign_id))
+    tokens = tokens_by_email(app)
+    csrf = open_form(client, tokens["bob@acme.test"])
+    before = generation.current(db)
+    db.rollback()
+    data = {"csrf_token": csrf, "fcr": "yes", "csat": "5"}
+    assert client.post(f"/s/{tokens['bob@acme.test']}", data=data).status_code == 303
+    assert generation.current(db) == before + 1
