@@ -83,6 +83,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Remind invitees who have not answered (at most 2 reminders each).",
     ),
     "outbox": ("cpi.surveys.cli", "outbox_group", "The email outbox."),
+    "sums": (
+        "cpi.surveys.sums_cli",
+        "sums_group",
+        "Answer sums kept on write: check them against the answers, or rebuild them.",
+    ),
 }
 
 

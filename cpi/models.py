@@ -10,9 +10,12 @@ from cpi.auth.models import User
 from cpi.kpis.models import KpiFigure, Target
 from cpi.mail.models import OutboxMessage
 from cpi.surveys.models import Campaign, Invitation, Question, Response, Survey
+from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
 
 __all__ = [
     "Account",
+    "AnswerQuoteDays",
+    "AnswerSums",
     "AuditEvent",
     "Campaign",
     "Contact",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, BinaryIO
 
 from sqlalchemy import func, select
@@ -21,7 +22,9 @@ from cpi.imports.csvfile import MAX_ERRORS_LISTED, WIDTH_ERROR, ImportFailed, re
 from cpi.imports.rows import COLUMNS, PARSERS, Context, Record, RowErrors
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
 from cpi.scoring.catalogue import ANSWER_FIELDS
+from cpi.surveys import sums
 from cpi.surveys.models import Response
+from cpi.surveys.sums import PendingSums
 from cpi.timeutil import utcnow
 
 BATCH_SIZE = 2000
@@ -46,10 +49,14 @@ def import_csv(
     if kind not in PARSERS:
         raise ImportFailed([f"kind: must be one of {', '.join(PARSERS)}"])
     parse = PARSERS[kind]
-    writer = WRITERS[kind]
     table = TABLES[kind]
     context = _context(session)
     before = session.scalar(select(func.count()).select_from(table)) or 0
+    writer = (
+        _ResponseWriter(session, any_before=before > 0)
+        if kind == "responses"
+        else _BatchWriter(session, WRITERS[kind], context)
+    )
 
     errors: list[str] = []
     error_count = 0
@@ -70,7 +77,7 @@ def import_csv(
             continue  # the import will fail; only keep checking
         batch.append(record)
         if len(batch) >= BATCH_SIZE:
-            writer(session, batch, context)
+            writer.write(batch)
             batch.clear()
         if progress is not None and rows % 1000 == 0:
             progress(rows)
@@ -79,7 +86,8 @@ def import_csv(
     if rows == 0:
         raise ImportFailed(["line 2: file: the file has a header but no rows"])
     if batch:
-        writer(session, batch, context)
+        writer.write(batch)
+    writer.finish()
     session.flush()
     after = session.scalar(select(func.count()).select_from(table)) or 0
     created = after - before
@@ -175,36 +183,101 @@ def _write_targets(session: Session, batch: list[Record], _context: Context) -> 
 ANSWER_COLUMNS = (*ANSWER_FIELDS, "comment", "submitted_at")
 
 
-def _write_responses(session: Session, batch: list[Record], _context: Context) -> None:
-    wanted = {(r["account_pk"], r["contact_email"]) for r in batch}
-    contact_ids = _contact_ids(session, wanted)
-    missing = wanted - contact_ids.keys()
-    if missing:
-        # Answers collected elsewhere may come from people not (yet) in our contacts.
-        _upsert(
-            session,
-            Contact,
-            [{"account_id": pk, "email": email, "created_at": utcnow()} for pk, email in missing],
-            ["account_id", "email"],
-            [],
+@dataclass
+class _BatchWriter:
+    session: Session
+    write_batch: Callable[[Session, list[Record], Context], None]
+    context: Context
+
+    def write(self, batch: list[Record]) -> None:
+        self.write_batch(self.session, batch, self.context)
+
+    def finish(self) -> None:
+        pass
+
+
+class _ResponseWriter:
+    """Writes responses batch by batch with multi-row Core upserts, and the answer sums
+    they change once per account and quarter at the end (same transaction).
+
+    Contact ids are looked up once per contact (a contact answers in many quarters).
+    The answers a row replaces are read only where there can be one: a contact that
+    existed before this import, in a table that held responses.
+    """
+
+    def __init__(self, session: Session, *, any_before: bool) -> None:
+        self.session = session
+        self.connection = session.connection()
+        self.any_before = any_before
+        self.contact_ids: dict[tuple[int, str], int] = {}
+        self.new_contacts: set[int] = set()
+        self.pending = PendingSums()
+        self.upsert = _response_upsert(self.connection.dialect.name)
+
+    def write(self, batch: list[Record]) -> None:
+        ids = self._contact_ids({(r["account_pk"], r["contact_email"]) for r in batch})
+        rows = []
+        keys = []
+        for r in batch:
+            contact_id = ids[(r["account_pk"], r["contact_email"])]
+            keys.append((r["account_pk"], contact_id, r["period"]))
+            rows.append(
+                {"account_id": r["account_pk"], "contact_id": contact_id, "period": r["period"],
+                 "source": "import", "updated_at": None, "name_consent": False,
+                 **{name: r[name] for name in ANSWER_COLUMNS}}
+            )  # fmt: skip
+        # PostgreSQL: the sums rows first, so no submit changes these answers meanwhile.
+        sums.lock(self.session, {(pk, period) for pk, _, period in keys})
+        replaced = {}
+        if self.any_before:
+            replaced = sums.existing_answers(
+                self.session, [key for key in keys if key[1] not in self.new_contacts]
+            )
+        self.connection.execute(self.upsert, rows)
+        self.pending.add(
+            ((pk, period), replaced.get((pk, contact_id, period)), r["answers"])
+            for (pk, contact_id, period), r in zip(keys, batch, strict=True)
         )
-        contact_ids.update(_contact_ids(session, missing))
-    rows = [
-        {"account_id": r["account_pk"],
-         "contact_id": contact_ids[(r["account_pk"], r["contact_email"])],
-         "period": r["period"], "source": "import", "updated_at": None, "name_consent": False,
-         **{name: r[name] for name in ANSWER_COLUMNS}}
-        for r in batch
-    ]  # fmt: skip
-    _upsert(session, Response, rows, ["account_id", "contact_id", "period"], ANSWER_COLUMNS)
+
+    def finish(self) -> None:
+        sums.apply_deltas(self.session, self.pending.deltas())
+
+    def _contact_ids(self, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        unknown = wanted - self.contact_ids.keys()
+        if unknown:
+            self.contact_ids.update(_contact_ids(self.session, unknown))
+            missing = unknown - self.contact_ids.keys()
+            if missing:
+                # Answers collected elsewhere may come from people not (yet) in our contacts.
+                _upsert(
+                    self.session,
+                    Contact,
+                    [{"account_id": pk, "email": email, "created_at": utcnow()}
+                     for pk, email in missing],
+                    ["account_id", "email"],
+                    [],
+                )  # fmt: skip
+                created = _contact_ids(self.session, missing)
+                self.new_contacts.update(created.values())
+                self.contact_ids.update(created)
+        return self.contact_ids
+
+
+@cache
+def _response_upsert(dialect: str) -> Any:
+    statement = dialect_insert(dialect)(Response.__table__)
+    return statement.on_conflict_do_update(
+        index_elements=["account_id", "contact_id", "period"],
+        set_={name: statement.excluded[name] for name in ANSWER_COLUMNS},
+    )
 
 
 def _contact_ids(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    account_pks = {pk for pk, _ in wanted}
     found: dict[tuple[int, str], int] = {}
     for contact_id, account_pk, email in session.execute(
         select(Contact.id, Contact.account_id, Contact.email).where(
-            Contact.account_id.in_(account_pks)
+            Contact.account_id.in_({pk for pk, _ in wanted}),
+            Contact.email.in_({email for _, email in wanted}),
         )
     ):
         if (account_pk, email) in wanted:
@@ -215,7 +288,6 @@ def _contact_ids(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[i
 WRITERS: dict[str, Callable[[Session, list[Record], Context], None]] = {
     "contacts": _write_contacts,
     "kpis": _write_kpis,
-    "responses": _write_responses,
     "targets": _write_targets,
 }
 TABLES: dict[str, Any] = {

@@ -23,6 +23,7 @@ from cpi.kpis.models import KpiFigure, Target
 from cpi.rules.addresses import normalise_email
 from cpi.scoring import AnswerStats, KpiRow, Period, Scope, Scorecard, TargetRow, score_scope
 from cpi.surveys.models import Campaign, Invitation, Response
+from cpi.surveys.sums import stored_days_rows, stored_stats_rows
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
 
@@ -88,48 +89,15 @@ def history_quarters(period: Period, count: int) -> list[Period]:
     return quarters[::-1]
 
 
-def _stats_query(quarters: Sequence[str], only: Sequence[int] | None = None) -> Any:
-    r = Response
-    y, x = r.contacts_value_added, r.contacts_total
-    in_share = (x > 0) & y.is_not(None)
+def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
+    """(account_id, period, *sums) mappings per account and quarter, from the sums kept
+    on write (cpi/surveys/sums.py)."""
+    return stored_stats_rows(session, quarters, only)
 
-    def count_when(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
 
-    def sum_when(condition: Any, expression: Any) -> Any:
-        return func.sum(case((condition, expression), else_=0))
-
-    return (
-        select(
-            r.account_id,
-            r.period,
-            func.count().label("responses"),
-            count_when(r.fcr == "yes").label("fcr_yes"),
-            count_when(r.fcr == "no").label("fcr_no"),
-            func.count(y).label("calls_n"),
-            func.coalesce(func.sum(y), 0).label("calls_sum"),
-            func.coalesce(func.sum(y * y), 0).label("calls_sumsq"),
-            count_when(in_share).label("share_n"),
-            sum_when(in_share, y).label("share_y"),
-            sum_when(in_share, x).label("share_x"),
-            sum_when(in_share, y * y).label("share_yy"),
-            sum_when(in_share, x * x).label("share_xx"),
-            sum_when(in_share, x * y).label("share_xy"),
-            func.count(r.csat).label("csat_n"),
-            count_when(r.csat >= 4).label("csat_top2"),
-            func.count(r.nps).label("nps_n"),
-            count_when(r.nps >= 9).label("nps_promoters"),
-            count_when(r.nps <= 6).label("nps_detractors"),
-            func.count(r.ces).label("ces_n"),
-            func.coalesce(func.sum(r.ces), 0).label("ces_sum"),
-            func.coalesce(func.sum(r.ces * r.ces), 0).label("ces_sumsq"),
-        )
-        .where(r.period.in_(quarters))
-        .where(r.account_id.in_(only) if only is not None else true())
-        # In the order of ix_responses_period_account_answers: a streaming aggregate.
-        .group_by(r.period, r.account_id)
-        .order_by(r.period, r.account_id)
-    )
+def _days_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
+    """(account_id, period, days, count) rows: the quote-days histograms."""
+    return stored_days_rows(session, quarters, only)
 
 
 def load_scoring_data(
@@ -155,18 +123,12 @@ def load_scoring_data(
     only = list(accounts_by_pk) if account_ids is not None else None
 
     histograms: dict[tuple[int, str], dict[float, int]] = defaultdict(dict)
-    for account_pk, quarter, days, count in session.execute(
-        select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
-        .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
-        .where(Response.account_id.in_(only) if only is not None else true())
-        .group_by(Response.period, Response.account_id, Response.quote_turnaround_days)
-        .order_by(Response.period, Response.account_id, Response.quote_turnaround_days)
-    ):
+    for account_pk, quarter, days, count in _days_rows(session, quarters, only):
         if days is not None:
             histograms[(account_pk, quarter)][days] = count
 
     stats: dict[str, dict[str, AnswerStats]] = defaultdict(dict)
-    for row in session.execute(_stats_query(quarters, only)).mappings():
+    for row in _stats_rows(session, quarters, only):
         values = dict(row)
         account_pk, quarter = values.pop("account_id"), values.pop("period")
         account = accounts_by_pk[account_pk]

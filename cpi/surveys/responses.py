@@ -18,6 +18,7 @@ from cpi.scoring import Answers
 from cpi.scoring.catalogue import ANSWER_FIELDS
 from cpi.surveys.campaigns import taking_answers
 from cpi.surveys.models import Campaign, Invitation, Question, Response
+from cpi.surveys.sums import replace_answers
 from cpi.surveys.tokens import hash_token, plausible, same_hash
 from cpi.timeutil import utcnow
 
@@ -150,6 +151,8 @@ def record_answers(
         # to the microsecond: the dashboard cache notices every re-answer by it
         updated_at=datetime.now(UTC).replace(tzinfo=None),
     )
+    # The answer sums change with the answers, in this transaction (cpi/surveys/sums.py).
+    replace_answers(session, visit.account_id, visit.contact_id, visit.period, answers)
     upsert, mark_answered = _answer_statements(session.get_bind().dialect.name)
     session.execute(upsert, params)
     session.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
