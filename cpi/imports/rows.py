@@ -57,6 +57,9 @@ class Context:
     segments: set[str]
     seen: dict[str, int] = field(default_factory=dict)  # row_key -> first line
     file_accounts: dict[str, tuple[int, str, str, str | None]] = field(default_factory=dict)
+    # (account pk, email) -> id of the contacts in the database (responses imports):
+    # their addresses were checked when they were stored.
+    contacts: dict[tuple[int, str], int] = field(default_factory=dict)
     # Valid cells seen before in this file, parsed once: (field, cell) -> value.
     parsed: dict[tuple[str, str], Any] = field(default_factory=dict)
 
@@ -227,8 +230,10 @@ def parse_responses(row: Mapping[str, str], line: int, context: Context) -> Reco
     check = _Collector()
     account_pk = _account(check, context, row["account_id"], required=True)
     remembered = context.remembered
-    contact_email = check(remembered, fields.email, "contact_email", row["contact_email"],
-                          required=True)  # fmt: skip
+    contact_email = row["contact_email"]
+    if (account_pk, contact_email) not in context.contacts:
+        contact_email = check(remembered, fields.email, "contact_email", contact_email,
+                              required=True)  # fmt: skip
     period = check(remembered, fields.period, "period", row["period"], quarter_only=True)
     submitted_at = check(fields.timestamp, "submitted_at", row.get("submitted_at", ""))
     comment = check(fields.comment, "comment", row.get("comment", ""))

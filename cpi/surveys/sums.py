@@ -23,7 +23,6 @@ Histogram counts and sums rows that reach 0 are deleted.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from cpi.db import dialect_insert
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
 from cpi.scoring.stats import _INT_FIELDS as SUM_FIELDS
+from cpi.scoring.stats import add_answers as add_answers_to
 from cpi.surveys.models import Response
 from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
 
@@ -43,14 +43,11 @@ Key = tuple[int, str]  # (account pk, quarter)
 
 def stats_delta(old: Iterable[Answers], new: Iterable[Answers]) -> AnswerStats:
     """What replacing the answers ``old`` by ``new`` adds to the sums (may be negative)."""
-    added, removed = AnswerStats.from_answers(new), AnswerStats.from_answers(old)
-    days = dict(added.quote_days)
-    for value, count in removed.quote_days.items():
-        days[value] = days.get(value, 0) - count
-    return AnswerStats(
-        quote_days=days,
-        **{name: getattr(added, name) - getattr(removed, name) for name in SUM_FIELDS},
-    )
+    sums = dict.fromkeys(SUM_FIELDS, 0)
+    days: dict[float, int] = {}
+    add_answers_to(sums, days, new)
+    add_answers_to(sums, days, old, -1)
+    return AnswerStats(quote_days=days, **sums)
 
 
 class PendingSums:
@@ -58,33 +55,24 @@ class PendingSums:
     once at the end (a CSV import)."""
 
     def __init__(self) -> None:
-        self.totals: dict[Key, list[int]] = {}
+        self.sums: dict[Key, dict[str, int]] = {}
         self.days: dict[Key, dict[float, int]] = {}
 
     def add(self, changes: Iterable[tuple[Key, Answers | None, Answers | None]]) -> None:
         """``(key, old, new)`` per response: old or new None when absent."""
-        olds: dict[Key, list[Answers]] = defaultdict(list)
-        news: dict[Key, list[Answers]] = defaultdict(list)
         for key, old, new in changes:
-            if old is not None:
-                olds[key].append(old)
+            sums = self.sums.get(key)
+            if sums is None:
+                sums = self.sums[key] = dict.fromkeys(SUM_FIELDS, 0)
+                self.days[key] = {}
             if new is not None:
-                news[key].append(new)
-        for key in olds.keys() | news.keys():
-            delta = stats_delta(olds.get(key, ()), news.get(key, ()))
-            totals = self.totals.setdefault(key, [0] * len(SUM_FIELDS))
-            for index, name in enumerate(SUM_FIELDS):
-                totals[index] += getattr(delta, name)
-            histogram = self.days.setdefault(key, {})
-            for days, count in delta.quote_days.items():
-                histogram[days] = histogram.get(days, 0) + count
+                add_answers_to(sums, self.days[key], (new,))
+            if old is not None:
+                add_answers_to(sums, self.days[key], (old,), -1)
 
     def deltas(self) -> dict[Key, AnswerStats]:
         return {
-            key: AnswerStats(
-                quote_days=self.days[key], **dict(zip(SUM_FIELDS, totals, strict=True))
-            )
-            for key, totals in self.totals.items()
+            key: AnswerStats(quote_days=self.days[key], **sums) for key, sums in self.sums.items()
         }
 
 
