@@ -13,9 +13,10 @@ Every write that changes answers calls in here in its own transaction:
   responses only (demo loading);
 * ``lock`` + ``apply_deltas``: many at once (CSV import).
 
-A delta always comes from ``AnswerStats.from_answers`` (one definition of the sums)
-and is added with ``INSERT ... ON CONFLICT DO UPDATE SET col = col + excluded.col``,
-so concurrent writers lose no increment. On PostgreSQL the sums row of an account
+A delta always comes from ``cpi.scoring.stats.add_answers``, the one definition of
+what an answer adds to the sums (``AnswerStats.from_answers`` uses it too), and is
+added with ``INSERT ... ON CONFLICT DO UPDATE SET col = col + excluded.col``, so
+concurrent writers lose no increment. On PostgreSQL the sums row of an account
 and quarter is also the lock that orders every writer of that account's answers in
 that quarter: a writer takes it before it reads the answers it replaces.
 Histogram counts and sums rows that reach 0 are deleted.
@@ -89,7 +90,7 @@ def record_answer_change(
     new: Answers | None,
 ) -> None:
     """One response of the account and quarter goes from ``old`` to ``new`` (None: absent)."""
-    delta = stats_delta([old] if old else [], [new] if new else [])
+    delta = stats_delta([] if old is None else [old], [] if new is None else [new])
     apply_deltas(session, {(account_pk, quarter): delta})
 
 
