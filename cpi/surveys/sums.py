@@ -134,11 +134,21 @@ def lock(session: Session, keys: Iterable[Key]) -> None:
 
 
 def apply_deltas(session: Session, deltas: Mapping[Key, AnswerStats]) -> None:
-    """Add each delta to its account and quarter, atomically."""
-    dialect = session.get_bind().dialect.name
-    statements = _statements(dialect)
+    """Add each delta to its account and quarter, atomically (in key order, a few
+    thousand keys per statement so that memory stays flat)."""
+    statements = _statements(session.get_bind().dialect.name)
+    connection = session.connection()
+    items = sorted(deltas.items())
+    for start in range(0, len(items), APPLY_CHUNK):
+        _apply(connection, statements, items[start : start + APPLY_CHUNK])
+
+
+APPLY_CHUNK = 2000
+
+
+def _apply(connection: Any, statements: _Statements, items: list[tuple[Key, AnswerStats]]) -> None:
     sums_rows, day_rows, emptied_days, emptied_sums = [], [], [], []
-    for (account_pk, quarter), delta in sorted(deltas.items()):
+    for (account_pk, quarter), delta in items:
         sums = {name: getattr(delta, name) for name in SUM_FIELDS}
         if any(sums.values()):
             sums_rows.append({"account_id": account_pk, "period": quarter, **sums})
@@ -149,7 +159,6 @@ def apply_deltas(session: Session, deltas: Mapping[Key, AnswerStats]) -> None:
             day_rows.append({**key, "count": count})
             if count < 0:
                 emptied_days.append(key)
-    connection = session.connection()
     if sums_rows:
         connection.execute(statements.add_sums, sums_rows)
     if day_rows:
