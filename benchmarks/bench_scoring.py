@@ -50,6 +50,7 @@ from cpi.scorecards.operations import (  # noqa: E402
     score_accounts,
 )
 from cpi.scoring import Period, tdist  # noqa: E402
+from cpi.surveys.sums import rebuild as rebuild_sums  # noqa: E402
 
 SEGMENTS = ("Manufacturing", "Healthcare", "Retail", "Public sector", "Logistics")
 OWNERS = tuple(f"am{i}@example.com" for i in range(1, 41))
@@ -173,6 +174,10 @@ def generate(engine: Engine, responses: int, accounts: int, periods: list[str]) 
                 inserted += len(batch)
                 _progress(f"generating: {inserted:,} responses", start)
     print(file=sys.stderr)
+    # Written straight into responses: the answer sums are recomputed from them.
+    with Session(engine) as session:
+        rebuild_sums(session)
+        session.commit()
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("VACUUM ANALYZE"))

@@ -93,6 +93,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "initiative_group",
         "Enablement initiatives: create, list, show, report.",
     ),
+    "sums": (
+        "cpi.surveys.sums_cli",
+        "sums_group",
+        "Answer sums kept on write: check them against the answers, or rebuild them.",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ import cpi.mail.models  # noqa: F401
 import cpi.outcomes.models  # noqa: F401
 import cpi.scorecards.qbr.models  # noqa: F401
 import cpi.surveys.models  # noqa: F401
+import cpi.surveys.sums_models  # noqa: F401
 from cpi.accounts.models import Account, Contact
 from cpi.kpis.models import KpiFigure, Target
 from cpi.surveys.models import Response

@@ -16,6 +16,7 @@ from cpi.accounts.models import Account
 from cpi.initiatives import effects
 from cpi.scoring import INDICATORS_BY_CODE
 from cpi.surveys.models import Response
+from cpi.surveys.sums import rebuild as rebuild_sums
 
 TREATED_AM = "treated.am@example.com"
 OTHER_AMS = ("other.am@example.com", "third.am@example.com")
@@ -93,3 +94,4 @@ def seed_database(
                         )
                     )  # fmt: skip
     session.flush()
+    rebuild_sums(session)  # answers written as rows: the sums kept on write follow

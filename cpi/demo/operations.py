@@ -13,7 +13,9 @@ from cpi.auth.models import User
 from cpi.auth.passwords import hash_password
 from cpi.demo import enablement, story
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
+from cpi.scoring import Answers
 from cpi.surveys.models import Campaign, Invitation, Response, Survey
+from cpi.surveys.sums import add_answers
 from cpi.surveys.tokens import new_token
 
 SEED = 20261129
@@ -143,12 +145,14 @@ def _responses(
         select(Response.account_id, Response.contact_id, Response.period)
     ).all())  # fmt: skip
     count = 0
+    added: list[tuple[int, str, Answers]] = []
     for demo in responses:
         account_pk = account_pks[demo.account_id]
         contact_id = contact_pks[(demo.account_id, demo.contact_email)]
         if (account_pk, contact_id, demo.period) in existing:
             continue
         invitation_id = invitations[(contact_id, demo.period)]
+        added.append((account_pk, demo.period, Answers(**demo.answers)))  # type: ignore[arg-type]
         session.add(Response(
             account_id=account_pk, contact_id=contact_id, invitation_id=invitation_id,
             period=demo.period, source="survey", submitted_at=demo.submitted_at,
@@ -159,6 +163,7 @@ def _responses(
         invitation.answered_at = demo.submitted_at
         invitation.sent_at = demo.submitted_at
         count += 1
+    add_answers(session, added)  # the answer sums, in the same transaction
     return count
 
 

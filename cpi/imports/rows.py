@@ -63,6 +63,22 @@ class Context:
     segments: set[str]
     seen: dict[str, int] = field(default_factory=dict)  # row_key -> first line
     file_accounts: dict[str, tuple[int, str, str, str | None]] = field(default_factory=dict)
+    # (account pk, email) -> id of the contacts in the database (responses imports):
+    # their addresses were checked when they were stored.
+    contacts: dict[tuple[int, str], int] = field(default_factory=dict)
+    # Valid cells seen before in this file, parsed once: (field, cell) -> value.
+    parsed: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def remembered(self, parse: Callable[..., Any], name: str, value: str, **kw: Any) -> Any:
+        """``parse(name, value, **kw)``, once per distinct cell (a contact answers in
+        many quarters; a file holds a few periods)."""
+        key = (name, value)
+        result = self.parsed.get(key)
+        if result is None:
+            result = parse(name, value, **kw)  # a FieldError is raised, not remembered
+            if len(self.parsed) < 1_000_000:
+                self.parsed[key] = result
+        return result
 
 
 class _Collector:
@@ -219,8 +235,12 @@ def parse_targets(row: Mapping[str, str], line: int, context: Context) -> Record
 def parse_responses(row: Mapping[str, str], line: int, context: Context) -> Record:
     check = _Collector()
     account_pk = _account(check, context, row["account_id"], required=True)
-    contact_email = check(fields.email, "contact_email", row["contact_email"], required=True)
-    period = check(fields.period, "period", row["period"], quarter_only=True)
+    remembered = context.remembered
+    contact_email = row["contact_email"]
+    if (account_pk, contact_email) not in context.contacts:
+        contact_email = check(remembered, fields.email, "contact_email", contact_email,
+                              required=True)  # fmt: skip
+    period = check(remembered, fields.period, "period", row["period"], quarter_only=True)
     submitted_at = check(fields.timestamp, "submitted_at", row.get("submitted_at", ""))
     comment = check(fields.comment, "comment", row.get("comment", ""))
     answers, answer_errors = validate_answers(row)
@@ -233,7 +253,7 @@ def parse_responses(row: Mapping[str, str], line: int, context: Context) -> Reco
         "fcr": answers.fcr, "contacts_total": answers.contacts_total,
         "contacts_value_added": answers.contacts_value_added,
         "quote_turnaround_days": answers.quote_turnaround_days,
-        "csat": answers.csat, "nps": answers.nps, "ces": answers.ces,
+        "csat": answers.csat, "nps": answers.nps, "ces": answers.ces, "answers": answers,
     }  # fmt: skip
 
 

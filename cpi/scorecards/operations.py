@@ -41,6 +41,7 @@ from cpi.scoring import (
     score_scopes,
 )
 from cpi.surveys.models import Campaign, Invitation, Response
+from cpi.surveys.sums import stored_days_rows, stored_stats_rows
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
 
@@ -145,48 +146,15 @@ def history_quarters(period: Period, count: int) -> list[Period]:
     return quarters[::-1]
 
 
-def _stats_query(quarters: Sequence[str], only: Sequence[int] | None = None) -> Any:
-    r = Response
-    y, x = r.contacts_value_added, r.contacts_total
-    in_share = (x > 0) & y.is_not(None)
+def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
+    """(account_id, period, *sums) mappings per account and quarter, from the sums kept
+    on write (cpi/surveys/sums.py)."""
+    return stored_stats_rows(session, quarters, only)
 
-    def count_when(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
 
-    def sum_when(condition: Any, expression: Any) -> Any:
-        return func.sum(case((condition, expression), else_=0))
-
-    return (
-        select(
-            r.account_id,
-            r.period,
-            func.count().label("responses"),
-            count_when(r.fcr == "yes").label("fcr_yes"),
-            count_when(r.fcr == "no").label("fcr_no"),
-            func.count(y).label("calls_n"),
-            func.coalesce(func.sum(y), 0).label("calls_sum"),
-            func.coalesce(func.sum(y * y), 0).label("calls_sumsq"),
-            count_when(in_share).label("share_n"),
-            sum_when(in_share, y).label("share_y"),
-            sum_when(in_share, x).label("share_x"),
-            sum_when(in_share, y * y).label("share_yy"),
-            sum_when(in_share, x * x).label("share_xx"),
-            sum_when(in_share, x * y).label("share_xy"),
-            func.count(r.csat).label("csat_n"),
-            count_when(r.csat >= 4).label("csat_top2"),
-            func.count(r.nps).label("nps_n"),
-            count_when(r.nps >= 9).label("nps_promoters"),
-            count_when(r.nps <= 6).label("nps_detractors"),
-            func.count(r.ces).label("ces_n"),
-            func.coalesce(func.sum(r.ces), 0).label("ces_sum"),
-            func.coalesce(func.sum(r.ces * r.ces), 0).label("ces_sumsq"),
-        )
-        .where(r.period.in_(quarters))
-        .where(r.account_id.in_(only) if only is not None else true())
-        # In the order of ix_responses_period_account_answers: a streaming aggregate.
-        .group_by(r.period, r.account_id)
-        .order_by(r.period, r.account_id)
-    )
+def _days_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
+    """(account_id, period, days, count) rows: the quote-days histograms."""
+    return stored_days_rows(session, quarters, only)
 
 
 def load_scoring_data(
@@ -211,17 +179,11 @@ def load_scoring_data(
     }
     only = list(accounts_by_pk) if account_ids is not None else None
 
-    # Core, not ORM rows: thousands of rows of plain numbers.
+    # Core rows of plain numbers from the sums kept on write (cpi/surveys/sums.py).
     connection = session.connection()
-    result = connection.execute(_stats_query(quarters, only))
+    result = _stats_rows(session, quarters, only)
     stats_rows = result.all()
-    histogram_rows = connection.execute(
-        select(Response.account_id, Response.period, Response.quote_turnaround_days, func.count())
-        .where(Response.period.in_(quarters), Response.quote_turnaround_days.is_not(None))
-        .where(Response.account_id.in_(only) if only is not None else true())
-        .group_by(Response.period, Response.account_id, Response.quote_turnaround_days)
-        .order_by(Response.period, Response.account_id, Response.quote_turnaround_days)
-    ).all()
+    histogram_rows = _days_rows(session, quarters, only).all()
     sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histogram_rows, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}

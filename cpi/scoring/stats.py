@@ -158,39 +158,47 @@ class AnswerStats:
     def from_answers(cls, answers: Iterable[Answers]) -> AnswerStats:
         sums = dict.fromkeys(INT_FIELDS, 0)
         histogram: dict[float, int] = {}
-        for a in answers:
-            sums["responses"] += 1
-            if a.fcr == "yes":
-                sums["fcr_yes"] += 1
-            elif a.fcr == "no":
-                sums["fcr_no"] += 1
-            y, x = a.contacts_value_added, a.contacts_total
-            if y is not None:
-                sums["calls_n"] += 1
-                sums["calls_sum"] += y
-                sums["calls_sumsq"] += y * y
-                if x is not None and x > 0:
-                    sums["share_n"] += 1
-                    sums["share_y"] += y
-                    sums["share_x"] += x
-                    sums["share_yy"] += y * y
-                    sums["share_xx"] += x * x
-                    sums["share_xy"] += x * y
-            if a.quote_turnaround_days is not None:
-                days = float(a.quote_turnaround_days)
-                histogram[days] = histogram.get(days, 0) + 1
-            if a.csat is not None:
-                sums["csat_n"] += 1
-                sums["csat_top2"] += a.csat >= 4
-            if a.nps is not None:
-                sums["nps_n"] += 1
-                sums["nps_promoters"] += a.nps >= 9
-                sums["nps_detractors"] += a.nps <= 6
-            if a.ces is not None:
-                sums["ces_n"] += 1
-                sums["ces_sum"] += a.ces
-                sums["ces_sumsq"] += a.ces * a.ces
+        add_answers(sums, histogram, answers)
         return cls(quote_days=histogram, **sums)
+
+
+def add_answers(
+    sums: dict[str, int], histogram: dict[float, int], answers: Iterable[Answers], sign: int = 1
+) -> None:
+    """Add (``sign`` 1) or subtract (-1) the answers to running sums and a days histogram:
+    the one definition of what each answer contributes (counts may pass through 0)."""
+    for a in answers:
+        sums["responses"] += sign
+        if a.fcr == "yes":
+            sums["fcr_yes"] += sign
+        elif a.fcr == "no":
+            sums["fcr_no"] += sign
+        y, x = a.contacts_value_added, a.contacts_total
+        if y is not None:
+            sums["calls_n"] += sign
+            sums["calls_sum"] += sign * y
+            sums["calls_sumsq"] += sign * y * y
+            if x is not None and x > 0:
+                sums["share_n"] += sign
+                sums["share_y"] += sign * y
+                sums["share_x"] += sign * x
+                sums["share_yy"] += sign * y * y
+                sums["share_xx"] += sign * x * x
+                sums["share_xy"] += sign * x * y
+        if a.quote_turnaround_days is not None:
+            days = float(a.quote_turnaround_days)
+            histogram[days] = histogram.get(days, 0) + sign
+        if a.csat is not None:
+            sums["csat_n"] += sign
+            sums["csat_top2"] += sign * (a.csat >= 4)
+        if a.nps is not None:
+            sums["nps_n"] += sign
+            sums["nps_promoters"] += sign * (a.nps >= 9)
+            sums["nps_detractors"] += sign * (a.nps <= 6)
+        if a.ces is not None:
+            sums["ces_n"] += sign
+            sums["ces_sum"] += sign * a.ces
+            sums["ces_sumsq"] += sign * a.ces * a.ces
 
 
 STATS_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(AnswerStats))

@@ -21,6 +21,7 @@ from cpi.scoring import Answers
 from cpi.scoring.catalogue import ANSWER_FIELDS
 from cpi.surveys.campaigns import taking_answers
 from cpi.surveys.models import Campaign, CustomAnswer, Invitation, Question, Response
+from cpi.surveys.sums import replace_answers
 from cpi.surveys.tokens import hash_token, plausible, same_hash
 from cpi.timeutil import utcnow
 
@@ -199,6 +200,8 @@ def record_answers(
         # to the microsecond: the dashboard cache notices every re-answer by it
         updated_at=datetime.now(UTC).replace(tzinfo=None),
     )
+    # The answer sums change with the answers, in this transaction (cpi/surveys/sums.py).
+    replace_answers(session, visit.account_id, visit.contact_id, visit.period, answers)
     upsert, mark_answered = _answer_statements(session.get_bind().dialect.name)
     # Core statements on the session's connection (its one transaction): no ORM
     # unit of work, no objects; all or nothing with the caller's commit.
