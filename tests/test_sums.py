@@ -30,7 +30,7 @@ from cpi.imports.operations import import_csv
 from cpi.migrate import upgrade
 from cpi.ops.privacy import forget_contact
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
-from cpi.scoring.stats import _INT_FIELDS
+from cpi.scoring.stats import INT_FIELDS
 from cpi.surveys.models import Campaign, Invitation, Response, Survey
 from cpi.surveys.responses import Visit, record_answers
 from cpi.surveys.sums import differences
@@ -63,7 +63,7 @@ def stored(session: Session) -> dict[tuple[int, str], AnswerStats]:
     return {
         (row.account_id, row.period): AnswerStats(
             quote_days=days.pop((row.account_id, row.period), {}),
-            **{name: getattr(row, name) for name in _INT_FIELDS},
+            **{name: getattr(row, name) for name in INT_FIELDS},
         )
         for row in session.execute(select(AnswerSums)).scalars()
         if row.responses

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from cpi.db import dialect_insert
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
-from cpi.scoring.stats import _INT_FIELDS as SUM_FIELDS
+from cpi.scoring.stats import INT_FIELDS as SUM_FIELDS
 from cpi.scoring.stats import add_answers as add_answers_to
 from cpi.surveys.models import Response
 from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
