@@ -168,10 +168,11 @@ class AnswerWrites(RuleBasedStateMachine):
     def submit(self, key: tuple[str, str, str], answers: Answers) -> None:
         if key[0] in self.deleted:
             return
-        record_answers(
-            self.session, self.data["visits"][key], answers, comment=None, name_consent=False
-        )
-        self.session.commit()
+        with self.app.app_context():  # as in a request: alerts read the app's settings
+            record_answers(
+                self.session, self.data["visits"][key], answers, comment=None, name_consent=False
+            )
+            self.session.commit()
 
     @rule(email=st.sampled_from(EMAILS))
     def erase(self, email: str) -> None:

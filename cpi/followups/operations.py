@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -172,7 +172,10 @@ RULES_CACHE_SECONDS = 60.0
 
 def cached_rules(session: Session) -> dict[str, alert_rules.Rule]:
     """The rules, kept a minute per process (a submit reads them; they change rarely).
-    Saving them clears this process's copy; other processes follow within the minute."""
+    Saving them clears this process's copy; other processes follow within the minute.
+    Outside an app (a script or test writing answers), read them each time."""
+    if not has_app_context():
+        return load_rules(session)
     cache = current_app.extensions.setdefault("cpi_alert_rules", {})
     hit = cache.get("rules")
     if hit is not None and hit[0] > time.monotonic():

@@ -33,6 +33,7 @@ from sqlalchemy import and_, bindparam, case, delete, func, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from cpi.db import dialect_insert
+from cpi.generation import note_change
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
 from cpi.scoring.stats import INT_FIELDS as SUM_FIELDS
 from cpi.scoring.stats import add_answers as add_answers_to
@@ -137,6 +138,7 @@ def apply_deltas(session: Session, deltas: Mapping[Key, AnswerStats]) -> None:
     """Add each delta to its account and quarter, atomically (in key order, a few
     thousand keys per statement so that memory stays flat)."""
     statements = _statements(session.get_bind().dialect.name)
+    note_change(session)  # Core writes: tell the dashboard cache (cpi.generation)
     connection = session.connection()
     items = sorted(deltas.items())
     for start in range(0, len(items), APPLY_CHUNK):
@@ -368,6 +370,7 @@ def rebuild(session: Session) -> int:
     """Replace the sums tables' content by a recomputation from the answers (flushes,
     never commits); returns how many sums rows there are now."""
     connection = session.connection()
+    note_change(session)  # Core writes: tell the dashboard cache (cpi.generation)
     lock_tables(session)
     connection.execute(delete(AnswerQuoteDays))
     connection.execute(delete(AnswerSums))
