@@ -145,6 +145,7 @@ def init_app(app: Flask) -> None:
     from cpi.health import views as health_views
     from cpi.initiatives import views as initiative_views
     from cpi.scorecards import views as scorecard_views
+    from cpi.scorecards import scope_views
     from cpi.scorecards.qbr import views as qbr_views
     from cpi.surveys import views as survey_views
 
@@ -165,6 +166,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(scorecard_views.bp)
     app.register_blueprint(qbr_views.bp)
+    app.register_blueprint(scope_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(export_views.bp)
     app.register_blueprint(api_views.bp)

@@ -24,6 +24,7 @@ from flask import current_app
 from cpi.db import get_session
 from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import load_scoring_data, resolve_scope
+from cpi.scorecards.qbr.operations import hidden_by_account
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,
     PDF_TIMEOUT_SECONDS,
@@ -117,6 +118,7 @@ def render_account_pdfs(
     if unknown:
         raise LookupError(f"no account {unknown[0]!r}")
     names = owner_names(session)
+    hidden = hidden_by_account(session, period)  # hidden on the QBR page: never printed
     by_account = data.kpis_by_account()
     # Each PDF shows what its account manager sees on the web (SECURITY.md, "Differencing").
     views: dict[Universe, Disclosure] = {}
@@ -127,7 +129,12 @@ def render_account_pdfs(
             universe = Universe(data.accounts[account_id].owner_email)
             disclosure = views.setdefault(universe, Disclosure(session, universe, min_n))
             comments, total = load_comments(
-                session, [account_id], period, limit=PDF_COMMENTS, min_n=min_n
+                session,
+                [account_id],
+                period,
+                limit=PDF_COMMENTS,
+                min_n=min_n,
+                hidden=hidden.get(account_id, ()),
             )
             report = report_from_data(
                 data, scope, min_n=min_n, comments=comments, comments_total=total,

@@ -1,0 +1,159 @@
+"""Issue 15 items 4 and 5 in the staff app: company, segment and portfolio PDFs, the
+batch ZIP of a segment's or portfolio's account PDFs (through the task queue's road,
+its progress as JSON), hidden QBR comments kept out of batches, the staff app in the
+user's language, and the account page's campaigns panel."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from staff_support import OWNER_A, OWNER_B, sign_in, small_dataset
+from support import csrf_token, pdf_text
+
+from cpi.accounts.models import Account
+from cpi.audit.models import AuditEvent
+from cpi.scorecards.qbr import operations
+from cpi.scorecards.qbr.operations import Choices
+
+PERIOD = "2026-Q3"
+PRAISE = "Named praise from a consenting customer"
+
+
+@pytest.fixture
+def staff(runner, write_csv) -> None:  # type: ignore[no-untyped-def]
+    small_dataset(runner, write_csv)
+
+
+def login(client: Any, email: str) -> None:
+    sign_in(client, email, "password-123")
+
+
+def logout(client: Any) -> None:
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def start_zip(client: Any, scope_type: str, scope_id: str) -> Any:
+    token = csrf_token(client, f"/?period={PERIOD}")
+    return client.post(
+        f"/scorecards/{scope_type}.zip?period={PERIOD}", data={"csrf_token": token, "id": scope_id}
+    )
+
+
+def zip_of(client: Any, batch_url: str) -> zipfile.ZipFile:
+    page = client.get(batch_url)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Download the ZIP" in html, html[:3000]
+    download = client.get(batch_url + "/download")
+    assert download.status_code == 200
+    assert download.mimetype == "application/zip"
+    data = download.data
+    download.close()
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
+@pytest.mark.parametrize(
+    ("email", "url", "status"),
+    [
+        (OWNER_A, "/scorecards/company.pdf", 403),
+        (OWNER_A, "/scorecards/segment.pdf?id=Retail", 403),
+        (OWNER_A, f"/scorecards/owner.pdf?id={OWNER_B}", 404),
+        (OWNER_A, f"/scorecards/owner.pdf?id={OWNER_A.upper()}", 200),
+        ("lead@example.test", "/scorecards/company.pdf", 200),
+        ("lead@example.test", "/scorecards/segment.pdf?id=Retail", 200),
+        ("lead@example.test", "/scorecards/segment.pdf?id=Nowhere", 404),
+        ("admin@example.test", f"/scorecards/owner.pdf?id={OWNER_B}", 200),
+    ],
+)
+def test_scope_pdfs_by_role(staff, client, email: str, url: str, status: int) -> None:  # type: ignore[no-untyped-def]
+    login(client, email)
+    response = client.get(url + ("&" if "?" in url else "?") + f"period={PERIOD}")
+    assert response.status_code == status
+    if status == 200:
+        assert response.data.startswith(b"%PDF-")
+        text = pdf_text(response.data)
+        assert PERIOD in text or "Jul" in text
+        # the internal edition: the KPI and the perception gap are there
+        assert "KPI" in text
+
+
+def test_scope_pdf_needs_sign_in(staff, client) -> None:  # type: ignore[no-untyped-def]
+    response = client.get(f"/scorecards/company.pdf?period={PERIOD}")
+    assert response.status_code in (302, 401)
+
+
+def test_dashboard_offers_the_pdfs(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "lead@example.test")
+    html = client.get(f"/segments/Retail?period={PERIOD}").get_data(as_text=True)
+    assert "/scorecards/segment.pdf?id=Retail" in html
+    assert "/scorecards/segment.zip" in html
+    logout(client)
+    login(client, OWNER_A)
+    html = client.get("/").get_data(as_text=True)
+    assert "/scorecards/owner.zip" in html
+
+
+def test_segment_zip_holds_one_pdf_per_account(staff, client, db) -> None:  # type: ignore[no-untyped-def]
+    login(client, "lead@example.test")
+    response = start_zip(client, "segment", "Retail")
+    assert response.status_code == 302
+    batch_url = response.headers["Location"]
+    with zip_of(client, batch_url) as archive:
+        names = sorted(archive.namelist())
+        assert names == [f"ACC-1-{PERIOD}.pdf", f"ACC-2-{PERIOD}.pdf"]
+        assert "Beta GmbH" in pdf_text(archive.read(f"ACC-2-{PERIOD}.pdf"))
+    progress = client.get(batch_url + "/progress").get_json()
+    assert progress["state"] == "finished" and progress["over"] is True
+    db.rollback()
+    actions = db.scalars(select(AuditEvent.action)).all()
+    assert "export.pdf_batch" in actions and "export.pdf_batch_download" in actions
+
+
+def test_portfolio_zip_for_an_account_manager_only_their_own(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, OWNER_A)
+    assert start_zip(client, "segment", "Retail").status_code == 403
+    assert start_zip(client, "owner", OWNER_B).status_code == 404
+    response = start_zip(client, "owner", OWNER_A)
+    assert response.status_code == 302
+    batch_url = response.headers["Location"]
+    with zip_of(client, batch_url) as archive:
+        assert sorted(archive.namelist()) == [f"ACC-1-{PERIOD}.pdf", f"ACC-3-{PERIOD}.pdf"]
+    # another account manager cannot follow or download it
+    logout(client)
+    login(client, OWNER_B)
+    assert client.get(batch_url).status_code == 404
+    assert client.get(batch_url + "/progress").status_code == 404
+    assert client.get(batch_url + "/download").status_code == 404
+
+
+def test_zip_start_needs_csrf(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "lead@example.test")
+    response = client.post(f"/scorecards/segment.zip?period={PERIOD}", data={"id": "Retail"})
+    assert response.status_code == 400
+
+
+def test_unknown_batch_is_404(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "lead@example.test")
+    assert client.get("/scorecards/batches/" + "A" * 24).status_code == 404
+    assert client.get("/scorecards/batches/..%2F..%2Fsecret_key").status_code == 404
+
+
+def test_batch_pdfs_leave_out_comments_hidden_on_the_qbr_page(staff, app, client, db) -> None:  # type: ignore[no-untyped-def]
+    with app.app_context():
+        found = db.scalar(select(Account).where(Account.account_id == "ACC-1"))
+        offered = operations.account_comments(db, found, PERIOD)
+        praise = [c.id for c in offered if PRAISE in c.text]
+        assert praise
+        operations.save_choices(db, found, PERIOD, Choices(hidden=praise), "test")
+        db.commit()
+    login(client, "lead@example.test")
+    response = start_zip(client, "segment", "Retail")
+    with zip_of(client, response.headers["Location"]) as archive:
+        text = " ".join(pdf_text(archive.read(f"ACC-1-{PERIOD}.pdf")).split())
+    assert "Named praise" not in text
+    assert re.search(r"comment", text, re.IGNORECASE)
