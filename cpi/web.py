@@ -144,8 +144,8 @@ def init_app(app: Flask) -> None:
     from cpi.exports import views as export_views
     from cpi.health import views as health_views
     from cpi.initiatives import views as initiative_views
-    from cpi.scorecards import views as scorecard_views
     from cpi.scorecards import scope_views
+    from cpi.scorecards import views as scorecard_views
     from cpi.scorecards.qbr import views as qbr_views
     from cpi.surveys import views as survey_views
 

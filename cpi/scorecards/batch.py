@@ -24,7 +24,6 @@ from flask import current_app
 from cpi.db import get_session
 from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import load_scoring_data, resolve_scope
-from cpi.scorecards.qbr.operations import hidden_by_account
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,
     PDF_TIMEOUT_SECONDS,
@@ -33,6 +32,7 @@ from cpi.scorecards.pdf import (
     limit_memory,
     render_with_alarm,
 )
+from cpi.scorecards.qbr.operations import hidden_by_account
 from cpi.scorecards.rendering import logo_path, pdf_filename, pdf_html
 from cpi.scorecards.reports import (
     PDF_COMMENTS,
