@@ -131,7 +131,13 @@ def _page_context() -> dict[str, object]:
 
     if not has_request_context():  # a PDF rendered by a command or a worker
         return {"catalogue": CATALOGUE}
-    return {"logout_form": ActionForm(formdata=None), "catalogue": CATALOGUE}
+    from flask_babel import get_locale
+
+    return {
+        "logout_form": ActionForm(formdata=None),
+        "catalogue": CATALOGUE,
+        "ui_lang": str(get_locale() or "en"),
+    }
 
 
 def init_app(app: Flask) -> None:

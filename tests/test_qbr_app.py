@@ -157,3 +157,97 @@ def test_batch_pdfs_leave_out_comments_hidden_on_the_qbr_page(staff, app, client
         text = " ".join(pdf_text(archive.read(f"ACC-1-{PERIOD}.pdf")).split())
     assert "Named praise" not in text
     assert re.search(r"comment", text, re.IGNORECASE)
+
+
+# --- the staff app in the user's language (issue 15 item 4) ---
+
+
+def english_words(locale: str) -> list[str]:
+    """Every English text of the catalogue whose translation differs from it."""
+    from babel.messages.pofile import read_po
+
+    from cpi.i18n import TRANSLATIONS
+
+    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return [
+            m.id for m in read_po(handle) if isinstance(m.id, str) and m.id and m.id != m.string
+        ]
+
+
+def nav_of(html: str) -> str:
+    found = re.search(r'<header class="topbar">.*?</header>', html, re.DOTALL)
+    assert found, html[:2000]
+    return re.sub(r"<[^>]+>", " ", found.group(0))
+
+
+def choose_language(client: Any, locale: str) -> Any:
+    token = csrf_token(client, "/account/password")
+    return client.post("/account/language", data={"csrf_token": token, "locale": locale})
+
+
+def test_a_french_staff_user_sees_the_dashboard_and_nav_in_french(staff, client, db) -> None:  # type: ignore[no-untyped-def]
+    login(client, "admin@example.test")
+    assert choose_language(client, "fr").status_code == 302
+    html = client.get(f"/?period={PERIOD}").get_data(as_text=True)
+    assert '<html lang="fr">' in html
+    nav = nav_of(html)
+    for english in english_words("fr"):
+        assert re.search(rf"(?<!\w){re.escape(english)}(?!\w)", nav) is None, (english, nav)
+    for french in ("Tableau de bord", "Comptes", "Campagnes", "Administration", "Se déconnecter"):
+        assert french in nav
+    assert "Classement des écarts de perception" in html
+    assert "Perception-gap ranking" not in html
+    assert "Entreprise" in html
+    # the profile remembers it (audit-logged); the browser's language overrides nothing
+    db.rollback()
+    assert "user.locale" in db.scalars(select(AuditEvent.action)).all()
+    page = client.get("/accounts", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Rechercher" in page and "Suchen" not in page
+
+
+def test_without_a_preference_the_browser_language_then_english(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, OWNER_A)
+    german = client.get("/accounts", headers={"Accept-Language": "de-AT,de;q=0.9"})
+    assert "Kunden suchen" in german.get_data(as_text=True)
+    plain = client.get("/accounts", headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "Search accounts" in plain and '<html lang="en">' in plain
+    assert choose_language(client, "xx").status_code == 302  # not offered: nothing saved
+    assert "Search accounts" in client.get("/accounts").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", ["fr", "de", "hu", "ru"])
+def test_sign_in_page_speaks_the_browser_language(client, locale: str) -> None:  # type: ignore[no-untyped-def]
+    html = client.get("/login", headers={"Accept-Language": locale}).get_data(as_text=True)
+    assert "Sign in to CPI Tracker" not in html
+    assert "Work email" not in html
+
+
+def test_staff_texts_are_in_the_catalogue() -> None:
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from cpi.i18n import TRANSLATIONS
+
+    root = Path(__file__).resolve().parent.parent
+    method_map = [
+        ("cpi/auth/**.py", "python"),
+        ("cpi/scorecards/views.py", "python"),
+        ("cpi/scorecards/scope_views.py", "python"),
+        ("templates/base.html", "jinja2"),
+        ("templates/auth/**.html", "jinja2"),
+        ("templates/admin/**.html", "jinja2"),
+        ("templates/campaigns/**.html", "jinja2"),
+        ("templates/scorecards/**.html", "jinja2"),
+    ]
+    found = {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            root, method_map, keywords={"_": None, "gettext": None, "_l": None}
+        )
+        if isinstance(message, str)
+    }
+    with (TRANSLATIONS.parent / "messages.pot").open("rb") as handle:
+        template = {m.id for m in read_po(handle) if m.id}
+    assert found and found - template == set()
