@@ -251,3 +251,47 @@ def test_staff_texts_are_in_the_catalogue() -> None:
     with (TRANSLATIONS.parent / "messages.pot").open("rb") as handle:
         template = {m.id for m in read_po(handle) if m.id}
     assert found and found - template == set()
+
+
+# --- the account page's campaigns panel (issue 14 item 3) ---
+
+
+def test_account_page_shows_who_was_invited_and_who_answered_never_what(staff, app, client) -> None:  # type: ignore[no-untyped-def]
+    from survey_support import GOOD_ANSWERS, open_form, outbox_messages, token_of
+
+    from cpi.rules.campaign_periods import quarter_end, quarter_of
+    from cpi.timeutil import utcnow
+
+    login(client, "lead@example.test")
+    page = client.get("/campaigns/new").get_data(as_text=True)
+    today = utcnow().date()
+    created = client.post("/campaigns/new", data={
+        "name": "Retail <pulse>", "period": str(quarter_of(today)), "scope": "segment",
+        "segment": "Retail", "closes_on": quarter_end(quarter_of(today)).isoformat(),
+        "survey": "cpi-pulse", "csrf_token": csrf_token(page),
+    })  # fmt: skip
+    assert created.status_code == 302, created.get_data(as_text=True)[:500]
+    campaign_page = created.headers["Location"]
+    token = csrf_token(client.get(campaign_page).get_data(as_text=True))
+    assert client.post(campaign_page + "/send", data={"csrf_token": token}).status_code == 302
+    answerer = next(
+        m for m in outbox_messages(app) if m["To"].addresses[0].addr_spec == "c1@acc-1.test"
+    )
+    customer = app.test_client()
+    link = token_of(answerer)
+    answered = customer.post(
+        f"/s/{link}",
+        data={**GOOD_ANSWERS, "comment": "Secret praise", "csrf_token": open_form(customer, link)},
+    )
+    assert answered.status_code == 303
+    logout(client)
+
+    login(client, OWNER_A)  # ACC-1's account manager
+    html = client.get(f"/accounts/ACC-1?period={PERIOD}").get_data(as_text=True)
+    panel = html.split('id="campaigns-title"', 1)[1]
+    assert "Retail &lt;pulse&gt;" in panel and "<pulse>" not in panel
+    assert "1 of 8 answered" in panel
+    assert panel.count(today.isoformat()) >= 9  # 8 invited on, 1 answered on
+    assert "Person 1 ACC-1" in panel and "not yet" in panel
+    assert "Secret praise" not in html  # never what they answered
+    assert "ACC-2" not in panel and "Person 1 ACC-2" not in panel  # only this account
