@@ -295,3 +295,89 @@ def test_account_page_shows_who_was_invited_and_who_answered_never_what(staff, a
     assert "Person 1 ACC-1" in panel and "not yet" in panel
     assert "Secret praise" not in html  # never what they answered
     assert "ACC-2" not in panel and "Person 1 ACC-2" not in panel  # only this account
+
+
+# --- in a browser (slow): the ZIP with its progress, the French staff app, axe ---
+
+PHONE = {"viewport": {"width": 360, "height": 780}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1440, "height": 900}}
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+@pytest.fixture
+def live_staff(runner, write_csv, live_url):  # type: ignore[no-untyped-def]
+    small_dataset(runner, write_csv)
+    return live_url
+
+
+def browser_sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#email", email)
+    page.fill("#password", "password-123")
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+@pytest.mark.slow
+def test_french_lead_downloads_a_segment_zip_followed_on_the_worker(
+    app, live_staff, browser, redis_server, worker, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    app.config["REDIS_URL"] = redis_server.url
+    worker.start()
+    context = browser.new_context(**DESKTOP, accept_downloads=True)
+    page = context.new_page()
+    browser_sign_in(page, live_staff, "lead@example.test")
+    page.goto(live_staff + "/account/password")
+    page.select_option("#locale", "fr")
+    page.click("button:has-text('Save the language')")
+    page.wait_for_selector(".flash-success")
+    assert page.inner_text(".flash-success") == "Langue enregistrée."
+    page.goto(live_staff + f"/segments/Retail?period={PERIOD}")
+    assert page.inner_text("nav.mainnav").split() == [
+        "Tableau",
+        "de",
+        "bord",
+        "Comptes",
+        "Campagnes",
+        "Initiatives",
+    ]
+    page.click("button:has-text('PDF des comptes (ZIP)')")
+    page.wait_for_url("**/scorecards/batches/*")
+    # queued on the worker: the page follows the job, then offers the file
+    link = page.wait_for_selector("a:has-text('Télécharger le ZIP')", timeout=120_000)
+    assert link is not None, worker.log()
+    with page.expect_download() as waiting:
+        link.click()
+    path = tmp_path / "retail.zip"
+    waiting.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == [f"ACC-1-{PERIOD}.pdf", f"ACC-2-{PERIOD}.pdf"]
+    context.close()
+
+
+@pytest.mark.slow
+def test_new_pages_pass_axe_on_phone_and_desktop(live_staff, client, browser) -> None:  # type: ignore[no-untyped-def]
+    from axe_playwright_python.sync_playwright import Axe
+
+    login(client, "lead@example.test")
+    batch = start_zip(client, "segment", "Retail").headers["Location"]
+    axe = Axe()
+    paths = [
+        f"/?period={PERIOD}", f"/segments/Retail?period={PERIOD}", batch,
+        f"/accounts/ACC-1?period={PERIOD}", "/account/password", "/accounts",
+    ]  # fmt: skip
+    checked = 0
+    for settings in (PHONE, DESKTOP):
+        context = browser.new_context(**settings, locale="fr-FR")
+        page = context.new_page()
+        browser_sign_in(page, live_staff, "lead@example.test")
+        for path in paths:
+            page.goto(live_staff + path)
+            results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_21_AA}})
+            assert results.violations_count == 0, (path, results.generate_report())
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= settings["viewport"]["width"], (path, width)  # type: ignore[index]
+            checked += 1
+        assert page.evaluate("document.documentElement.lang") == "fr"
+        context.close()
+    assert checked == 12
