@@ -131,7 +131,13 @@ def _page_context() -> dict[str, object]:
 
     if not has_request_context():  # a PDF rendered by a command or a worker
         return {"catalogue": CATALOGUE}
-    return {"logout_form": ActionForm(formdata=None), "catalogue": CATALOGUE}
+    from flask_babel import get_locale
+
+    return {
+        "logout_form": ActionForm(formdata=None),
+        "catalogue": CATALOGUE,
+        "ui_lang": str(get_locale() or "en"),
+    }
 
 
 def init_app(app: Flask) -> None:
@@ -146,6 +152,7 @@ def init_app(app: Flask) -> None:
     from cpi.health import views as health_views
     from cpi.initiatives import views as initiative_views
     from cpi.questions import views as question_views
+    from cpi.scorecards import scope_views
     from cpi.scorecards import views as scorecard_views
     from cpi.scorecards.qbr import views as qbr_views
     from cpi.surveys import views as survey_views
@@ -167,6 +174,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(scorecard_views.bp)
     app.register_blueprint(qbr_views.bp)
+    app.register_blueprint(scope_views.bp)
     app.register_blueprint(admin_views.bp)
     app.register_blueprint(export_views.bp)
     app.register_blueprint(api_views.bp)

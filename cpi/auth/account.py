@@ -30,12 +30,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from cpi.audit.operations import record
 from cpi.auth import timeouts
-from cpi.auth.forms import ChangePasswordForm, CodeForm, ConfirmForm
+from cpi.auth.forms import ChangePasswordForm, CodeForm, ConfirmForm, LanguageForm
 from cpi.auth.login import StaffUser
 from cpi.auth.models import User
 from cpi.auth.operations import (
@@ -51,6 +52,7 @@ from cpi.auth.operations import (
 from cpi.auth.passwords import verify_password
 from cpi.db import get_session
 from cpi.extensions import limiter
+from cpi.i18n import use_locale
 from cpi.timeutil import utcnow
 
 bp = Blueprint("account", __name__)
@@ -209,7 +211,30 @@ def password() -> ResponseReturnValue:
                 return redirect(url_for("account.password"))
     elif request.method == "POST":
         errors = [f"{k}: {m}" for k, ms in form.errors.items() for m in ms]
-    return render_template("auth/password.html", form=form, errors=errors), (400 if errors else 200)
+    language = LanguageForm(formdata=None, locale=current_user.locale or "")
+    return render_template(
+        "auth/password.html", form=form, errors=errors, language_form=language
+    ), (400 if errors else 200)
+
+
+@bp.post("/account/language")
+@login_required
+def language() -> ResponseReturnValue:
+    """The staff app's language (the profile's), audit-logged; "" for the browser's."""
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        flash(_("Language: choose one of the languages offered."), "error")
+        return redirect(url_for("account.password"))
+    db = get_session()
+    user = db.get(User, current_user.id)
+    if user is None:
+        return redirect(url_for("auth.login"))
+    user.locale = form.locale.data or None
+    record(db, user.email, "user.locale", user.locale or "browser")
+    db.commit()
+    use_locale(user.locale)  # the message below already in the new language
+    flash(_("Language saved."), "success")
+    return redirect(url_for("account.password"))
 
 
 @bp.route("/account/mfa", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
@@ -20,8 +21,8 @@ def no_nul(_form: object, field: Field) -> None:
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254), no_nul])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254), no_nul])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
 class ActionForm(FlaskForm):
@@ -45,20 +46,36 @@ class EditUserForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=1024)]
+        _l("Current password"), validators=[DataRequired(), Length(max=1024)]
     )
-    new_password = PasswordField("New password", validators=[DataRequired(), Length(max=1024)])
-    confirm = PasswordField("New password again", validators=[DataRequired(), Length(max=1024)])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1024)])
 
 
 class CodeForm(FlaskForm):
     """The six-digit code of an authenticator app (TOTP)."""
 
-    code = StringField("Code from your authenticator app", validators=[Length(max=16), no_nul])
+    code = StringField(_l("Code from your authenticator app"), validators=[Length(max=16), no_nul])
 
 
 class ConfirmForm(FlaskForm):
     """Password (and code, when the user has a second factor): enrol, disable, re-auth."""
 
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
-    code = StringField("Code from your authenticator app", validators=[Length(max=16), no_nul])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    code = StringField(_l("Code from your authenticator app"), validators=[Length(max=16), no_nul])
+
+
+LANGUAGES = (
+    SelectChoice("", _l("The browser's language")),
+    SelectChoice("en", "English"),
+    SelectChoice("fr", "Français"),
+    SelectChoice("de", "Deutsch"),
+    SelectChoice("hu", "Magyar"),
+    SelectChoice("ru", "Русский"),
+)
+
+
+class LanguageForm(FlaskForm):
+    """The staff app's language, in the user's profile (names in their own language)."""
+
+    locale = SelectField(_l("Language of the app"), choices=list(LANGUAGES), default="")

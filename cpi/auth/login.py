@@ -33,6 +33,7 @@ class StaffUser:
     role: str
     session_version: int
     mfa: bool = False  # has a second factor (cpi.auth.mfa)
+    locale: str | None = None  # the staff app's language; None: the browser's
 
     is_authenticated = True
     is_active = True
@@ -58,7 +59,7 @@ class StaffUser:
     def of(user: User) -> StaffUser:
         return StaffUser(
             user.id, user.email, user.name, user.role, user.session_version,
-            mfa=user.totp_secret is not None,
+            mfa=user.totp_secret is not None, locale=user.locale,
         )  # fmt: skip
 
 

@@ -31,4 +31,6 @@ class User(Base):
     # last time step accepted (a code is never accepted twice).
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # The staff app's language (en fr de hu ru); None: the browser's (Accept-Language).
+    locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -276,8 +276,10 @@ def invitees(
     *,
     unanswered_only: bool = False,
     limit: int | None = None,
+    account_id: str | None = None,
 ) -> list[Invitee]:
-    """Who was invited (and who answered, never what), in account then contact order."""
+    """Who was invited (and who answered, never what), in account then contact order;
+    with ``account_id``, at that account only."""
     query = (
         select(
             Contact.name,
@@ -301,6 +303,8 @@ def invitees(
     )
     if unanswered_only:
         query = query.where(Invitation.answered_at.is_(None))
+    if account_id is not None:
+        query = query.where(Account.account_id == account_id)
     if limit is not None:
         query = query.limit(limit)
     result = []
@@ -341,6 +345,29 @@ def not_answered_rows(items: list[Invitee]) -> list[list[str]]:
          str(i.reminders_sent), stamp(i.last_reminded_at)]
         for i in items
     ]  # fmt: skip
+
+
+ACCOUNT_PANEL_INVITEES = 200
+
+
+def account_campaigns(session: Session, account_id: str) -> list[tuple[Campaign, list[Invitee]]]:
+    """The open campaigns that invited contacts at the account, each with who was invited
+    there and who answered (the day; never what): the account page's panel."""
+    invited_here = (
+        select(Invitation.campaign_id)
+        .join(Contact, Contact.id == Invitation.contact_id)
+        .join(Account, Account.id == Contact.account_id)
+        .where(Account.account_id == account_id)
+    )
+    live = session.scalars(
+        select(Campaign)
+        .where(Campaign.status.in_(LIVE_STATUSES), Campaign.id.in_(invited_here))
+        .order_by(Campaign.id.desc())
+    )
+    return [
+        (c, invitees(session, c.id, None, account_id=account_id, limit=ACCOUNT_PANEL_INVITEES))
+        for c in live
+    ]
 
 
 def campaigns_for(session: Session, owner_email: str | None) -> list[Campaign]:

@@ -50,6 +50,17 @@ access.require_staff(bp)
 JOB_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
+@bp.app_context_processor
+def _account_panel() -> dict[str, object]:
+    """The account page's "Campaigns" panel (issue 14 item 3) asks this feature, by name,
+    who was invited and who answered: the scorecards feature never imports campaigns."""
+
+    def open_campaigns_at(account_id: str) -> list[tuple[Campaign, list[ops.Invitee]]]:
+        return ops.account_campaigns(get_session(), account_id)
+
+    return {"open_campaigns_at": open_campaigns_at}
+
+
 def _senders_only() -> None:
     """Creating, sending and scheduling: admins and the enablement lead (403 otherwise)."""
     if not current_user.sees_everything:

@@ -7,8 +7,9 @@ step; ``tests/test_surveys_i18n.py`` checks the two agree). To change a text:
 ``pybabel update -i cpi/i18n/messages.pot -d cpi/i18n/translations`` and
 ``pybabel compile -d cpi/i18n/translations``.
 
-The locale of a page is the one a view chose (the contact's), else the best
-match of the ``Accept-Language`` header, else English.
+The locale of a page is the one a view chose (the contact's), else the signed-in
+staff user's preferred language (their profile), else the best match of the
+``Accept-Language`` header, else English.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def select_locale() -> str:
     if chosen:
         return str(chosen)
     if has_request_context():
+        from flask_login import current_user
+
+        preferred = normalise(getattr(current_user, "locale", None))
+        if preferred:
+            return preferred
         best = request.accept_languages.best_match(SUPPORTED_LOCALES)
         if best:
             return best

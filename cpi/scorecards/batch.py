@@ -34,6 +34,7 @@ from cpi.scorecards.pdf import (
     PdfError,
     PdfRenderer,
 )
+from cpi.scorecards.qbr.operations import hidden_by_account
 from cpi.scorecards.rendering import logo_path, pdf_filename, pdf_html
 from cpi.scorecards.reports import (
     PDF_COMMENTS,
@@ -118,6 +119,7 @@ def render_account_pdfs(
     if unknown:
         raise LookupError(f"no account {unknown[0]!r}")
     names = owner_names(session)
+    hidden = hidden_by_account(session, period)  # hidden on the QBR page: never printed
     by_account = data.kpis_by_account()
     # Each PDF shows what its account manager sees on the web (SECURITY.md, "Differencing").
     views: dict[Universe, Disclosure] = {}
@@ -128,7 +130,12 @@ def render_account_pdfs(
             universe = Universe(data.accounts[account_id].owner_email)
             disclosure = views.setdefault(universe, Disclosure(session, universe, min_n))
             comments, total = load_comments(
-                session, [account_id], period, limit=PDF_COMMENTS, min_n=min_n
+                session,
+                [account_id],
+                period,
+                limit=PDF_COMMENTS,
+                min_n=min_n,
+                hidden=hidden.get(account_id, ()),
             )
             report = report_from_data(
                 data, scope, min_n=min_n, comments=comments, comments_total=total,

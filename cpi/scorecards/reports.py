@@ -267,12 +267,16 @@ def load_comments(
     *,
     limit: int = PAGE_COMMENTS,
     min_n: int | None = None,
+    hidden: Collection[int] = (),
 ) -> tuple[tuple[Comment, ...], int]:
     """The period's newest comments in scope (at most ``limit``) and how many there are.
 
     With ``min_n``, comments of accounts with fewer than ``min_n`` answers in the
-    period are withheld (SECURITY.md, "Differencing")."""
-    found = scope_comments(session, account_ids, period, limit=limit, min_answers=min_n or 0)
+    period are withheld (SECURITY.md, "Differencing"); ``hidden`` (response ids: the
+    comments hidden on the QBR page) never print."""
+    found = scope_comments(
+        session, account_ids, period, limit=limit, min_answers=min_n or 0, hidden=hidden
+    )
     return found.shown, found.total
 
 
@@ -283,6 +287,7 @@ def scope_comments(
     *,
     limit: int = PAGE_COMMENTS,
     min_answers: int = 0,
+    hidden: Collection[int] = (),
 ) -> Comments:
     """The period's newest comments in scope (at most ``limit``) and how many there are.
 
@@ -298,6 +303,8 @@ def scope_comments(
     ]
     if account_ids is not None:
         where.append(Account.account_id.in_(list(account_ids)))
+    if hidden:
+        where.append(Response.id.not_in(list(hidden)))
 
     def count(*extra: Any) -> int:
         statement = (

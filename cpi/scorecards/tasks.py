@@ -9,16 +9,23 @@ from cpi.db import get_session
 from cpi.jobs.progress import TaskProgress
 from cpi.jobs.tasks import TaskError, task
 from cpi.scorecards.batch import render_account_pdfs
-from cpi.scorecards.operations import load_scoring_data
+from cpi.scorecards.operations import ScopeNotFound, load_scoring_data, resolve_scope
 from cpi.scorecards.rendering import pdf_filename
 from cpi.scoring import Period
 
 
 @task("render_scorecards", label="Rendering PDF scorecards", timeout=24 * 3600)
 def render_scorecards(
-    progress: TaskProgress, period: str, output: str, processes: int | None = None
+    progress: TaskProgress,
+    period: str,
+    output: str,
+    processes: int | None = None,
+    segment: str | None = None,
+    owner: str | None = None,
 ) -> str:
-    """``cpi scorecard --all-accounts``: one PDF per account, into a folder or a .zip.
+    """``cpi scorecard --all-accounts``: one PDF per account, into a folder or a .zip;
+    with ``segment`` or ``owner``, the accounts of that segment or portfolio (the app's
+    batch ZIP).
 
     Into a folder, a rerun of the same job (after its worker died) renders only the
     accounts whose PDF the first run wrote, so each PDF is produced once; a .zip is
@@ -30,7 +37,16 @@ def render_scorecards(
         raise TaskError(f"{period!r} is not a period like 2026-Q3 or 2026") from None
     now = time.time()
     started = progress.remember("started", now)
-    accounts = sorted(load_scoring_data(get_session(), parsed).accounts)
+    data = load_scoring_data(get_session(), parsed)
+    accounts = sorted(data.accounts)
+    if segment or owner:
+        try:
+            scope = resolve_scope(data, "segment" if segment else "owner", segment or owner)
+        except ScopeNotFound as error:
+            raise TaskError(str(error)) from None
+        accounts = sorted(scope.account_ids)
+    if not accounts:
+        raise TaskError(f"no account has answers or KPIs for {parsed}")
     destination = Path(output)
     todo = accounts
     rerun = started != now

@@ -13,6 +13,7 @@ from flask import (
     send_file,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
@@ -91,8 +92,8 @@ def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> Respo
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
     if current_user.sees_everything:
-        return _overview_page("company", None, "Company")
-    return _overview_page("owner", current_user.email, "My accounts")
+        return _overview_page("company", None, _("Company"))
+    return _overview_page("owner", current_user.email, _("My accounts"))
 
 
 @bp.get("/segments/<path:segment>")
@@ -106,7 +107,7 @@ def owner(email: str) -> ResponseReturnValue:
     email = email.strip().lower()
     if not current_user.sees_everything and email != current_user.email:
         access.deny(404)
-    return _overview_page("owner", email, "" if current_user.sees_everything else "My accounts")
+    return _overview_page("owner", email, "" if current_user.sees_everything else _("My accounts"))
 
 
 @bp.get("/accounts")

@@ -122,6 +122,16 @@ def choices(session: Session, account: Account, period: Period | str) -> Choices
     )
 
 
+def hidden_by_account(session: Session, period: Period | str) -> dict[str, list[int]]:
+    """The comments hidden on the QBR page for ``period``, by account_id (batch PDFs)."""
+    rows = session.execute(
+        select(Account.account_id, QbrPlan.hidden_comments)
+        .join(Account, Account.id == QbrPlan.account_id)
+        .where(QbrPlan.period == str(period))
+    )
+    return {account_id: [int(i) for i in hidden] for account_id, hidden in rows if hidden}
+
+
 def check_choices(chosen: Choices, offered: Sequence[AccountComment]) -> Choices:
     """Clean what a form or command sent; QbrError names the first bad field."""
     if chosen.edition not in EDITIONS:
