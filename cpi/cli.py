@@ -54,7 +54,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "followups": (
         "cpi.followups.cli",
         "followups_group",
-        "Follow-ups raised by alert rules: send the pending alert digests now.",
+        "Follow-ups raised by alert rules.",
     ),
     "worker": (
         "cpi.jobs.cli",

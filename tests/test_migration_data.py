@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
     Engine,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -89,6 +91,10 @@ def sample_value(table: Table, column: Any, row: int, ids: dict[str, list[int]])
         return datetime(2026, 1, 1 + row, 9, 30, 15)
     if isinstance(kind, Date):
         return date(2026, 1, 1 + row)
+    if isinstance(kind, JSON):
+        return {"row": row, "column": column.name}
+    if isinstance(kind, LargeBinary):
+        return f"{row}{column.name}".encode()
     if isinstance(kind, (String, Text)):
         value = f"{row}{column.name}-{table.name}"
         length = getattr(kind, "length", None)
@@ -108,8 +114,7 @@ def fill_every_table(engine: Engine) -> dict[str, dict[Any, dict[str, Any]]]:
             rows = [
                 {
                     column.name: sample_value(table, column, row, ids)
-                    for column in table.columns
-                    if not (column.primary_key and not isinstance(column.type, Integer))
+                    for column in table.columns  # keys too: distinct per row
                 }
                 for row in range(ROWS_PER_TABLE)
             ]
