@@ -31,6 +31,8 @@ PATH_VALUES = {
     "target_id": ["1", "999"],
     "kind": ["contacts", "responses", "nope"],
 }
+# any other argument (campaign_id, initiative_id, job ids, tokens ...): real-looking ids and junk
+OTHER_VALUES = ["1", "2", "999", "nope", "..%2F..%2Fetc"]
 SKIP = {"static", "health.healthz"}
 PUBLIC_PREFIXES = ("/s/", "/u/")
 
@@ -69,7 +71,7 @@ def build_paths(rule: Any) -> list[str]:
         paths = [
             p.replace(f"<{c}:{name}>", v).replace(f"<{name}>", v)
             for p in paths
-            for v in PATH_VALUES[name]
+            for v in PATH_VALUES.get(name, OTHER_VALUES)
             for c in ("int", "path")
         ]
     return sorted(set(paths))
