@@ -6,10 +6,10 @@ job. The parent loads the period's data once and builds each account's HTML; a
 :class:`~cpi.scorecards.pdf.PdfRenderer` with one warm renderer process per core
 (each PDF under its own time limit and memory cap, each process recycled after
 ``recycle_after`` PDFs) turns HTML into PDFs, fed by as many threads. At most two
-documents per process are in flight, so memory stays flat however many accounts
-there are; a PDF that fails or hangs is reported and the batch goes on. Output is
-written under a temporary name and renamed when complete: an interrupted run leaves
-no half-written file behind.
+documents per process plus ``PAGES_AHEAD`` pages are in flight, so memory stays flat
+however many accounts there are; a PDF that fails or hangs is reported and the
+batch goes on. Output is written under a temporary name and renamed when complete:
+an interrupted run leaves no half-written file behind.
 """
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ from cpi.scorecards.reports import (
     scope_comments,
 )
 from cpi.scoring import Period
+
+# Pages built ahead of the renderers (beyond two per renderer): they keep the renderers
+# busy while the next manager's differencing audits are computed; bounded, so memory
+# stays flat (a page is some 100 kB of HTML, a PDF some 60 kB).
+PAGES_AHEAD = 32
 
 
 @dataclass
@@ -154,7 +159,11 @@ class AccountPages:
         )  # fmt: skip
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        for account_id in self.ids:
+        """Pages of one manager's accounts together: each manager's audits are computed
+        once, while the renderers work through the pages queued before (in account
+        order, the first accounts would need every manager's audits before any page)."""
+        accounts = self.data.accounts
+        for account_id in sorted(self.ids, key=lambda a: (accounts[a].owner_email or "", a)):
             yield account_id, pdf_html(self.report(account_id))
 
 
@@ -198,7 +207,7 @@ def render_account_pdfs(
             in_flight.append(threads.submit(
                 _render_one, renderer, account_id, html, static_dir, logo, timeout, memory
             ))  # fmt: skip
-            if len(in_flight) >= 2 * workers:
+            if len(in_flight) >= 2 * workers + PAGES_AHEAD:
                 collect_one()
         while in_flight:
             collect_one()
