@@ -1,8 +1,7 @@
 """PDF benchmark: one account's PDF through the warm renderer against the same render
 in a warm process, then ``cpi scorecard --all-accounts`` for N accounts.
 
-    python benchmarks/bench_pdf.py [--count 2000] [--accounts 2000] [--responses 160000]
-                                   [--rounds 7]
+    python benchmarks/bench_pdf.py [--accounts 2000] [--responses 80 x accounts] [--rounds 7]
 
 One PDF: after a warm-up, rounds alternate between (floor) ``html_to_pdf`` in this
 warm process, (a) ``render_pdf`` (the warm, memory-capped renderer process the app
@@ -10,7 +9,8 @@ uses) and (b) a fresh renderer process per PDF (what every PDF cost before); eac
 figure is the minimum of ``--rounds`` and is printed as a ratio to the floor (goal
 for (a): <= 1.3x).
 
-Batch: ``cpi scorecard --period 2026-Q3 --all-accounts -o batch.zip`` in a
+Batch: ``cpi scorecard --period 2026-Q3 --all-accounts -o batch.zip`` over a database
+of ``--accounts`` accounts (N; 8 quarters of answers, 40 account managers) in a
 subprocess (the real command: through ``dispatch``, one warm renderer per core),
 against N x floor / cores (goal <= 1.3x). Memory: the resident memory of the
 command and of all its renderer processes, sampled every half second, as the
@@ -34,15 +34,29 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_pages import build_database  # noqa: E402
+from bench_scoring import generate, quarters  # noqa: E402
 
 from cpi import create_app  # noqa: E402
-from cpi.db import get_session  # noqa: E402
+from cpi.db import get_session, make_engine  # noqa: E402
+from cpi.migrate import upgrade  # noqa: E402
 from cpi.scorecards.pdf import PdfRenderer, html_to_pdf, render_pdf  # noqa: E402
 from cpi.scorecards.rendering import pdf_html  # noqa: E402
 from cpi.scorecards.reports import PDF_COMMENTS, build_report  # noqa: E402
+from cpi.scoring import Period  # noqa: E402
 
 PERIOD = "2026-Q3"
+
+
+def build_database(folder: Path, accounts: int, responses: int) -> str:
+    url = f"sqlite:///{folder / 'bench.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    started = time.perf_counter()
+    generate(engine, responses, accounts, quarters(8, Period.parse(PERIOD)))
+    engine.dispose()
+    print(f"database: {accounts} accounts, {responses} responses, 8 quarters "
+          f"({time.perf_counter() - started:.1f} s to generate)")  # fmt: skip
+    return url
 
 
 def tree_rss(root: int) -> tuple[int, int]:
@@ -134,14 +148,15 @@ def batch(folder: Path, url: str) -> tuple[float, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=2000, help="accounts (all of them)")
-    parser.add_argument("--responses", type=int, default=160_000)
+    parser.add_argument("--accounts", "--count", dest="count", type=int, default=2000,
+                        help="accounts (N): the batch renders them all")  # fmt: skip
+    parser.add_argument("--responses", type=int, help="default: 80 per account")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="cpi-bench-pdf-"))
     cores = os.cpu_count() or 1
     try:
-        url = build_database(folder, args.count, args.responses)
+        url = build_database(folder, args.count, args.responses or 80 * args.count)
         app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": "b"})
         with app.app_context():
             report = build_report(get_session(), "account", "ACC-00001", PERIOD, min_n=5,

@@ -6,10 +6,10 @@ job. The parent loads the period's data once and builds each account's HTML; a
 :class:`~cpi.scorecards.pdf.PdfRenderer` with one warm renderer process per core
 (each PDF under its own time limit and memory cap, each process recycled after
 ``recycle_after`` PDFs) turns HTML into PDFs, fed by as many threads. At most two
-documents per process are in flight, so memory stays flat however many accounts
-there are; a PDF that fails or hangs is reported and the batch goes on. Output is
-written under a temporary name and renamed when complete: an interrupted run leaves
-no half-written file behind.
+documents per process plus ``PAGES_AHEAD`` pages are in flight, so memory stays flat
+however many accounts there are; a PDF that fails or hangs is reported and the
+batch goes on. Output is written under a temporary name and renamed when complete:
+an interrupted run leaves no half-written file behind.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.orm import Session
 
 from cpi.db import get_session
-from cpi.scorecards.disclosure import Disclosure, Universe
-from cpi.scorecards.operations import load_scoring_data, resolve_scope
+from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
+from cpi.scorecards.operations import load_scoring_data, periods_needed, resolve_scope
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,
     PDF_RECYCLE_AFTER,
@@ -39,11 +40,18 @@ from cpi.scorecards.rendering import logo_path, pdf_filename, pdf_html
 from cpi.scorecards.reports import (
     PDF_COMMENTS,
     TREND_QUARTERS,
-    load_comments,
+    Report,
+    audit_window,
     owner_names,
     report_from_data,
+    scope_comments,
 )
 from cpi.scoring import Period
+
+# Pages built ahead of the renderers (beyond two per renderer): they keep the renderers
+# busy while the next manager's differencing audits are computed; bounded, so memory
+# stays flat (a page is some 100 kB of HTML, a PDF some 60 kB).
+PAGES_AHEAD = 32
 
 
 @dataclass
@@ -98,6 +106,74 @@ class _Output:
             self.partial.unlink(missing_ok=True)
 
 
+class AccountPages:
+    """Each account's PDF page (HTML), in account order, from data loaded once.
+
+    The period's sums with their trend quarters are loaded once for every account, and
+    so are the sums of every account over the years the pages show, which each account
+    manager's differencing audit of each year reads (one audit per manager and year for
+    the whole batch, not a load per account). Each page shows what the account's
+    manager sees on the web (SECURITY.md, "Differencing"): the same page as
+    ``build_report(..., viewer=Universe(owner), comment_min_answers=min_n)``.
+    """
+
+    def __init__(
+        self, session: Session, period: Period, account_ids: Sequence[str] | None, *, min_n: int
+    ) -> None:
+        self.session = session
+        self.period = period
+        self.min_n = min_n
+        self.data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
+        self.ids = sorted(account_ids if account_ids is not None else self.data.accounts)
+        unknown = [a for a in self.ids if a not in self.data.accounts]
+        if unknown:
+            raise LookupError(f"no account {unknown[0]!r}")
+        self.names = owner_names(session)
+        self.hidden = hidden_by_account(session, period)  # hidden on the QBR page: never printed
+        self.by_account = self.data.kpis_by_account()
+        load, history = audit_window(period)
+        self.window = Lazy(
+            lambda: replace(load_scoring_data(session, load, history=history), period=period)
+        )
+        self.quarters = periods_needed(load, history)
+        self.views: dict[Universe, Disclosure] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def disclosure(self, account_id: str) -> Disclosure:
+        universe = Universe(self.data.accounts[account_id].owner_email)
+        if universe not in self.views:
+            self.views[universe] = Disclosure(
+                self.session, universe, self.min_n, data=self.window, quarters=self.quarters
+            )
+        return self.views[universe]
+
+    def report(self, account_id: str) -> Report:
+        comments = scope_comments(
+            self.session,
+            [account_id],
+            self.period,
+            limit=PDF_COMMENTS,
+            min_answers=self.min_n,
+            hidden=self.hidden.get(account_id, ()),
+        )
+        return report_from_data(
+            self.data, resolve_scope(self.data, "account", account_id), min_n=self.min_n,
+            comments=comments.shown, comments_total=comments.total,
+            comments_withheld=comments.withheld, owner_names=self.names,
+            by_account=self.by_account, disclosure=self.disclosure(account_id),
+        )  # fmt: skip
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        """Pages of one manager's accounts together: each manager's audits are computed
+        once, while the renderers work through the pages queued before (in account
+        order, the first accounts would need every manager's audits before any page)."""
+        accounts = self.data.accounts
+        for account_id in sorted(self.ids, key=lambda a: (accounts[a].owner_email or "", a)):
+            yield account_id, pdf_html(self.report(account_id))
+
+
 def render_account_pdfs(
     period: Period | str,
     destination: str | Path,
@@ -111,38 +187,7 @@ def render_account_pdfs(
 ) -> BatchResult:
     """Write ``<account_id>-<period>.pdf`` for every account (or ``account_ids``)."""
     period = Period.parse(period)
-    session = get_session()
-    min_n = int(current_app.config["MIN_N"])
-    data = load_scoring_data(session, period, history=TREND_QUARTERS - 1)
-    ids = sorted(account_ids if account_ids is not None else data.accounts)
-    unknown = [a for a in ids if a not in data.accounts]
-    if unknown:
-        raise LookupError(f"no account {unknown[0]!r}")
-    names = owner_names(session)
-    hidden = hidden_by_account(session, period)  # hidden on the QBR page: never printed
-    by_account = data.kpis_by_account()
-    # Each PDF shows what its account manager sees on the web (SECURITY.md, "Differencing").
-    views: dict[Universe, Disclosure] = {}
-
-    def pages() -> Iterator[tuple[str, str]]:
-        for account_id in ids:
-            scope = resolve_scope(data, "account", account_id)
-            universe = Universe(data.accounts[account_id].owner_email)
-            disclosure = views.setdefault(universe, Disclosure(session, universe, min_n))
-            comments, total = load_comments(
-                session,
-                [account_id],
-                period,
-                limit=PDF_COMMENTS,
-                min_n=min_n,
-                hidden=hidden.get(account_id, ()),
-            )
-            report = report_from_data(
-                data, scope, min_n=min_n, comments=comments, comments_total=total,
-                owner_names=names, by_account=by_account, disclosure=disclosure,
-            )  # fmt: skip
-            yield account_id, pdf_html(report)
-
+    pages = AccountPages(get_session(), period, account_ids, min_n=int(current_app.config["MIN_N"]))
     static_dir, logo = current_app.static_folder or "", logo_path()
     workers = processes or os.cpu_count() or 1
     if recycle_after is None:
@@ -165,11 +210,11 @@ def render_account_pdfs(
             if progress is not None:
                 progress(1)
 
-        for account_id, html in pages():
+        for account_id, html in pages:
             in_flight.append(threads.submit(
                 _render_one, renderer, account_id, html, static_dir, logo, timeout, memory
             ))  # fmt: skip
-            if len(in_flight) >= 2 * workers:
+            if len(in_flight) >= 2 * workers + PAGES_AHEAD:
                 collect_one()
         while in_flight:
             collect_one()
