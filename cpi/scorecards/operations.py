@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, func, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scorecards
@@ -42,6 +42,7 @@ from cpi.scoring import (
 )
 from cpi.surveys.models import Campaign, Invitation, Response
 from cpi.surveys.sums import stored_days_rows, stored_stats_rows
+from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
 
@@ -469,35 +470,51 @@ class QuarterActivity:
 
 
 def quarter_activity(
-    session: Session, scope_type: str, scope_id: str | None
+    session: Session, scope_type: str, scope_id: str | None, *, min_n: int | None = None
 ) -> dict[str, QuarterActivity]:
-    """Every quarter with answers, invitations or a live campaign in the scope."""
+    """Every quarter with answers, invitations or a live campaign in the scope.
+
+    The answer counts come from the answer sums (one row per account and quarter), not
+    from the answers. With ``min_n`` the quote turnaround's count (a histogram in the
+    sums) is read only for the quarters whose other counts stay below ``min_n``, so
+    ``best_n`` is exact below ``min_n`` and at least ``min_n`` otherwise."""
     from cpi.surveys.campaigns import LIVE_STATUSES
 
-    r = Response
+    s = AnswerSums
     where = scope_filter(scope_type, scope_id)
-
-    def count_when(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
     answers = {
         quarter: (int(total or 0), max(int(n or 0) for n in counts))
         for quarter, total, *counts in session.execute(
             select(
-                r.period,
-                func.count(),
-                count_when(r.fcr.in_(("yes", "no"))),
-                func.count(r.contacts_value_added),
-                func.count(r.quote_turnaround_days),
-                func.count(r.csat),
-                func.count(r.nps),
-                func.count(r.ces),
+                s.period,
+                func.sum(s.responses),
+                func.sum(s.fcr_yes + s.fcr_no),
+                func.sum(s.calls_n),
+                func.sum(s.csat_n),
+                func.sum(s.nps_n),
+                func.sum(s.ces_n),
             )
-            .join(Account, Account.id == r.account_id)
+            .join(Account, Account.id == s.account_id)
             .where(*where)
-            .group_by(r.period)
+            .group_by(s.period)
         )
     }
+    # The quote turnaround's count can only raise best_n up to the number of answers.
+    unsure = [
+        q
+        for q, (total, best) in answers.items()
+        if best < total and (min_n is None or best < min_n)
+    ]
+    if unsure:
+        d = AnswerQuoteDays
+        for quarter, quote_n in session.execute(
+            select(d.period, func.sum(d.count))
+            .join(Account, Account.id == d.account_id)
+            .where(d.period.in_(unsure), *where)
+            .group_by(d.period)
+        ):
+            total, best = answers[quarter]
+            answers[quarter] = (total, max(best, int(quote_n or 0)))
     invited = dict(
         session.execute(
             select(Campaign.period, func.count(Invitation.id))
