@@ -251,12 +251,34 @@ def _sums_columns(
     table = np.array([tuple(row) for row in stats_rows], dtype=object)
     table = table.reshape(len(stats_rows), len(names))[:, positions]
     table[np.equal(table, None)] = 0  # SUM over no rows
-    rows = [
-        row_of_pk.get((pk, quarter), -1) if value is not None else -1
-        for pk, quarter, value, _ in histogram_rows
-    ]
-    days = [value if value is not None else 0.0 for _, _, value, _ in histogram_rows]
-    counts = [count for _, _, _, count in histogram_rows]
+    # Histogram rows to sums rows, vectorised: (quarter code, account pk) -> row.
+    codes = {quarter: code for code, quarter in enumerate({q for _, q in row_of_pk})}
+    width = max((pk for pk, _ in row_of_pk), default=0) + 1
+    row_at = np.full(len(codes) * width + 1, -1, dtype=np.int64)  # last: not found
+    for (pk, quarter), i in row_of_pk.items():
+        row_at[codes[quarter] * width + pk] = i
+    if histogram_rows:
+        pks, quarters, values, counts_column = zip(*histogram_rows, strict=True)
+        missing = len(row_at) - 1
+        slots = np.fromiter(
+            (
+                codes[q] * width + pk if q in codes and 0 <= pk < width else missing
+                for pk, q in zip(pks, quarters, strict=True)
+            ),
+            dtype=np.int64,
+            count=len(pks),
+        )
+        value_array = np.array(values, dtype=object)
+        blank = np.equal(value_array, None)
+        rows = row_at[slots]
+        rows[blank] = -1
+        value_array[blank] = 0.0
+        days = value_array.astype(np.float64)
+        counts = np.array(counts_column, dtype=np.int64)
+    else:
+        rows = np.zeros(0, dtype=np.int64)
+        days = np.zeros(0, dtype=np.float64)
+        counts = np.zeros(0, dtype=np.int64)
     return SumsColumns.from_arrays(table, rows, days, counts), keys
 
 
