@@ -41,7 +41,7 @@ from cpi.scoring import (
     score_scopes,
 )
 from cpi.surveys.models import Campaign, Invitation, Response
-from cpi.surveys.sums import stored_days_rows, stored_stats_rows
+from cpi.surveys.sums import stored_stats_rows
 from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
@@ -153,9 +153,42 @@ def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] |
     return stored_stats_rows(session, quarters, only)
 
 
-def _days_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
-    """(account_id, period, days, count) rows: the quote-days histograms."""
-    return stored_days_rows(session, quarters, only)
+def _days_arrays(
+    session: Session, quarter: str, only: Sequence[int] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One quarter's quote-days histograms as arrays (account pk, days, count).
+
+    Read on the DBAPI cursor: a year of histograms is ~300,000 rows, and building a
+    SQLAlchemy Row for each costs more than the query."""
+    d = AnswerQuoteDays
+    statement = (
+        select(d.account_id, d.days, d.count)
+        .where(d.period == quarter, d.count > 0)
+        .where(d.account_id.in_(only) if only is not None else true())
+    )
+    connection = session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:
+        args: Any = tuple(params[name] for name in compiled.positiontup)
+    else:
+        args = params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
+    pks, days, counts = zip(*rows, strict=True)
+    return (
+        np.array(pks, dtype=np.int64),
+        np.array(days, dtype=np.float64),
+        np.array(counts, dtype=np.int64),
+    )
 
 
 def load_scoring_data(
@@ -184,8 +217,8 @@ def load_scoring_data(
     connection = session.connection()
     result = _stats_rows(session, quarters, only)
     stats_rows = result.all()
-    histogram_rows = _days_rows(session, quarters, only).all()
-    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histogram_rows, accounts_by_pk)
+    histograms = [(quarter, *_days_arrays(session, quarter, only)) for quarter in quarters]
+    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histograms, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
     # Without history only the period itself is scored (and a year from its quarters):
@@ -235,11 +268,11 @@ def load_scoring_data(
 def _sums_columns(
     names: list[str],
     stats_rows: Sequence[Any],
-    histogram_rows: Sequence[Any],
+    histograms: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
     accounts_by_pk: dict[int, AccountInfo],
 ) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
-    """One row of sums per (account, quarter) from the GROUP BY rows (account pk, quarter,
-    the sums by name) and (account pk, quarter, days, count) histogram rows."""
+    """One row of sums per (account, quarter) from the rows (account pk, quarter, the
+    sums by name) and each quarter's histogram arrays (account pk, days, count)."""
     account_at, quarter_at = names.index("account_id"), names.index("period")
     positions = [names.index(name) for name in INT_FIELDS]
     row_of_pk: dict[tuple[int, str], int] = {}
@@ -251,35 +284,25 @@ def _sums_columns(
     table = np.array([tuple(row) for row in stats_rows], dtype=object)
     table = table.reshape(len(stats_rows), len(names))[:, positions]
     table[np.equal(table, None)] = 0  # SUM over no rows
-    # Histogram rows to sums rows, vectorised: (quarter code, account pk) -> row.
-    codes = {quarter: code for code, quarter in enumerate({q for _, q in row_of_pk})}
+    # Histogram entries to sums rows, vectorised: per quarter, account pk -> row.
     width = max((pk for pk, _ in row_of_pk), default=0) + 1
-    row_at = np.full(len(codes) * width + 1, -1, dtype=np.int64)  # last: not found
-    for (pk, quarter), i in row_of_pk.items():
-        row_at[codes[quarter] * width + pk] = i
-    if histogram_rows:
-        pks, quarters, values, counts_column = zip(*histogram_rows, strict=True)
-        missing = len(row_at) - 1
-        slots = np.fromiter(
-            (
-                codes[q] * width + pk if q in codes and 0 <= pk < width else missing
-                for pk, q in zip(pks, quarters, strict=True)
-            ),
-            dtype=np.int64,
-            count=len(pks),
-        )
-        value_array = np.array(values, dtype=object)
-        blank = np.equal(value_array, None)
-        rows = row_at[slots]
-        rows[blank] = -1
-        value_array[blank] = 0.0
-        days = value_array.astype(np.float64)
-        counts = np.array(counts_column, dtype=np.int64)
-    else:
-        rows = np.zeros(0, dtype=np.int64)
-        days = np.zeros(0, dtype=np.float64)
-        counts = np.zeros(0, dtype=np.int64)
-    return SumsColumns.from_arrays(table, rows, days, counts), keys
+    rows, days, counts = [], [], []
+    for quarter, pks, values, quarter_counts in histograms:
+        row_at = np.full(width + 1, -1, dtype=np.int64)  # the last: not loaded
+        for (pk, q), i in row_of_pk.items():
+            if q == quarter:
+                row_at[pk] = i
+        rows.append(row_at[np.where((pks >= 0) & (pks < width), pks, width)])
+        days.append(values)
+        counts.append(quarter_counts)
+    if not histograms:
+        return SumsColumns.from_arrays(table, [], [], []), keys
+    return (
+        SumsColumns.from_arrays(
+            table, np.concatenate(rows), np.concatenate(days), np.concatenate(counts)
+        ),
+        keys,
+    )
 
 
 def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
