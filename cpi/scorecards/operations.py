@@ -153,6 +153,28 @@ def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] |
     return stored_stats_rows(session, quarters, only)
 
 
+def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT as the DBAPI's plain tuples, on the session's connection:
+    for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
+    year), where building a SQLAlchemy Row for each costs more than the query. Only
+    for columns whose driver values need no conversion (numbers and strings)."""
+    connection = session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:
+        args: Any = tuple(params[name] for name in compiled.positiontup)
+    else:
+        args = params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
 def _days_arrays(
     session: Session, quarter: str, only: Sequence[int] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,21 +188,7 @@ def _days_arrays(
         .where(d.period == quarter, d.count > 0)
         .where(d.account_id.in_(only) if only is not None else true())
     )
-    connection = session.connection()
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    if compiled.positiontup is not None:
-        args: Any = tuple(params[name] for name in compiled.positiontup)
-    else:
-        args = params
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(str(compiled), args)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    rows = _plain_rows(session, statement)
     if not rows:
         return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
     pks, days, counts = zip(*rows, strict=True)
@@ -214,7 +222,6 @@ def load_scoring_data(
     only = list(accounts_by_pk) if account_ids is not None else None
 
     # Core rows of plain numbers from the sums kept on write (cpi/surveys/sums.py).
-    connection = session.connection()
     result = _stats_rows(session, quarters, only)
     stats_rows = result.all()
     histograms = [(quarter, *_days_arrays(session, quarter, only)) for quarter in quarters]
@@ -228,7 +235,8 @@ def load_scoring_data(
     kpi_rows = [
         KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
                value, numerator, denominator)
-        for indicator, kpi_period, pk, segment, value, numerator, denominator in connection.execute(
+        for indicator, kpi_period, pk, segment, value, numerator, denominator in _plain_rows(
+            session,
             select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
                    KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
             .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
