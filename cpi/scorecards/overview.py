@@ -239,7 +239,8 @@ def period_menu(
     activity = quarter_activity(session, scope_type, scope_id, min_n=min_n)
     default = default_quarter(activity, min_n=min_n)
     choices = []
-    for value in _with_years(set(available_periods(session)) | set(activity)):
+    quarters = {p for p in available_periods(session) if "-Q" in p}  # years: added again
+    for value in _with_years(quarters | set(activity)):
         if "-Q" not in value:
             choices.append(PeriodChoice(value, f"Year {value}"))
             continue
