@@ -51,7 +51,7 @@ def batch_and_single_pages(app) -> tuple[int, set[Universe]]:  # type: ignore[no
 
     def seen(conn, cursor, statement: str, *args) -> None:  # type: ignore[no-untyped-def]
         # The turnaround-days histogram: read once by each load of the scoring data.
-        if "GROUP BY" in statement and "quote_turnaround_days" in statement:
+        if "FROM answer_quote_days" in statement:
             loads.append(statement)
 
     with app.app_context():

@@ -240,6 +240,32 @@ def test_default_period_is_the_latest_scorable_quarter_per_scope(
     )
 
 
+def test_a_quarter_scorable_by_the_quote_turnaround_alone_is_the_default(
+    app, staff, runner, write_csv
+) -> None:  # type: ignore[no-untyped-def]
+    # The period menu counts answers from the sums; the quote turnaround's count lives
+    # in the days histogram only, and must still make a quarter scorable on its own.
+    _import(runner, write_csv, "responses", [
+        "account_id,contact_email,period,quote_turnaround_days,csat",
+        *[f"ACC-2,q{i}@acc-2.test,2026-Q4,{i + 1}.5," for i in range(5)],
+        "ACC-2,q9@acc-2.test,2026-Q4,,4",
+    ])  # fmt: skip
+    lead = signed_in(app, "lead@example.test")
+    page = lead.get("/accounts/ACC-2").get_data(as_text=True)
+    assert '<option value="2026-Q4" selected>' in page
+    # one answer fewer: no indicator reaches 5, the quarter is in progress (6 answers)
+    _import(runner, write_csv, "responses", [
+        "account_id,contact_email,period,quote_turnaround_days,csat",
+        "ACC-1,q0@acc-1.test,2026-Q4,1.5,",
+        *[f"ACC-1,q{i}@acc-1.test,2026-Q4,{i}.5,4" for i in range(1, 3)],
+        *[f"ACC-1,q{i}@acc-1.test,2026-Q4,,4" for i in range(3, 5)],
+    ])  # fmt: skip
+    page = lead.get("/accounts/ACC-1").get_data(as_text=True)
+    assert '<option value="2026-Q3" selected>' in page
+    assert "2026-Q4 (in progress: 5 answers" in page
+    assert page.count('<option value="2026" >') == 1  # each year once
+
+
 def test_in_progress_quarter_shows_its_response_rate(app, staff, runner) -> None:  # type: ignore[no-untyped-def]
     created = runner.invoke("campaign", "create", "--name", "Q4", "--period", "2026-Q4")
     assert created.exit_code == 0, created.output

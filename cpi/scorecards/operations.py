@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, func, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scorecards
@@ -41,7 +41,8 @@ from cpi.scoring import (
     score_scopes,
 )
 from cpi.surveys.models import Campaign, Invitation, Response
-from cpi.surveys.sums import stored_days_rows, stored_stats_rows
+from cpi.surveys.sums import stored_stats_rows
+from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
 
@@ -152,9 +153,50 @@ def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] |
     return stored_stats_rows(session, quarters, only)
 
 
-def _days_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
-    """(account_id, period, days, count) rows: the quote-days histograms."""
-    return stored_days_rows(session, quarters, only)
+def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
+    """The rows of a SELECT as the DBAPI's plain tuples, on the session's connection:
+    for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
+    year), where building a SQLAlchemy Row for each costs more than the query. Only
+    for columns whose driver values need no conversion (numbers and strings)."""
+    connection = session.connection()
+    compiled = statement.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    params = compiled.construct_params()
+    if compiled.positiontup is not None:
+        args: Any = tuple(params[name] for name in compiled.positiontup)
+    else:
+        args = params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _days_arrays(
+    session: Session, quarter: str, only: Sequence[int] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One quarter's quote-days histograms as arrays (account pk, days, count).
+
+    Read on the DBAPI cursor: a year of histograms is ~300,000 rows, and building a
+    SQLAlchemy Row for each costs more than the query."""
+    d = AnswerQuoteDays
+    statement = (
+        select(d.account_id, d.days, d.count)
+        .where(d.period == quarter, d.count > 0)
+        .where(d.account_id.in_(only) if only is not None else true())
+    )
+    rows = _plain_rows(session, statement)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
+    pks, days, counts = zip(*rows, strict=True)
+    return (
+        np.array(pks, dtype=np.int64),
+        np.array(days, dtype=np.float64),
+        np.array(counts, dtype=np.int64),
+    )
 
 
 def load_scoring_data(
@@ -180,11 +222,10 @@ def load_scoring_data(
     only = list(accounts_by_pk) if account_ids is not None else None
 
     # Core rows of plain numbers from the sums kept on write (cpi/surveys/sums.py).
-    connection = session.connection()
     result = _stats_rows(session, quarters, only)
     stats_rows = result.all()
-    histogram_rows = _days_rows(session, quarters, only).all()
-    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histogram_rows, accounts_by_pk)
+    histograms = [(quarter, *_days_arrays(session, quarter, only)) for quarter in quarters]
+    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histograms, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
     # Without history only the period itself is scored (and a year from its quarters):
@@ -194,7 +235,8 @@ def load_scoring_data(
     kpi_rows = [
         KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
                value, numerator, denominator)
-        for indicator, kpi_period, pk, segment, value, numerator, denominator in connection.execute(
+        for indicator, kpi_period, pk, segment, value, numerator, denominator in _plain_rows(
+            session,
             select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
                    KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
             .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
@@ -234,11 +276,11 @@ def load_scoring_data(
 def _sums_columns(
     names: list[str],
     stats_rows: Sequence[Any],
-    histogram_rows: Sequence[Any],
+    histograms: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
     accounts_by_pk: dict[int, AccountInfo],
 ) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
-    """One row of sums per (account, quarter) from the GROUP BY rows (account pk, quarter,
-    the sums by name) and (account pk, quarter, days, count) histogram rows."""
+    """One row of sums per (account, quarter) from the rows (account pk, quarter, the
+    sums by name) and each quarter's histogram arrays (account pk, days, count)."""
     account_at, quarter_at = names.index("account_id"), names.index("period")
     positions = [names.index(name) for name in INT_FIELDS]
     row_of_pk: dict[tuple[int, str], int] = {}
@@ -250,13 +292,25 @@ def _sums_columns(
     table = np.array([tuple(row) for row in stats_rows], dtype=object)
     table = table.reshape(len(stats_rows), len(names))[:, positions]
     table[np.equal(table, None)] = 0  # SUM over no rows
-    rows = [
-        row_of_pk.get((pk, quarter), -1) if value is not None else -1
-        for pk, quarter, value, _ in histogram_rows
-    ]
-    days = [value if value is not None else 0.0 for _, _, value, _ in histogram_rows]
-    counts = [count for _, _, _, count in histogram_rows]
-    return SumsColumns.from_arrays(table, rows, days, counts), keys
+    # Histogram entries to sums rows, vectorised: per quarter, account pk -> row.
+    width = max((pk for pk, _ in row_of_pk), default=0) + 1
+    rows, days, counts = [], [], []
+    for quarter, pks, values, quarter_counts in histograms:
+        row_at = np.full(width + 1, -1, dtype=np.int64)  # the last: not loaded
+        for (pk, q), i in row_of_pk.items():
+            if q == quarter:
+                row_at[pk] = i
+        rows.append(row_at[np.where((pks >= 0) & (pks < width), pks, width)])
+        days.append(values)
+        counts.append(quarter_counts)
+    if not histograms:
+        return SumsColumns.from_arrays(table, [], [], []), keys
+    return (
+        SumsColumns.from_arrays(
+            table, np.concatenate(rows), np.concatenate(days), np.concatenate(counts)
+        ),
+        keys,
+    )
 
 
 def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
@@ -469,35 +523,51 @@ class QuarterActivity:
 
 
 def quarter_activity(
-    session: Session, scope_type: str, scope_id: str | None
+    session: Session, scope_type: str, scope_id: str | None, *, min_n: int | None = None
 ) -> dict[str, QuarterActivity]:
-    """Every quarter with answers, invitations or a live campaign in the scope."""
+    """Every quarter with answers, invitations or a live campaign in the scope.
+
+    The answer counts come from the answer sums (one row per account and quarter), not
+    from the answers. With ``min_n`` the quote turnaround's count (a histogram in the
+    sums) is read only for the quarters whose other counts stay below ``min_n``, so
+    ``best_n`` is exact below ``min_n`` and at least ``min_n`` otherwise."""
     from cpi.surveys.campaigns import LIVE_STATUSES
 
-    r = Response
+    s = AnswerSums
     where = scope_filter(scope_type, scope_id)
-
-    def count_when(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
     answers = {
         quarter: (int(total or 0), max(int(n or 0) for n in counts))
         for quarter, total, *counts in session.execute(
             select(
-                r.period,
-                func.count(),
-                count_when(r.fcr.in_(("yes", "no"))),
-                func.count(r.contacts_value_added),
-                func.count(r.quote_turnaround_days),
-                func.count(r.csat),
-                func.count(r.nps),
-                func.count(r.ces),
+                s.period,
+                func.sum(s.responses),
+                func.sum(s.fcr_yes + s.fcr_no),
+                func.sum(s.calls_n),
+                func.sum(s.csat_n),
+                func.sum(s.nps_n),
+                func.sum(s.ces_n),
             )
-            .join(Account, Account.id == r.account_id)
+            .join(Account, Account.id == s.account_id)
             .where(*where)
-            .group_by(r.period)
+            .group_by(s.period)
         )
     }
+    # The quote turnaround's count can only raise best_n up to the number of answers.
+    unsure = [
+        q
+        for q, (total, best) in answers.items()
+        if best < total and (min_n is None or best < min_n)
+    ]
+    if unsure:
+        d = AnswerQuoteDays
+        for quarter, quote_n in session.execute(
+            select(d.period, func.sum(d.count))
+            .join(Account, Account.id == d.account_id)
+            .where(d.period.in_(unsure), *where)
+            .group_by(d.period)
+        ):
+            total, best = answers[quarter]
+            answers[quarter] = (total, max(best, int(quote_n or 0)))
     invited = dict(
         session.execute(
             select(Campaign.period, func.count(Invitation.id))

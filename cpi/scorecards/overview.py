@@ -41,7 +41,7 @@ from cpi.scorecards.reports import (
     scope_comments,
 )
 from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Indicator, IndicatorResult, Period, Scope
-from cpi.surveys.models import Response
+from cpi.surveys.sums_models import AnswerSums
 
 RANKED_SHOWN = 25
 INSUFFICIENT_SHOWN = 60
@@ -201,7 +201,7 @@ def period_only(data: ScoringData) -> ScoringData:
 
 def available_periods(session: Session) -> list[str]:
     """Quarters with answers or KPIs, newest first, each year after its quarters."""
-    quarters = set(session.scalars(select(Response.period).distinct()))
+    quarters = set(session.scalars(select(AnswerSums.period).distinct()))
     quarters |= {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
     return _with_years(quarters)
 
@@ -236,10 +236,11 @@ def period_menu(
     """The default is the latest quarter in which the scope has at least ``min_n``
     answers to one indicator; a newer quarter (fewer answers so far) or one with a
     campaign still open is "in progress", shown with its answers and response rate."""
-    activity = quarter_activity(session, scope_type, scope_id)
+    activity = quarter_activity(session, scope_type, scope_id, min_n=min_n)
     default = default_quarter(activity, min_n=min_n)
     choices = []
-    for value in _with_years(set(available_periods(session)) | set(activity)):
+    quarters = {p for p in available_periods(session) if "-Q" in p}  # years: added again
+    for value in _with_years(quarters | set(activity)):
         if "-Q" not in value:
             choices.append(PeriodChoice(value, f"Year {value}"))
             continue

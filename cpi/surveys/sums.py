@@ -230,7 +230,8 @@ def stored_stats_rows(
     """Rows of (account_id, period, *SUM_FIELDS), from the sums table: the same columns
     as ``recomputed_stats_rows`` (``.keys()`` names them)."""
     s = AnswerSums
-    return session.execute(
+    # Core rows on the session's connection: plain tuples, not the ORM's row processing.
+    return session.connection().execute(
         select(s.account_id, s.period, *[getattr(s, name) for name in SUM_FIELDS])
         .where(s.period.in_(quarters), s.responses > 0)
         .where(s.account_id.in_(only) if only is not None else true())
@@ -243,7 +244,7 @@ def stored_days_rows(
 ) -> Any:
     """Rows of (account_id, period, days, count) from the histogram table."""
     d = AnswerQuoteDays
-    return session.execute(
+    return session.connection().execute(
         select(d.account_id, d.period, d.days, d.count)
         .where(d.period.in_(quarters), d.count > 0)
         .where(d.account_id.in_(only) if only is not None else true())
