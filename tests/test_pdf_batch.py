@@ -50,8 +50,8 @@ def batch_and_single_pages(app) -> tuple[int, set[Universe]]:  # type: ignore[no
     loads: list[str] = []
 
     def seen(conn, cursor, statement: str, *args) -> None:  # type: ignore[no-untyped-def]
-        # The turnaround-days histogram: read once by each load of the scoring data.
-        if "FROM answer_quote_days" in statement:
+        # The stored sums: read once by each load of the scoring data.
+        if "FROM answer_sums" in statement and "GROUP BY" not in statement:
             loads.append(statement)
 
     with app.app_context():
