@@ -381,3 +381,38 @@ def test_new_pages_pass_axe_on_phone_and_desktop(live_staff, client, browser) ->
         assert page.evaluate("document.documentElement.lang") == "fr"
         context.close()
     assert checked == 12
+
+
+def test_a_french_staff_user_sees_initiatives_followups_and_the_scorecard_in_french(
+    staff, client
+) -> None:  # type: ignore[no-untyped-def]
+    login(client, "admin@example.test")
+    assert choose_language(client, "fr").status_code == 302
+    english = english_words("fr")
+
+    def no_english(part: str) -> str:
+        text = re.sub(r"<[^>]+>", " ", part)
+        for word in english:
+            assert re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text) is None, (word, text)
+        return text
+
+    def thead(html: str) -> str:
+        found = re.search(r"<thead>.*?</thead>", html, re.DOTALL)
+        assert found, html[:2000]
+        return no_english(found.group(0))
+
+    initiatives = client.get("/initiatives/").get_data(as_text=True)
+    head = thead(initiatives)
+    assert "Nom" in head and "Indicateurs ciblés" in head
+    assert "Nouvelle initiative" in initiatives and "New initiative" not in initiatives
+
+    inbox = client.get("/followups/").get_data(as_text=True)
+    assert "<h1>Suivis</h1>" in inbox
+    assert "Vos e-mails d’alerte" in inbox and "Your alert emails" not in inbox
+    assert "Uniquement les miens" in inbox and "Only mine" not in inbox
+
+    account = client.get(f"/accounts/ACC-1?period={PERIOD}").get_data(as_text=True)
+    head = thead(account.split('class="scorecard"', 1)[1])
+    for french in ("Indicateur", "Selon les clients", "Écart de perception", "KPI interne"):
+        assert french in head, (french, head)
+    assert "Ce que disent les clients" in account and "What customers said" not in account

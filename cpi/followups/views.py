@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -55,7 +56,7 @@ def inbox() -> ResponseReturnValue:
 def preference() -> ResponseReturnValue:
     form = PreferenceForm()
     if not form.validate_on_submit():
-        flash("Alert emails: choose one of the options.", "error")
+        flash(_("Alert emails: choose one of the options."), "error")
         return redirect(url_for("followups.inbox"))
     session = get_session()
     ops.set_digest(session, current_user, form.digest.data == "digest")
@@ -140,7 +141,7 @@ def assign(followup_id: int) -> ResponseReturnValue:
         followup, account = _followup_or_404(followup_id)
         return _detail_page(followup, account, [str(error)], 400)
     session.commit()
-    flash("Assignee saved.", "success")
+    flash(_("Assignee saved."), "success")
     return redirect(url_for("followups.show", followup_id=followup_id))
 
 
@@ -170,7 +171,7 @@ def rules() -> ResponseReturnValue:
             errors.append(str(error))
         else:
             session.commit()
-            flash("Alert rules saved." if changes else "Nothing changed.", "success")
+            flash(_("Alert rules saved.") if changes else _("Nothing changed."), "success")
             return redirect(url_for("followups.rules"))
     else:
         errors += [f"{form[n].label.text}: {m[0]}" for n, m in form.errors.items()]

@@ -25,6 +25,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cpi.audit.operations import audit_export
@@ -146,7 +147,7 @@ def create() -> ResponseReturnValue:
             errors.append(str(error))
         else:
             session.commit()
-            flash(f"Created the initiative {initiative.name}.", "success")
+            flash(_("Created the initiative %(name)s.", name=initiative.name), "success")
             return redirect(url_for("initiatives.report", initiative_id=initiative.id))
     elif request.method == "POST":
         errors = _form_errors(form)
@@ -177,7 +178,7 @@ def edit(initiative_id: int) -> ResponseReturnValue:
             errors.append(str(error))
         else:
             session.commit()
-            flash("Saved the initiative.", "success")
+            flash(_("Saved the initiative."), "success")
             return redirect(url_for("initiatives.report", initiative_id=initiative_id))
     elif request.method == "POST":
         errors = _form_errors(form)
@@ -197,7 +198,7 @@ def delete(initiative_id: int) -> ResponseReturnValue:
     session = get_session()
     ops.delete_initiative(session, initiative, actor=current_user.email)
     session.commit()
-    flash(f"Deleted the initiative {name}.", "success")
+    flash(_("Deleted the initiative %(name)s.", name=name), "success")
     return redirect(url_for("initiatives.index"))
 
 
@@ -232,7 +233,7 @@ def costs(initiative_id: int) -> ResponseReturnValue:
             errors.append(str(error))
         else:
             session.commit()
-            flash("Added the cost line.", "success")
+            flash(_("Added the cost line."), "success")
             return redirect(url_for("initiatives.costs", initiative_id=initiative_id))
     elif request.method == "POST":
         errors = _form_errors(form)
@@ -251,7 +252,7 @@ def remove_cost(initiative_id: int, cost_id: int) -> ResponseReturnValue:
     except ops.InitiativeNotFound:
         deny(404)
     session.commit()
-    flash("Removed the cost line.", "success")
+    flash(_("Removed the cost line."), "success")
     return redirect(url_for("initiatives.costs", initiative_id=initiative_id))
 
 

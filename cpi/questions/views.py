@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -100,7 +101,7 @@ def create() -> ResponseReturnValue:
     record(session, current_user.email, "question.create", f"{survey.code}: {question.field}")
     session.commit()
     forget_cached_questions()
-    flash(f"Added the question {question.field}.", "success")
+    flash(_("Added the question %(field)s.", field=question.field), "success")
     return _back(survey.id)
 
 
@@ -116,7 +117,7 @@ def template() -> ResponseReturnValue:
     record(session, current_user.email, "question.template", f"{survey.code}: {names}")
     session.commit()
     forget_cached_questions()
-    flash(f"Template added: {names}.", "success")
+    flash(_("Template added: %(names)s.", names=names), "success")
     return _back(survey.id)
 
 
