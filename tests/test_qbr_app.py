@@ -340,6 +340,7 @@ def test_french_lead_downloads_a_segment_zip_followed_on_the_worker(
         "Comptes",
         "Campagnes",
         "Initiatives",
+        "Suivis",
     ]
     page.click("button:has-text('PDF des comptes (ZIP)')")
     page.wait_for_url("**/scorecards/batches/*")
