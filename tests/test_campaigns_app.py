@@ -387,3 +387,43 @@ def test_the_rate_chart_steps_up_with_each_day_of_answers() -> None:
     assert heights == pytest.approx([0, full / 4, full / 2, full / 2])
     assert chart.summary.endswith("2 of 4 answered (50.0%).")
     assert rate_chart([], 0, None, date(2026, 10, 5)).empty
+
+
+def test_campaign_pages_write_only_to_close_a_due_campaign(app, client, db, staff) -> None:  # type: ignore[no-untyped-def]
+    # A page is a GET read in a deferred transaction; on SQLite a write in it fails at
+    # once ("database is locked") when the worker committed meanwhile. So the pages
+    # write nothing, except a closing of due campaigns in a transaction of its own.
+    from sqlalchemy import event
+
+    from cpi.db import database
+
+    sign_in(client, LEAD)
+    created = new_campaign(client)
+    assert created.status_code == 302
+    campaign_id = db.scalar(select(func.max(Campaign.id)))
+    writes: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
+            writes.append(statement)
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        for path in ("/campaigns/", f"/campaigns/{campaign_id}"):
+            assert client.get(path).status_code == 200
+        assert writes == []
+        db.execute(
+            update(Campaign)
+            .where(Campaign.id == campaign_id)
+            .values(closes_on=utcnow().date() - timedelta(days=1))
+        )
+        db.commit()
+        page = client.get(f"/campaigns/{campaign_id}")
+        assert page.status_code == 200
+        assert writes and all(w.lstrip().upper().startswith("UPDATE") for w in writes), writes
+        assert any("campaigns" in w for w in writes), writes
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    db.rollback()
+    assert db.get(Campaign, campaign_id).status == "closed"

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from cpi.audit.operations import audit_export, record
@@ -28,7 +29,7 @@ from cpi.campaigns import operations as ops
 from cpi.campaigns.charts import rate_chart
 from cpi.campaigns.forms import CampaignForm, RemindForm, ScheduleForm
 from cpi.campaigns.preview import preview_emails
-from cpi.db import get_session
+from cpi.db import database, get_session
 from cpi.exports.operations import csv_lines
 from cpi.jobs.extra import QueueUnavailable, RedisExtraMissing
 from cpi.jobs.status import job_state, start_task
@@ -37,6 +38,7 @@ from cpi.rules.campaign_periods import askable_periods, quarter_end, quarter_of
 from cpi.surveys import schedules
 from cpi.surveys.campaigns import (
     CampaignError,
+    any_due_campaigns,
     close_campaign,
     close_due_campaigns,
     is_taking_answers,
@@ -83,11 +85,25 @@ def _campaign_or_404(campaign_id: int) -> Campaign:
     return campaign
 
 
+def _close_due(session: Session) -> None:
+    """Close the campaigns past their closing day before a page shows them.
+
+    A page is a GET, read in a deferred transaction; SQLite cannot turn that into a
+    write once another connection (the worker, a submit) has committed since it began:
+    it fails at once with "database is locked" instead of waiting. So the closing runs
+    in a write transaction of its own, and only when a campaign is due; the read
+    session then starts a fresh snapshot that sees it.
+    """
+    if any_due_campaigns(session):
+        with database().transaction() as writer:
+            close_due_campaigns(writer)
+        session.commit()
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     session = get_session()
-    close_due_campaigns(session)
-    session.commit()
+    _close_due(session)
     owner = _portfolio()
     campaigns = ops.campaigns_for(session, owner)
     stats = {c.id: ops.stats_for(session, c.id, owner) for c in campaigns}
@@ -138,8 +154,7 @@ def new() -> ResponseReturnValue:
 @bp.get("/<int:campaign_id>")
 def show(campaign_id: int) -> ResponseReturnValue:
     session = get_session()
-    close_due_campaigns(session)
-    session.commit()
+    _close_due(session)
     campaign = _campaign_or_404(campaign_id)
     owner = _portfolio()
     stats = ops.stats_for(session, campaign_id, owner)

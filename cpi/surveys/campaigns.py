@@ -111,12 +111,22 @@ def get_campaign(session: Session, campaign_id: int) -> Campaign:
     return campaign
 
 
+def _due(today: date) -> Any:
+    return (Campaign.status != "closed") & (Campaign.closes_on < today)
+
+
+def any_due_campaigns(session: Session, today: date | None = None) -> bool:
+    """Whether some campaign's closing day has passed while it is still open (a read)."""
+    today = today or utcnow().date()
+    return bool(session.scalar(select(select(Campaign.id).where(_due(today)).exists())))
+
+
 def close_due_campaigns(session: Session, today: date | None = None) -> int:
     """Close campaigns whose closing day has passed (answers are taken through that day)."""
     today = today or utcnow().date()
     result = session.execute(
         update(Campaign)
-        .where(Campaign.status != "closed", Campaign.closes_on < today)
+        .where(_due(today))
         .values(status="closed", closed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
