@@ -193,3 +193,40 @@ def test_fuzz_every_staff_url_and_form_field(app, signed_in, data) -> None:  # t
     )
     no_500(response, f"POST {path} {fields!r} multipart={multipart}")
     logging.getLogger(__name__).debug("%s %s", path, response.status_code)
+
+
+def test_every_staff_get_writes_only_in_a_write_transaction_of_its_own(app, signed_in) -> None:  # type: ignore[no-untyped-def]
+    # A GET reads in a deferred transaction. On SQLite a write inside it fails at once
+    # ("database is locked", no waiting) when another connection committed since it
+    # began: a page that writes must do so in a write transaction of its own
+    # (BEGIN IMMEDIATE, as cpi.audit.operations.audit_export does).
+    from sqlalchemy import event
+
+    from cpi.db import database
+
+    stray: list[str] = []
+
+    def spy(conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in {"INSERT", "UPDATE", "DELETE"} and not conn.get_execution_options().get(
+            "cpi_write"
+        ):
+            stray.append(f"{current}: {statement[:120]}")
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", spy)
+    seen = 0
+    try:
+        for rule in staff_rules(app):
+            if "GET" not in rule.methods:
+                continue
+            for path in build_paths(rule):
+                for who, (client, _csrf) in signed_in.items():
+                    current = f"GET {path} as {who}"
+                    response = client.get(path)
+                    seen += response.status_code == 200
+                    response.close()
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+    assert seen >= 30, seen
+    assert stray == []
