@@ -205,6 +205,19 @@ def test_a_french_staff_user_sees_the_dashboard_and_nav_in_french(staff, client,
     assert "Rechercher" in page and "Suchen" not in page
 
 
+def test_a_french_staff_user_downloads_the_internal_pdf_in_french(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "lead@example.test")
+    assert choose_language(client, "fr").status_code == 302
+    response = client.get(f"/scorecards/company.pdf?period={PERIOD}")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    text = " ".join(pdf_text(response.data).split())
+    for french in ("Comment ces chiffres sont calculés", "Les commentaires sont anonymes",
+                   f"Période {PERIOD}", "intervalles de confiance à 95 %"):  # fmt: skip
+        assert french in text, french
+    for english in ("How these figures are computed", "Comments are anonymous", "Generated"):
+        assert english not in text, english
+
+
 def test_without_a_preference_the_browser_language_then_english(staff, client) -> None:  # type: ignore[no-untyped-def]
     login(client, OWNER_A)
     german = client.get("/accounts", headers={"Accept-Language": "de-AT,de;q=0.9"})
