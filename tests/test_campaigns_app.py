@@ -427,3 +427,31 @@ def test_campaign_pages_write_only_to_close_a_due_campaign(app, client, db, staf
         event.remove(engine, "before_cursor_execute", spy)
     db.rollback()
     assert db.get(Campaign, campaign_id).status == "closed"
+
+
+def test_a_german_lead_plans_campaigns_in_german(client, staff) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15 item 4: schedules, their form, the flash and the new-campaign page in the
+    user's language (their profile's)."""
+    sign_in(client, LEAD)
+    token = csrf_token(client, "/account/password")
+    assert (
+        client.post("/account/language", data={"csrf_token": token, "locale": "de"}).status_code
+        == 302
+    )
+    page = "/campaigns/schedules"
+    saved = post(client, page, page, name="Retail QBR", segment="Retail", owner_email="",
+                 lead_days="21", remind_after_days="5", survey="cpi-pulse")  # fmt: skip
+    assert saved.status_code == 302
+    listed = client.get(page).get_data(as_text=True)
+    assert "Zeitplan gespeichert: Der Worker startet seine Kampagnen selbstständig." in listed
+    german = ["Segment Retail", "21 Tage vor jedem Quartalsende", "Rhythmus", "Pausieren",
+              "Erinnerungen nach 5 und 10 Tagen", "So viele Tage vor Quartalsende"]  # fmt: skip
+    for text in german:
+        assert text in listed, text
+    english = ["Schedule saved", "days before each quarter's end", "reminders after", "Rhythm<",
+               "Start this many days"]  # fmt: skip
+    for text in english:
+        assert text not in listed, text
+    new = client.get("/campaigns/new").get_data(as_text=True)
+    assert "Abgefragtes Quartal" in new and "(gerade zu Ende)" in new
+    assert "Quarter asked about" not in new and "(just ended)" not in new

@@ -369,3 +369,41 @@ def test_identical_submits_at_once_raise_one_follow_up(
                                  zip(clients, forms, strict=True)))  # fmt: skip
     assert statuses == [303] * 12
     assert len(_followups(db)) == 1 and len(_alert_mail(db)) == 1
+
+
+def test_a_french_account_manager_works_the_inbox_in_french(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
+    """Issue 15 item 4: the inbox, its status labels and the status flash in the user's
+    language (their profile's), not in English."""
+    tokens = _setup(app, runner, write_csv)
+    _answer(client, tokens["bob@acme.test"], **LOW)
+    [followup] = _followups(db)
+    owner = _staff(app, OWNER)
+    chosen = owner.post(
+        "/account/language",
+        data={"csrf_token": csrf_token(owner, "/account/password"), "locale": "fr"},
+    )
+    assert chosen.status_code == 302
+    inbox = owner.get("/followups/?status=all").get_data(as_text=True)
+    assert '<html lang="fr">' in inbox and "Acme &lt;Industrial&gt;" in inbox
+    for english in ("Follow-ups", "Only mine", "Your alert emails", "One daily digest"):
+        assert english not in inbox, english
+    for french in (
+        "Suivis",
+        "Ouverts et contactés",
+        "Un récapitulatif quotidien",
+        ">Ouvert</span>",
+    ):
+        assert french in inbox, french
+    url = f"/followups/{followup.id}"
+    page = owner.get(url).get_data(as_text=True)
+    assert "Nouveau statut" in page and "New status" not in page
+    assert "Personne (le responsable de compte)" in page and "Nobody (the" not in page
+    marked = owner.post(
+        f"{url}/status",
+        data={"status": "contacted", "csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Suivi marqué comme contacté." in marked and "marked contacted" not in marked
+    assert _followups(db)[0].status == "contacted"

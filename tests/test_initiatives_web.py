@@ -376,3 +376,63 @@ def test_driver_view_speaks_of_association_with_counts(course, client) -> None: 
     assert "Accounts whose customers report First-contact resolution ≥" in page
     assert "accounts, n=" in page
     assert "caus" not in page.replace("not cause and effect", "")
+
+
+# -- the pages and the PDF in the user's language (issue 15 item 4) ----------------------------
+
+FRENCH_REPORT = {
+    "Effect on the target indicators": "Effet sur les indicateurs ciblés",
+    "Outcomes before and after": "Résultats avant et après",
+    "Difference in differences": "Différence des différences",
+    "Return on investment": "Retour sur investissement",
+    "The calculation, line by line": "Le calcul, ligne par ligne",
+    "How these figures are computed": "Comment ces chiffres sont calculés",
+    "Only case studies approved by enablement count as benefits.": (
+        "Seules les études de cas approuvées par le sales enablement comptent comme bénéfices."
+    ),
+    "Case study (Hours avoided): Escalations avoided": (
+        "Étude de cas (Heures évitées) : Escalations avoided"
+    ),
+    "Total costs = 20,000.00": "Coûts totaux = 20,000.00",
+}
+
+
+def _in_french(client) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_token(client, "/account/password")
+    assert (
+        client.post("/account/language", data={"csrf_token": token, "locale": "fr"}).status_code
+        == 302
+    )
+
+
+def test_a_french_user_reads_the_initiative_pages_and_pdf_in_french(course, client) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, LEAD, PASSWORD)
+    _in_french(client)
+    report = client.get(f"/initiatives/{course}")
+    assert '<html lang="fr">' in report.get_data(as_text=True)
+    page = _text(report)
+    for english, french in FRENCH_REPORT.items():
+        assert english not in page, english
+        assert french in page, french
+    assert "FCR <course> & co" in page and "Formation" in page  # the kind "training"
+
+    coaching = _text(client.get("/initiatives/coaching"))
+    assert "Axes de coaching" in coaching and "par responsable de compte" in coaching
+    assert "Coaching focus" not in coaching and "per account manager" not in coaching
+
+    drivers = _text(client.get("/initiatives/drivers"))
+    assert "Lien entre CPI et résultats" in drivers and "How CPIs go with outcomes" not in drivers
+    assert "pas une relation de cause à effet" in drivers and "not cause and effect" not in drivers
+    assert "Les comptes dont les clients indiquent" in drivers
+    assert "Accounts whose customers report" not in drivers
+
+    new_study = _text(client.get(f"/initiatives/{course}/case-studies/new"))
+    assert "Enregistrer l’étude de cas" in new_study and "Type de retour" in new_study
+    assert "Record case study" not in new_study and "Kind of return" not in new_study
+
+    pdf = client.get(f"/initiatives/{course}/report.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = " ".join(pdf_text(pdf.data).split())
+    assert "Comment ces chiffres sont calculés" in text and "Retour sur investissement" in text
+    assert "How these figures are computed" not in text and "Return on investment" not in text
+    assert "FCR <course> & co" in text

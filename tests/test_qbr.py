@@ -199,6 +199,39 @@ def test_choices_are_saved_per_account_and_period_and_audit_logged(app, client, 
     assert "200" in response.get_data(as_text=True)
 
 
+def test_a_year_is_an_annual_business_review(client, demo) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, FRENCH_OWNER)
+    url = f"/accounts/{FRENCH}/qbr/preview"
+    year = client.get(f"{url}?period=2026&lang=en").get_data(as_text=True)
+    assert "Annual business review" in year and "Quarterly business review" not in year
+    quarter = client.get(f"{url}?period={PERIOD}&lang=en").get_data(as_text=True)
+    assert "Quarterly business review" in quarter and "Annual business review" not in quarter
+    french_year = client.get(f"{url}?period=2026").get_data(as_text=True)  # the account's French
+    assert "Revue annuelle" in french_year and "Revue trimestrielle" not in french_year
+
+
+def test_the_preparation_page_speaks_the_users_language(client, demo) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, FRENCH_OWNER)
+    token = csrf_token(client.get("/account/password").get_data(as_text=True))
+    assert (
+        client.post("/account/language", data={"csrf_token": token, "locale": "de"}).status_code
+        == 302
+    )
+    page = client.get(f"/accounts/{FRENCH}/qbr?period={PERIOD}").get_data(as_text=True)
+    german_texts = (
+        "QBR vorbereiten",
+        "Vorschau und Download",
+        "Maßnahme 1",
+        "Kundenausgabe (für das Quartalsgespräch)",
+        "Sprache und Logo des Kunden",
+    )
+    for german in german_texts:
+        assert german in page, german
+    for english in ("Prepare the QBR", "Preview and download", "Customer edition", "Action 1",
+                    "Save language and logo"):  # fmt: skip
+        assert english not in page, english
+
+
 # --- the customer edition: PDF ------------------------------------------------------
 
 

@@ -205,6 +205,19 @@ def test_a_french_staff_user_sees_the_dashboard_and_nav_in_french(staff, client,
     assert "Rechercher" in page and "Suchen" not in page
 
 
+def test_a_french_staff_user_downloads_the_internal_pdf_in_french(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "lead@example.test")
+    assert choose_language(client, "fr").status_code == 302
+    response = client.get(f"/scorecards/company.pdf?period={PERIOD}")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    text = " ".join(pdf_text(response.data).split())
+    for french in ("Comment ces chiffres sont calculés", "Les commentaires sont anonymes",
+                   f"Période {PERIOD}", "intervalles de confiance à 95 %"):  # fmt: skip
+        assert french in text, french
+    for english in ("How these figures are computed", "Comments are anonymous", "Generated"):
+        assert english not in text, english
+
+
 def test_without_a_preference_the_browser_language_then_english(staff, client) -> None:  # type: ignore[no-untyped-def]
     login(client, OWNER_A)
     german = client.get("/accounts", headers={"Accept-Language": "de-AT,de;q=0.9"})
@@ -240,6 +253,18 @@ def test_staff_texts_are_in_the_catalogue() -> None:
         ("templates/admin/**.html", "jinja2"),
         ("templates/campaigns/**.html", "jinja2"),
         ("templates/scorecards/**.html", "jinja2"),
+        ("templates/initiatives/**.html", "jinja2"),
+        ("templates/followups/**.html", "jinja2"),
+        ("templates/qbr/**.html", "jinja2"),
+        ("cpi/scorecards/qbr/**.py", "python"),
+        # the command line speaks English on purpose: cli.py files are left out
+        ("cpi/followups/cli.py", "ignore"),
+        ("cpi/initiatives/cli.py", "ignore"),
+        ("cpi/followups/**.py", "python"),
+        ("cpi/initiatives/**.py", "python"),
+        ("cpi/outcomes/**.py", "python"),
+        ("cpi/questions/**.py", "python"),
+        ("cpi/campaigns/**.py", "python"),
     ]
     found = {
         message

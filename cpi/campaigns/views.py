@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
@@ -141,7 +142,7 @@ def new() -> ResponseReturnValue:
             record(session, current_user.email, "campaign.create",
                    f"{campaign.id} {campaign.name} {campaign.period}")  # fmt: skip
             session.commit()
-            flash("Campaign created as a draft: check the email, then send it.", "success")
+            flash(_("Campaign created as a draft: check the email, then send it."), "success")
             return redirect(url_for("campaigns.show", campaign_id=campaign.id))
     else:
         errors += [f"{form[name].label.text}: {m}" for name, ms in form.errors.items() for m in ms]
@@ -226,7 +227,7 @@ def send(campaign_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         access.deny(400)
     if campaign.status == "closed":
-        flash("This campaign is closed: nobody was invited.", "error")
+        flash(_("This campaign is closed: nobody was invited."), "error")
         return redirect(url_for("campaigns.show", campaign_id=campaign_id))
     return _run("send_campaign", campaign_id, "campaign.send")
 
@@ -237,7 +238,7 @@ def remind(campaign_id: int) -> ResponseReturnValue:
     _campaign_or_404(campaign_id)
     form = RemindForm()
     if not form.validate_on_submit():
-        flash("after days: give a number of days from 0 to 90.", "error")
+        flash(_("after days: give a number of days from 0 to 90."), "error")
         return redirect(url_for("campaigns.show", campaign_id=campaign_id))
     return _run("remind_campaign", campaign_id, "campaign.remind", after_days=form.after_days.data)
 
@@ -252,7 +253,7 @@ def close(campaign_id: int) -> ResponseReturnValue:
     close_campaign(session, campaign_id)
     record(session, current_user.email, "campaign.close", str(campaign_id))
     session.commit()
-    flash("Campaign closed: its links no longer take answers.", "success")
+    flash(_("Campaign closed: its links no longer take answers."), "success")
     return redirect(url_for("campaigns.show", campaign_id=campaign_id))
 
 
@@ -306,7 +307,7 @@ def schedule_list() -> ResponseReturnValue:
         else:
             record(session, current_user.email, "schedule.create", f"{schedule.id} {schedule.name}")
             session.commit()
-            flash("Schedule saved: the worker starts its campaigns by itself.", "success")
+            flash(_("Schedule saved: the worker starts its campaigns by itself."), "success")
             return redirect(url_for("campaigns.schedule_list"))
     else:
         errors += [f"{form[name].label.text}: {m}" for name, ms in form.errors.items() for m in ms]
@@ -336,5 +337,5 @@ def pause_schedule(schedule_id: int, action: str) -> ResponseReturnValue:
     schedule.paused = action == "pause"
     record(session, current_user.email, f"schedule.{action}", str(schedule_id))
     session.commit()
-    flash(f"Schedule {'paused' if schedule.paused else 'resumed'}.", "success")
+    flash(_("Schedule paused.") if schedule.paused else _("Schedule resumed."), "success")
     return redirect(url_for("campaigns.schedule_list"))

@@ -30,7 +30,6 @@ from cpi.scoring.catalogue import ANSWER_FIELDS
 from cpi.timeutil import utcnow
 
 STATUSES = ("open", "contacted", "resolved")
-STATUS_LABELS = {"open": "Open", "contacted": "Contacted", "resolved": "Resolved"}
 # Forward only: a resolved follow-up stays resolved (a new worrying answer raises a new one).
 NEXT_STATUSES = {"open": ("contacted", "resolved"), "contacted": ("resolved",), "resolved": ()}
 DEFAULT_DUE_DAYS = 2

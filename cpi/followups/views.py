@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -19,14 +20,22 @@ from cpi.db import get_session
 from cpi.followups import figures as loop
 from cpi.followups import operations as ops
 from cpi.followups import rules as alert_rules
-from cpi.followups.forms import DIGEST_CHOICES, AssignForm, PreferenceForm, RulesForm, StatusForm
+from cpi.followups.forms import AssignForm, PreferenceForm, RulesForm, StatusForm
 from cpi.followups.models import FollowUp
 from cpi.timeutil import utcnow
 
 bp = Blueprint("followups", __name__, url_prefix="/followups")
 access.require_staff(bp)
-FILTERS = {"active": "Open and contacted", "open": "Open", "contacted": "Contacted",
-           "resolved": "Resolved", "all": "All"}  # fmt: skip
+FILTERS = {"active": _l("Open and contacted"), "open": _l("Open"), "contacted": _l("Contacted"),
+           "resolved": _l("Resolved"), "all": _l("All")}  # fmt: skip
+# What the pages call a status and an alert rule, in the user's language.
+STATUS_NAMES = {"open": _l("Open"), "contacted": _l("Contacted"), "resolved": _l("Resolved")}
+RULE_NAMES = {
+    "fcr": _l("First-contact resolution answered “no”"),
+    "nps": _l("Likelihood to recommend (0–10) at or below"),
+    "csat": _l("Overall satisfaction (1–5) at or below"),
+    "ces": _l("Ease of working with us (1–7) at or below"),
+}
 
 
 def _followup_or_404(followup_id: int) -> tuple[FollowUp, Any]:
@@ -48,7 +57,7 @@ def inbox() -> ResponseReturnValue:
         "followups/inbox.html",
         rows=ops.inbox(session, current_user, status=status, mine=mine),
         status=status, mine=mine, filters=FILTERS, now=utcnow(), form=form,
-        reasons=_reason_names,
+        reasons=_reason_names, labels=STATUS_NAMES,
     )  # fmt: skip
 
 
@@ -61,7 +70,10 @@ def preference() -> ResponseReturnValue:
     session = get_session()
     ops.set_digest(session, current_user, form.digest.data == "digest")
     session.commit()
-    flash(f"Saved: {DIGEST_CHOICES[form.digest.data].lower()}.", "success")
+    if form.digest.data == "digest":
+        flash(_("Saved: one daily digest."), "success")
+    else:
+        flash(_("Saved: an email for each alert."), "success")
     return redirect(url_for("followups.inbox"))
 
 
@@ -73,10 +85,10 @@ def _detail_page(followup: FollowUp, account: Any, errors: list[str], status: in
     session = get_session()
     status_form = StatusForm(formdata=None) if not errors else StatusForm()
     status_form.status.choices = [
-        SelectChoice(s, ops.STATUS_LABELS[s]) for s in ops.NEXT_STATUSES[followup.status]
+        SelectChoice(s, STATUS_NAMES[s]) for s in ops.NEXT_STATUSES[followup.status]
     ]
     assign_form = AssignForm(formdata=None)
-    assign_form.assignee.choices = [SelectChoice("", "Nobody (the account manager)")] + [
+    assign_form.assignee.choices = [SelectChoice("", _("Nobody (the account manager)"))] + [
         SelectChoice(u.email, f"{u.name} ({u.email})" if u.name else u.email)
         for u in ops.assignable_users(session, account)
     ]
@@ -87,7 +99,7 @@ def _detail_page(followup: FollowUp, account: Any, errors: list[str], status: in
         followup=followup, account=account, answers=answers,
         name=ops.respondent_name(session, followup), reasons=_reason_names(followup.reasons),
         status_form=status_form, assign_form=assign_form, errors=errors,
-        overdue=_overdue(followup, utcnow()), labels=ops.STATUS_LABELS,
+        overdue=_overdue(followup, utcnow()), labels=STATUS_NAMES,
     ), status  # fmt: skip
 
 
@@ -105,7 +117,7 @@ def show(followup_id: int) -> ResponseReturnValue:
 def change_status(followup_id: int) -> ResponseReturnValue:
     followup, account = _followup_or_404(followup_id)
     form = StatusForm()
-    form.status.choices = [SelectChoice(s, ops.STATUS_LABELS[s]) for s in ops.STATUSES]
+    form.status.choices = [SelectChoice(s, STATUS_NAMES[s]) for s in ops.STATUSES]
     session = get_session()
     try:
         if not form.validate_on_submit():
@@ -120,7 +132,10 @@ def change_status(followup_id: int) -> ResponseReturnValue:
         followup, account = _followup_or_404(followup_id)
         return _detail_page(followup, account, [str(error)], 400)
     session.commit()
-    flash(f"Follow-up marked {followup.status}.", "success")
+    if followup.status == "resolved":
+        flash(_("Follow-up marked resolved."), "success")
+    else:
+        flash(_("Follow-up marked contacted."), "success")
     return redirect(url_for("followups.show", followup_id=followup_id))
 
 
@@ -134,7 +149,7 @@ def assign(followup_id: int) -> ResponseReturnValue:
     ]
     try:
         if not form.validate_on_submit():
-            raise ops.FollowUpError("Assignee: choose a staff member who may see this account.")
+            raise ops.FollowUpError(_("Assignee: choose a staff member who may see this account."))
         ops.assign(session, followup, account, form.assignee.data or "", actor=current_user.email)
     except ops.FollowUpError as error:
         session.rollback()
@@ -149,7 +164,7 @@ def assign(followup_id: int) -> ResponseReturnValue:
 def rules() -> ResponseReturnValue:
     if not current_user.sees_everything:
         access.deny(
-            403, description="Only administrators and sales enablement can change alert rules."
+            403, description=_("Only administrators and sales enablement can change alert rules.")
         )
     session = get_session()
     current = ops.load_rules(session)
@@ -177,7 +192,7 @@ def rules() -> ResponseReturnValue:
         errors += [f"{form[n].label.text}: {m[0]}" for n, m in form.errors.items()]
     status = 400 if errors else 200
     return render_template("followups/rules.html", form=form, errors=errors,
-                           names=alert_rules.RULE_NAMES), status  # fmt: skip
+                           names=RULE_NAMES), status  # fmt: skip
 
 
 @bp.app_context_processor

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from cpi.initiatives.effects import NOT_ENOUGH_ACCOUNTS, NOT_ENOUGH_ANSWERS
 from cpi.initiatives.roi import OUTCOME_BETTER, RATE_OUTCOMES
 from cpi.scorecards.charts import FIXED_RANGE, Point
 from cpi.scorecards.display import axis_unit, number
@@ -22,32 +26,69 @@ from cpi.scoring import INDICATORS_BY_CODE, Period
 WIDTH, HEIGHT = 360, 170
 LEFT, RIGHT, TOP, BOTTOM = 36, 14, 22, 26
 
-OUTCOME_LABELS: dict[str, str] = {
-    "renewed": "Renewal rate",
-    "churned": "Churn rate",
-    "revenue": "Revenue per account-quarter",
-    "expansion_revenue": "Expansion revenue per account-quarter",
-    "referrals": "Referrals per account-quarter",
-    "cost_to_serve": "Cost to serve per account-quarter",
+# Labels are translated when shown (lazy_gettext): the user's language on the pages,
+# English on the command line (no request there).
+OUTCOME_LABELS: dict[str, Any] = {
+    "renewed": _l("Renewal rate"),
+    "churned": _l("Churn rate"),
+    "revenue": _l("Revenue per account-quarter"),
+    "expansion_revenue": _l("Expansion revenue per account-quarter"),
+    "referrals": _l("Referrals per account-quarter"),
+    "cost_to_serve": _l("Cost to serve per account-quarter"),
 }
-# "Accounts whose customers report FCR >= 80% <verb> <a> vs <b>"
-OUTCOME_VERBS: dict[str, str] = {
-    "renewed": "renewed at",
-    "churned": "churned at",
-    "revenue": "brought in revenue of",
-    "expansion_revenue": "brought in expansion revenue of",
-    "referrals": "gave referrals at",
-    "cost_to_serve": "cost to serve",
+# "Accounts whose customers report FCR >= 80% <verb> <a> vs <b>": one whole sentence per
+# outcome, so that each language can order its words.
+DRIVER_SENTENCES: dict[str, Any] = {
+    "renewed": _l(
+        "Accounts whose customers report %(indicator)s %(split)s %(threshold)s "
+        "renewed at %(better)s vs %(worse)s for the other accounts"
+    ),
+    "churned": _l(
+        "Accounts whose customers report %(indicator)s %(split)s %(threshold)s "
+        "churned at %(better)s vs %(worse)s for the other accounts"
+    ),
+    "revenue": _l(
+        "Accounts whose customers report %(indicator)s %(split)s %(threshold)s "
+        "brought in revenue of %(better)s vs %(worse)s for the other accounts"
+    ),
+    "expansion_revenue": _l(
+        "Accounts whose customers report %(indicator)s %(split)s %(threshold)s "
+        "brought in expansion revenue of %(better)s vs %(worse)s for the other accounts"
+    ),
+    "referrals": _l(
+        "Accounts whose customers report %(indicator)s %(split)s %(threshold)s "
+        "gave referrals at %(better)s vs %(worse)s for the other accounts"
+    ),
+    "cost_to_serve": _l(
+        "Accounts whose customers report %(indicator)s %(split)s %(threshold)s "
+        "cost to serve %(better)s vs %(worse)s for the other accounts"
+    ),
 }
-KIND_LABELS: dict[str, str] = {
-    "fees": "Fees",
-    "materials": "Materials",
-    "hours": "Participants' time",
-    "other": "Other",
-    "new_revenue": "New revenue",
-    "direct_savings": "Direct savings",
-    "hours_avoided": "Hours avoided",
-    "giveaways_avoided": "Give-aways avoided",
+KIND_LABELS: dict[str, Any] = {
+    "fees": _l("Fees"),
+    "materials": _l("Materials"),
+    "hours": _l("Participants' time"),
+    "other": _l("Other"),
+    "new_revenue": _l("New revenue"),
+    "direct_savings": _l("Direct savings"),
+    "hours_avoided": _l("Hours avoided"),
+    "giveaways_avoided": _l("Give-aways avoided"),
+}
+INITIATIVE_KIND_LABELS: dict[str, Any] = {
+    "training": _l("Training"),
+    "coaching": _l("Coaching"),
+    "content": _l("Content"),
+    "process": _l("Process"),
+    "tool": _l("Tool"),
+}
+STUDY_STATUS_LABELS: dict[str, Any] = {
+    "pending": _l("pending"),
+    "approved": _l("approved"),
+    "rejected": _l("rejected"),
+}
+REASONS: dict[str, Any] = {
+    NOT_ENOUGH_ANSWERS: _l("not enough answers"),
+    NOT_ENOUGH_ACCOUNTS: _l("not enough accounts"),
 }
 # What an account manager does not see of an initiative: money figures of the whole
 # initiative (other participants' case studies, the team's costs and return).
@@ -84,7 +125,33 @@ def figure(name: str, value: float | None, *, signed: bool = False) -> str:
 def label(name: str) -> str:
     if name in INDICATORS_BY_CODE:
         return INDICATORS_BY_CODE[name].name
-    return OUTCOME_LABELS.get(name, name)
+    return str(OUTCOME_LABELS.get(name, name))
+
+
+def kind_label(kind: str) -> str:
+    """A cost line's or a case study's kind, in the current language."""
+    return str(KIND_LABELS.get(kind, kind))
+
+
+def initiative_kind(kind: str) -> str:
+    return str(INITIATIVE_KIND_LABELS.get(kind, kind))
+
+
+def study_status(status: str) -> str:
+    return str(STUDY_STATUS_LABELS.get(status, status))
+
+
+def reason(text: str) -> str:
+    """Why a figure is withheld ("not enough answers"), in the current language."""
+    return str(REASONS.get(text, text))
+
+
+def caveat() -> str:
+    """The driver view's warning (cpi.outcomes.drivers.CAVEAT), in the current language."""
+    return _(
+        "Association across accounts, not cause and effect: accounts that differ in one "
+        "indicator differ in other ways too."
+    )
 
 
 def participant_edition(report: dict[str, Any], email: str) -> dict[str, Any]:
@@ -102,16 +169,14 @@ def participant_edition(report: dict[str, Any], email: str) -> dict[str, Any]:
 def cost_lines(costs: dict[str, Any]) -> list[str]:
     lines = []
     for item in costs["items"]:
-        what = KIND_LABELS.get(item["kind"], item["kind"])
+        what = kind_label(item["kind"])
         if item["description"] and item["description"] != what:
             what += f" ({item['description']})"
         if item["kind"] == "hours":
-            lines.append(
-                f"Cost: {what}: {item['hours']:g} h × {money(item['hourly_cost'])} "
-                f"= {money(item['total'])}"
-            )
+            how = f"{item['hours']:g} h × {money(item['hourly_cost'])} = {money(item['total'])}"
         else:
-            lines.append(f"Cost: {what}: {money(item['total'])}")
+            how = money(item["total"])
+        lines.append(_("Cost: %(what)s: %(how)s", what=what, how=how))
     return lines
 
 
@@ -124,24 +189,33 @@ def _sum_line(title: str, parts: Sequence[float], total: float) -> str:
 def measured_line(detail: dict[str, Any]) -> str:
     outcome = detail["outcome"]
     if detail["value"] is None:
-        return f"Measured benefit ({label(outcome)}): not counted, {detail['reason']}"
+        return _(
+            "Measured benefit (%(outcome)s): not counted, %(reason)s",
+            outcome=label(outcome), reason=reason(detail["reason"]),
+        )  # fmt: skip
     sign = "" if OUTCOME_BETTER[outcome] == "higher" else "−1 × "
     scale = " × 0.01" if outcome in RATE_OUTCOMES else ""
-    text = (
-        f"Measured benefit ({label(outcome)}): {sign}{figure(outcome, detail['did'], signed=True)}"
-        f" difference in differences{scale} × {detail['units']} treated account-quarters"
-        f" × {money(detail['value_per_unit'])} = {money(detail['value'])}"
-    )
+    text = _(
+        "Measured benefit (%(outcome)s): %(did)s difference in differences%(scale)s"
+        " × %(units)s treated account-quarters × %(per_unit)s = %(value)s",
+        outcome=label(outcome), did=sign + figure(outcome, detail["did"], signed=True),
+        scale=scale, units=detail["units"], per_unit=money(detail["value_per_unit"]),
+        value=money(detail["value"]),
+    )  # fmt: skip
     if detail["low"] is not None:
-        text += f" (95% interval {money(detail['low'])} to {money(detail['high'])})"
+        text += " " + _interval(money(detail["low"]), money(detail["high"]))
     return text
+
+
+def _interval(low: str, high: str) -> str:
+    return _("(95%% interval %(low)s to %(high)s)", low=low, high=high)
 
 
 def roi_lines(report: dict[str, Any]) -> list[str]:
     """Every line of the ROI calculation, in order: costs, benefits, ROI and multiple."""
     costs, benefits = report["costs"], report["benefits"]
     lines = cost_lines(costs)
-    lines.append(_sum_line("Total costs", [i["total"] for i in costs["items"]], costs["total"]))
+    lines.append(_sum_line(_("Total costs"), [i["total"] for i in costs["items"]], costs["total"]))
     counted = [s for s in report["case_studies"] if s["counted"]]
     for study in counted:
         how = (
@@ -150,10 +224,15 @@ def roi_lines(report: dict[str, Any]) -> list[str]:
             else money(study["amount"])
         )
         lines.append(
-            f"Case study ({KIND_LABELS.get(study['kind'], study['kind'])}): {study['title']}: {how}"
-        )
+            _(
+                "Case study (%(kind)s): %(title)s: %(how)s",
+                kind=kind_label(study["kind"]), title=study["title"], how=how,
+            )
+        )  # fmt: skip
     lines.append(
-        _sum_line("Approved case studies", [s["amount"] for s in counted], benefits["case_studies"])
+        _sum_line(
+            _("Approved case studies"), [s["amount"] for s in counted], benefits["case_studies"]
+        )
     )
     parts = [benefits["case_studies"]]
     if benefits["measured_detail"] is not None:
@@ -161,26 +240,27 @@ def roi_lines(report: dict[str, Any]) -> list[str]:
         if benefits["measured"] is not None:
             parts.append(benefits["measured"])
     else:
-        lines.append("Measured benefit: not counted")
-    total = _sum_line("Total benefits", parts, benefits["total"])
+        lines.append(_("Measured benefit: not counted"))
+    total = _sum_line(_("Total benefits"), parts, benefits["total"])
     if benefits["total_low"] is not None:
-        low, high = money(benefits["total_low"]), money(benefits["total_high"])
-        total += f" (95% interval {low} to {high})"
+        total += " " + _interval(money(benefits["total_low"]), money(benefits["total_high"]))
     lines.append(total)
     if report["roi_percent"] is None:
-        lines.append("ROI: not defined without costs")
+        lines.append(_("ROI: not defined without costs"))
         return lines
     roi = (
-        f"ROI = ({money(benefits['total'])} − {money(costs['total'])}) / "
+        f"{_('ROI')} = ({money(benefits['total'])} − {money(costs['total'])}) / "
         f"{money(costs['total'])} × 100 = {report['roi_percent']:.1f}%"
     )
     multiple = (
-        f"Return multiple = {money(benefits['total'])} / {money(costs['total'])} = "
+        f"{_('Return multiple')} = {money(benefits['total'])} / {money(costs['total'])} = "
         f"{report['return_multiple']:.2f}"
     )
     if report["roi_low"] is not None:
-        roi += f" (95% interval {report['roi_low']:.1f}% to {report['roi_high']:.1f}%)"
-        multiple += f" (95% interval {report['multiple_low']:.2f} to {report['multiple_high']:.2f})"
+        roi += " " + _interval(f"{report['roi_low']:.1f}%", f"{report['roi_high']:.1f}%")
+        multiple += " " + _interval(
+            f"{report['multiple_low']:.2f}", f"{report['multiple_high']:.2f}"
+        )
     return lines + [roi, multiple]
 
 
@@ -275,16 +355,21 @@ def trend_chart(code: str, points: Sequence[dict[str, Any]], start: date, end: d
     limit = len(periods) - 0.5
     markers = tuple(
         Marker(x(min(max(_quarter_position(day, first), -0.5), limit)), text)
-        for day, text in ((start, "start"), (end, "end"))
+        for day, text in ((start, _("start")), (end, _("end")))
     )
     ticks = [low + (high - low) * k / 4 for k in range(5)]
-    words = [f"{label(code)}, {periods[0]} to {periods[-1]}." if periods else label(code)]
+    words = [
+        _("%(indicator)s, %(first)s to %(last)s.", indicator=label(code), first=periods[0],
+          last=periods[-1]) if periods else label(code)
+    ]  # fmt: skip
     words += [
-        f"{p['period']}: treated {number(code, p['treated'])}, untreated "
-        f"{number(code, p['untreated'])}."
+        _(
+            "%(period)s: treated %(treated)s, untreated %(untreated)s.", period=p["period"],
+            treated=number(code, p["treated"]), untreated=number(code, p["untreated"]),
+        )
         for p in points
-    ]
-    words.append(f"The initiative ran from {start} to {end}.")
+    ]  # fmt: skip
+    words.append(_("The initiative ran from %(start)s to %(end)s.", start=start, end=end))
     return TrendChart(
         code=code,
         name=label(code),
@@ -321,8 +406,7 @@ def driver_sentence(row: dict[str, Any]) -> str:
     code, outcome = row["indicator"], row["outcome"]
     split = "≥" if row["split"] == ">=" else "≤"
     better, worse = row["better"]["value"], row["worse"]["value"]
-    return (
-        f"Accounts whose customers report {label(code)} {split} "
-        f"{number(code, row['threshold'])} {OUTCOME_VERBS[outcome]} "
-        f"{figure(outcome, better)} vs {figure(outcome, worse)} for the other accounts"
-    )
+    return str(DRIVER_SENTENCES[outcome]) % {
+        "indicator": label(code), "split": split, "threshold": number(code, row["threshold"]),
+        "better": figure(outcome, better), "worse": figure(outcome, worse),
+    }  # fmt: skip

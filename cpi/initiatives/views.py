@@ -64,7 +64,7 @@ def _min_n() -> int:
 
 def _managers_only() -> None:
     if not _viewer().manages:
-        deny(403, description="Only sales enablement and administrators can do this.")
+        deny(403, description=_("Only sales enablement and administrators can do this."))
 
 
 def _initiative(initiative_id: int) -> Initiative:
@@ -87,6 +87,7 @@ def index() -> ResponseReturnValue:
         costs={i.id: ops.cost_summary(i)["total"] for i in initiatives},
         manages=_viewer().manages,
         money=presentation.money,
+        kind_name=presentation.initiative_kind,
     )
 
 
@@ -193,7 +194,7 @@ def delete(initiative_id: int) -> ResponseReturnValue:
     _managers_only()
     initiative = _initiative(initiative_id)
     if not ActionForm().validate_on_submit():
-        deny(400, description="The form expired; please try again.")
+        deny(400, description=_("The form expired; please try again."))
     name = initiative.name
     session = get_session()
     ops.delete_initiative(session, initiative, actor=current_user.email)
@@ -245,7 +246,7 @@ def remove_cost(initiative_id: int, cost_id: int) -> ResponseReturnValue:
     _managers_only()
     initiative = _initiative(initiative_id)
     if not ActionForm().validate_on_submit():
-        deny(400, description="The form expired; please try again.")
+        deny(400, description=_("The form expired; please try again."))
     session = get_session()
     try:
         ops.remove_cost(session, initiative, cost_id, actor=current_user.email)
@@ -273,10 +274,13 @@ def upload(initiative_id: int) -> ResponseReturnValue:
         added = importer(session, initiative, form.file.data.stream, actor=current_user.email)
     except ImportFailed as failure:
         session.rollback()
-        lines = failure.report().splitlines() + ["Nothing was imported."]
+        lines = failure.report().splitlines() + [_("Nothing was imported.")]
         return _costs_page(initiative, CostForm(formdata=None), form, lines)
     session.commit()
-    flash(f"Imported {added} new {form.what.data} from the file.", "success")
+    if form.what.data == "participants":
+        flash(_("Imported %(count)s new participants from the file.", count=added), "success")
+    else:
+        flash(_("Imported %(count)s new costs from the file.", count=added), "success")
     return redirect(url_for("initiatives.costs", initiative_id=initiative_id))
 
 
@@ -307,7 +311,7 @@ def new_case_study(initiative_id: int) -> ResponseReturnValue:
             errors.append(str(error))
         else:
             session.commit()
-            flash("Recorded the case study; it counts once enablement approves it.", "success")
+            flash(_("Recorded the case study; it counts once enablement approves it."), "success")
             return redirect(url_for("initiatives.report", initiative_id=initiative_id))
     elif request.method == "POST":
         errors = _form_errors(form)
@@ -322,7 +326,7 @@ def review_case_study(initiative_id: int, study_id: int) -> ResponseReturnValue:
     initiative = _initiative(initiative_id)
     decision = request.form.get("decision")
     if not ActionForm().validate_on_submit() or decision not in ("approve", "reject"):
-        deny(400, description="The form expired; please try again.")
+        deny(400, description=_("The form expired; please try again."))
     session = get_session()
     try:
         study = ops.get_case_study(session, initiative, study_id)
@@ -330,7 +334,10 @@ def review_case_study(initiative_id: int, study_id: int) -> ResponseReturnValue:
         deny(404)
     ops.review_case_study(session, study, actor=current_user.email, approve=decision == "approve")
     session.commit()
-    flash(f"Case study {study.title}: {study.status}.", "success")
+    if study.status == "approved":
+        flash(_("Case study %(title)s: approved.", title=study.title), "success")
+    else:
+        flash(_("Case study %(title)s: rejected.", title=study.title), "success")
     return redirect(url_for("initiatives.report", initiative_id=initiative_id) + "#case-studies")
 
 
@@ -418,7 +425,7 @@ def report_pdf(initiative_id: int) -> ResponseReturnValue:
         pdf = render_pdf(html, current_app.static_folder or "", logo_path())
     except PdfError as error:
         current_app.logger.error("PDF of initiative %s failed: %s", initiative_id, error)
-        deny(503, description="The PDF could not be produced right now. Please try again.")
+        deny(503, description=_("The PDF could not be produced right now. Please try again."))
     audit_export("export.initiative.pdf", str(initiative_id))
     return send_file(
         BytesIO(pdf), mimetype="application/pdf", as_attachment=True,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -13,30 +14,32 @@ LANGUAGES = {"en": "English", "fr": "French", "de": "German", "hu": "Hungarian",
 class QuestionForm(FlaskForm):
     """A new custom question; the checks that matter are in cpi.questions.operations."""
 
-    field = StringField("Field name (lowercase, e.g. content_value)", validators=[Length(max=40)])
-    kind = SelectField("Kind", choices=[SelectChoice(k, KIND_LABELS[k]) for k in CUSTOM_KINDS])
-    scale = SelectField(
-        "Scale (for a scale question)", choices=[SelectChoice(s, s) for s in SCALES]
+    field = StringField(
+        _l("Field name (lowercase, e.g. content_value)"), validators=[Length(max=40)]
     )
-    label_en = StringField("Question in English", validators=[Length(max=LABEL_MAX_CHARS)])
-    label_fr = StringField("Question in French", validators=[Length(max=LABEL_MAX_CHARS)])
-    label_de = StringField("Question in German", validators=[Length(max=LABEL_MAX_CHARS)])
-    label_hu = StringField("Question in Hungarian", validators=[Length(max=LABEL_MAX_CHARS)])
-    label_ru = StringField("Question in Russian", validators=[Length(max=LABEL_MAX_CHARS)])
-    options_en = TextAreaField("Options in English, one per line (for a choice)")
-    options_fr = TextAreaField("Options in French, same order")
-    options_de = TextAreaField("Options in German, same order")
-    options_hu = TextAreaField("Options in Hungarian, same order")
-    options_ru = TextAreaField("Options in Russian, same order")
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in CUSTOM_KINDS])
+    scale = SelectField(
+        _l("Scale (for a scale question)"), choices=[SelectChoice(s, s) for s in SCALES]
+    )
+    label_en = StringField(_l("Question in English"), validators=[Length(max=LABEL_MAX_CHARS)])
+    label_fr = StringField(_l("Question in French"), validators=[Length(max=LABEL_MAX_CHARS)])
+    label_de = StringField(_l("Question in German"), validators=[Length(max=LABEL_MAX_CHARS)])
+    label_hu = StringField(_l("Question in Hungarian"), validators=[Length(max=LABEL_MAX_CHARS)])
+    label_ru = StringField(_l("Question in Russian"), validators=[Length(max=LABEL_MAX_CHARS)])
+    options_en = TextAreaField(_l("Options in English, one per line (for a choice)"))
+    options_fr = TextAreaField(_l("Options in French, same order"))
+    options_de = TextAreaField(_l("Options in German, same order"))
+    options_hu = TextAreaField(_l("Options in Hungarian, same order"))
+    options_ru = TextAreaField(_l("Options in Russian, same order"))
 
 
 class TemplateForm(FlaskForm):
     template = SelectField(
-        "Template", choices=[SelectChoice(k, v) for k, v in TEMPLATE_NAMES.items()]
+        _l("Template"), choices=[SelectChoice(k, v) for k, v in TEMPLATE_NAMES.items()]
     )
 
 
 class MoveForm(FlaskForm):
     direction = SelectField(
-        "Direction", choices=[SelectChoice("up", "up"), SelectChoice("down", "down")]
+        _l("Direction"), choices=[SelectChoice("up", "up"), SelectChoice("down", "down")]
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,11 +27,12 @@ from cpi.rules.custom_questions import (
 from cpi.surveys.models import CustomAnswer, Question, Survey
 from cpi.timeutil import utcnow
 
+# Translated when shown (the staff user's language; English without a request).
 KIND_LABELS = {
-    "yes_no": "Yes / no",
-    "options": "Choice (one of a list)",
-    "scale": "Scale",
-    "short_text": "Short text",
+    "yes_no": _l("Yes / no"),
+    "options": _l("Choice (one of a list)"),
+    "scale": _l("Scale"),
+    "short_text": _l("Short text"),
 }
 
 
@@ -196,7 +198,7 @@ TEMPLATES: dict[str, tuple[NewQuestion, ...]] = {
         ),
     ),
 }
-TEMPLATE_NAMES = {"content": "Content"}
+TEMPLATE_NAMES = {"content": _l("Content")}
 
 
 def add_template(session: Session, survey_id: int, name: str) -> list[Question]:

@@ -110,10 +110,10 @@ def template() -> ResponseReturnValue:
     survey = _survey()
     form = TemplateForm()
     if not form.validate_on_submit():
-        return _page(survey, QuestionForm(formdata=None), ["template: choose a template"])
+        return _page(survey, QuestionForm(formdata=None), [_("template: choose a template")])
     session = get_session()
     added = add_template(session, survey.id, form.template.data or "")
-    names = ", ".join(q.field for q in added) or "nothing new"
+    names = ", ".join(q.field for q in added) or _("nothing new")
     record(session, current_user.email, "question.template", f"{survey.code}: {names}")
     session.commit()
     forget_cached_questions()

@@ -114,6 +114,11 @@ class CustomerEdition:
     generated: str
     min_n: int
 
+    @property
+    def is_year(self) -> bool:
+        """A year's review (``2026``) rather than a quarter's: it is an annual business review."""
+        return Period.parse(self.period).quarter is None
+
 
 def _unit(code: str, text: str) -> str:
     if code == "quote_turnaround":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectChoice, SelectField, StringField
@@ -13,7 +14,7 @@ from cpi.scorecards.qbr.edition import MAX_ACTIONS
 from cpi.scorecards.qbr.operations import ACTION_CHARS, AccountComment, Choices
 
 LANGUAGES = [
-    SelectChoice("", "The account's language"),
+    SelectChoice("", _l("The account's language")),
     SelectChoice("en", "English"),
     SelectChoice("fr", "Français"),
     SelectChoice("de", "Deutsch"),
@@ -21,32 +22,32 @@ LANGUAGES = [
     SelectChoice("ru", "Русский"),
 ]
 COMMENT_CHOICES = [
-    SelectChoice("print", "Print"),
-    SelectChoice("skip", "Leave out"),
-    SelectChoice("hide", "Hide (never printed)"),
+    SelectChoice("print", _l("Print")),
+    SelectChoice("skip", _l("Leave out")),
+    SelectChoice("hide", _l("Hide (never printed)")),
 ]
 
 
 class QbrFormBase(FlaskForm):
     period = HiddenField()
     edition = RadioField(
-        "Edition",
+        _l("Edition"),
         choices=[
-            SelectChoice("customer", "Customer edition (for the QBR)"),
-            SelectChoice("internal", "Internal edition (full statistics)"),
+            SelectChoice("customer", _l("Customer edition (for the QBR)")),
+            SelectChoice("internal", _l("Internal edition (full statistics)")),
         ],
         default="customer",
     )
-    language = SelectField("Language", choices=LANGUAGES, default="")
+    language = SelectField(_l("Language"), choices=LANGUAGES, default="")
     page_size = SelectField(
-        "Paper",
+        _l("Paper"),
         choices=[
-            SelectChoice("", "From the language"),
+            SelectChoice("", _l("From the language")),
             SelectChoice("A4", "A4"),
-            SelectChoice("letter", "US Letter"),
+            SelectChoice("letter", _l("US Letter")),
         ],
     )
-    show_internal = BooleanField("Show our internal figures (KPI, gap, target)")
+    show_internal = BooleanField(_l("Show our internal figures (KPI, gap, target)"))
 
     def choices(self, offered: Sequence[AccountComment]) -> Choices:
         actions = [getattr(self, f"action_{n}").data or "" for n in range(1, MAX_ACTIONS + 1)]
@@ -69,7 +70,10 @@ def qbr_form(offered: Sequence[AccountComment], saved: Choices, period: str) -> 
         pass
 
     for number in range(1, MAX_ACTIONS + 1):
-        field = StringField(f"Action {number}", validators=[Optional(), Length(max=ACTION_CHARS)])
+        field = StringField(
+            _l("Action %(number)s", number=number),
+            validators=[Optional(), Length(max=ACTION_CHARS)],
+        )
         setattr(QbrForm, f"action_{number}", field)
     for comment in offered:
         how = "print" if comment.id in saved.chosen else "skip"
@@ -89,6 +93,6 @@ def qbr_form(offered: Sequence[AccountComment], saved: Choices, period: str) -> 
 
 
 class BrandingForm(FlaskForm):
-    language = SelectField("The account's language", choices=LANGUAGES, default="")
-    logo = FileField("Customer logo (PNG or JPEG, up to 512 kB)")
-    remove_logo = BooleanField("Remove the logo")
+    language = SelectField(_l("The account's language"), choices=LANGUAGES, default="")
+    logo = FileField(_l("Customer logo (PNG or JPEG, up to 512 kB)"))
+    remove_logo = BooleanField(_l("Remove the logo"))

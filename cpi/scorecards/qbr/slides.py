@@ -42,7 +42,11 @@ def deck(e: CustomerEdition, customer_logo: bytes | None = None) -> bytes:
 def _title_slide(presentation: Presentation, e: CustomerEdition, logo: bytes | None) -> None:
     slide = presentation.slides.add_slide(presentation.slide_layouts[TITLE_LAYOUT])
     slide.shapes.title.text = e.account_name
-    slide.placeholders[1].text = f"{gettext('Quarterly business review')} · {e.period_words}"
+    if e.is_year:
+        review = gettext("Annual business review")
+    else:
+        review = gettext("Quarterly business review")
+    slide.placeholders[1].text = f"{review} · {e.period_words}"
     if logo:
         slide.shapes.add_picture(io.BytesIO(logo), Inches(0.5), Inches(0.4), height=Inches(0.9))
 

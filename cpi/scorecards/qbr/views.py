@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from cpi.accounts.models import Account
@@ -107,7 +108,7 @@ def save(account_id: str) -> ResponseReturnValue:
         session.rollback()
         return _page(account, period, form, offered, errors), 400
     session.commit()
-    flash("The QBR choices are saved.", "success")
+    flash(_("The QBR choices are saved."), "success")
     return redirect(url_for("qbr.prepare", account_id=account.account_id, period=str(period)))
 
 
@@ -132,7 +133,7 @@ def branding(account_id: str) -> ResponseReturnValue:
         return redirect(url_for("qbr.prepare", account_id=account.account_id,
                                 period=request.args.get("period")))  # fmt: skip
     session.commit()
-    flash("The account's language and logo are saved.", "success")
+    flash(_("The account's language and logo are saved."), "success")
     return redirect(url_for("qbr.prepare", account_id=account.account_id,
                             period=request.args.get("period")))  # fmt: skip
 
