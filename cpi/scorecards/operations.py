@@ -40,9 +40,9 @@ from cpi.scoring import (
     answer_counts,
     score_scopes,
 )
+from cpi.scoring.columns import unpack_histogram
 from cpi.surveys.models import Campaign, Invitation, Response
-from cpi.surveys.sums import stored_stats_rows
-from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
+from cpi.surveys.sums_models import AnswerSums
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
 
@@ -147,12 +147,6 @@ def history_quarters(period: Period, count: int) -> list[Period]:
     return quarters[::-1]
 
 
-def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
-    """(account_id, period, *sums) mappings per account and quarter, from the sums kept
-    on write (cpi/surveys/sums.py)."""
-    return stored_stats_rows(session, quarters, only)
-
-
 def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     """The rows of a SELECT as the DBAPI's plain tuples, on the session's connection:
     for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
@@ -173,30 +167,6 @@ def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
     finally:
         cursor.close()
-
-
-def _days_arrays(
-    session: Session, quarter: str, only: Sequence[int] | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One quarter's quote-days histograms as arrays (account pk, days, count).
-
-    Read on the DBAPI cursor: a year of histograms is ~300,000 rows, and building a
-    SQLAlchemy Row for each costs more than the query."""
-    d = AnswerQuoteDays
-    statement = (
-        select(d.account_id, d.days, d.count)
-        .where(d.period == quarter, d.count > 0)
-        .where(d.account_id.in_(only) if only is not None else true())
-    )
-    rows = _plain_rows(session, statement)
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
-    pks, days, counts = zip(*rows, strict=True)
-    return (
-        np.array(pks, dtype=np.int64),
-        np.array(days, dtype=np.float64),
-        np.array(counts, dtype=np.int64),
-    )
 
 
 def load_scoring_data(
@@ -221,11 +191,18 @@ def load_scoring_data(
     }
     only = list(accounts_by_pk) if account_ids is not None else None
 
-    # Core rows of plain numbers from the sums kept on write (cpi/surveys/sums.py).
-    result = _stats_rows(session, quarters, only)
-    stats_rows = result.all()
-    histograms = [(quarter, *_days_arrays(session, quarter, only)) for quarter in quarters]
-    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histograms, accounts_by_pk)
+    # The sums kept on write (cpi/surveys/sums.py), one row per account and quarter with
+    # its packed quote-days histogram, as the driver's plain tuples.
+    s = AnswerSums
+    sums, sum_rows = _sums_columns(
+        _plain_rows(
+            session,
+            select(s.account_id, s.period, s.quote_days, *[getattr(s, n) for n in INT_FIELDS])
+            .where(s.period.in_(quarters), s.responses > 0)
+            .where(s.account_id.in_(only) if only is not None else true()),
+        ),
+        accounts_by_pk,
+    )
 
     relevant = set(quarters) | {str(period), str(period.previous())}
     # Without history only the period itself is scored (and a year from its quarters):
@@ -274,43 +251,15 @@ def load_scoring_data(
 
 
 def _sums_columns(
-    names: list[str],
-    stats_rows: Sequence[Any],
-    histograms: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
-    accounts_by_pk: dict[int, AccountInfo],
+    rows: Sequence[tuple[Any, ...]], accounts_by_pk: dict[int, AccountInfo]
 ) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
-    """One row of sums per (account, quarter) from the rows (account pk, quarter, the
-    sums by name) and each quarter's histogram arrays (account pk, days, count)."""
-    account_at, quarter_at = names.index("account_id"), names.index("period")
-    positions = [names.index(name) for name in INT_FIELDS]
-    row_of_pk: dict[tuple[int, str], int] = {}
-    keys: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(stats_rows):
-        pk, quarter = row[account_at], row[quarter_at]
-        row_of_pk[(pk, quarter)] = i
-        keys[(accounts_by_pk[pk].account_id, quarter)] = i
-    table = np.array([tuple(row) for row in stats_rows], dtype=object)
-    table = table.reshape(len(stats_rows), len(names))[:, positions]
-    table[np.equal(table, None)] = 0  # SUM over no rows
-    # Histogram entries to sums rows, vectorised: per quarter, account pk -> row.
-    width = max((pk for pk, _ in row_of_pk), default=0) + 1
-    rows, days, counts = [], [], []
-    for quarter, pks, values, quarter_counts in histograms:
-        row_at = np.full(width + 1, -1, dtype=np.int64)  # the last: not loaded
-        for (pk, q), i in row_of_pk.items():
-            if q == quarter:
-                row_at[pk] = i
-        rows.append(row_at[np.where((pks >= 0) & (pks < width), pks, width)])
-        days.append(values)
-        counts.append(quarter_counts)
-    if not histograms:
-        return SumsColumns.from_arrays(table, [], [], []), keys
-    return (
-        SumsColumns.from_arrays(
-            table, np.concatenate(rows), np.concatenate(days), np.concatenate(counts)
-        ),
-        keys,
-    )
+    """The rows (account pk, quarter, packed histogram, *INT_FIELDS) as columns, and the
+    row of each (account_id, quarter)."""
+    keys = {(accounts_by_pk[row[0]].account_id, row[1]): i for i, row in enumerate(rows)}
+    if not rows:
+        return SumsColumns.empty(), keys
+    table = np.array([row[3:] for row in rows], dtype=np.int64)
+    return SumsColumns.from_packed(table, [row[2] for row in rows]), keys
 
 
 def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
@@ -559,15 +508,16 @@ def quarter_activity(
         if best < total and (min_n is None or best < min_n)
     ]
     if unsure:
-        d = AnswerQuoteDays
-        for quarter, quote_n in session.execute(
-            select(d.period, func.sum(d.count))
-            .join(Account, Account.id == d.account_id)
-            .where(d.period.in_(unsure), *where)
-            .group_by(d.period)
+        quote_n: dict[str, int] = defaultdict(int)
+        for quarter, packed in session.execute(
+            select(s.period, s.quote_days)
+            .join(Account, Account.id == s.account_id)
+            .where(s.period.in_(unsure), s.quote_days.is_not(None), *where)
         ):
+            quote_n[quarter] += sum(unpack_histogram(packed).values())
+        for quarter, n in quote_n.items():
             total, best = answers[quarter]
-            answers[quarter] = (total, max(best, int(quote_n or 0)))
+            answers[quarter] = (total, max(best, n))
     invited = dict(
         session.execute(
             select(Campaign.period, func.count(Invitation.id))
