@@ -302,27 +302,29 @@ def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     return total or None
 
 
-def _quarter_groups(data: ScoringData, scopes: Sequence[Scope], period: Period) -> list[list[int]]:
-    """For each scope, the ``data.sums`` rows of its accounts in the period's quarters."""
+def _pooled(data: ScoringData, scopes: Sequence[Scope], period: Period) -> SumsColumns:
+    """Each scope's sums over its accounts in the period's quarters (one row a scope)."""
     quarters = [str(q) for q in period.quarters()]
     rows = data.sum_rows
-    return [
-        [
-            row
-            for account_id in scope.account_ids
-            for quarter in quarters
-            if (row := rows.get((account_id, quarter))) is not None
-        ]
-        for scope in scopes
-    ]
+    members: list[int] = []
+    sizes: list[int] = []
+    for scope in scopes:
+        start = len(members)
+        for account_id in scope.account_ids:
+            for quarter in quarters:
+                row = rows.get((account_id, quarter))
+                if row is not None:
+                    members.append(row)
+        sizes.append(len(members) - start)
+    return data.sums.pool_flat(np.array(members, dtype=np.int64), np.array(sizes, dtype=np.int64))
 
 
 def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> ScoreColumns:
     """Every indicator for every scope in ``data.period``, as columns (one row a scope);
     ``ScoreColumns.card(i)`` builds the scorecard of the scopes shown."""
     period = data.period
-    current = data.sums.pool(_quarter_groups(data, scopes, period))
-    previous = data.sums.pool(_quarter_groups(data, scopes, period.previous()))
+    current = _pooled(data, scopes, period)
+    previous = _pooled(data, scopes, period.previous())
     return score_scopes(
         scopes, period, current, previous, data.kpi_index, data.target_index, min_n=min_n
     )
@@ -331,9 +333,13 @@ def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> Sco
 def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
     """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
     accounts = data.accounts.values()
-    if scope_type == "account":
-        keys: list[str | None] = sorted(data.accounts)
-    elif scope_type == "segment":
+    if scope_type == "account":  # as resolve_scope names them, without its look-ups
+        return [
+            Scope("account", a.account_id, a.name, frozenset((a.account_id,)), a.segment)
+            for a in (data.accounts[key] for key in sorted(data.accounts))
+        ]
+    keys: list[str | None]
+    if scope_type == "segment":
         keys = sorted({a.segment for a in accounts})
     elif scope_type == "owner":
         keys = sorted({a.owner_email for a in accounts if a.owner_email})
