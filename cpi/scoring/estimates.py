@@ -12,11 +12,10 @@ from cpi.scoring.catalogue import Indicator
 from cpi.scoring.columns import FloatArray, IntArray, SumsColumns
 from cpi.scoring.intervals import (
     Bounds,
-    exact,
-    exact_ratio,
     median_ranks,
     nps_bounds,
     ratio_bounds,
+    ratio_of,
     t_bounds,
     wilson_bounds,
 )
@@ -135,7 +134,7 @@ def estimate_columns(indicator: Indicator, columns: SumsColumns) -> Estimates:
     elif code in ("value_added_calls", "ces"):
         prefix = "calls" if code == "value_added_calls" else "ces"
         total = c(f"{prefix}_sum")
-        value = exact_ratio(exact(total), exact(n))
+        value = ratio_of(total, n)
         bounds = t_bounds(n, total, c(f"{prefix}_sumsq"))
     elif code == "value_added_share":
         y, x = c("share_y"), c("share_x")
