@@ -42,6 +42,7 @@ from cpi.scoring import (
 )
 from cpi.scoring.columns import unpack_histogram
 from cpi.surveys.models import Campaign, Invitation, Response
+from cpi.surveys.sums import packed_sums
 from cpi.surveys.sums_models import AnswerSums
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
@@ -187,38 +188,27 @@ def load_scoring_data(
         account_query = account_query.where(Account.account_id.in_(list(account_ids)))
     accounts_by_pk: dict[int, AccountInfo] = {
         pk: AccountInfo(account_id, name, segment, owner)
-        for pk, account_id, name, segment, owner in session.execute(account_query)
+        for pk, account_id, name, segment, owner in _plain_rows(session, account_query)
     }
     only = list(accounts_by_pk) if account_ids is not None else None
 
     # The sums kept on write (cpi/surveys/sums.py), one row per account and quarter with
     # its packed quote-days histogram, as the driver's plain tuples.
-    s = AnswerSums
-    sums, sum_rows = _sums_columns(
-        _plain_rows(
-            session,
-            select(s.account_id, s.period, s.quote_days, *[getattr(s, n) for n in INT_FIELDS])
-            .where(s.period.in_(quarters), s.responses > 0)
-            .where(s.account_id.in_(only) if only is not None else true()),
-        ),
-        accounts_by_pk,
-    )
+    sums, sum_rows = _load_sums(session, quarters, only, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
     # Without history only the period itself is scored (and a year from its quarters):
     # the previous quarter's KPI rows would be read for nothing.
     kpi_periods = relevant if history else {str(period), *(str(q) for q in period.quarters())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
-    kpi_rows = [
-        KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
-               value, numerator, denominator)
-        for indicator, kpi_period, pk, segment, value, numerator, denominator in _plain_rows(
-            session,
-            select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
-                   KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
-            .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
-        )
-    ]  # fmt: skip
+    # The account's CRM id by a join, so that each row maps straight onto a KpiRow.
+    kpi_rows = list(map(KpiRow._make, _plain_rows(
+        session,
+        select(KpiFigure.indicator, KpiFigure.period, Account.account_id, KpiFigure.segment,
+               KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
+        .outerjoin(Account, Account.id == KpiFigure.account_id)
+        .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
+    )))  # fmt: skip
     target_rows = [
         TargetRow(indicator, target_period, segment_key or None, target, tolerance)
         for indicator, target_period, segment_key, target, tolerance in session.execute(
@@ -250,15 +240,29 @@ def load_scoring_data(
     )
 
 
-def _sums_columns(
-    rows: Sequence[tuple[Any, ...]], accounts_by_pk: dict[int, AccountInfo]
+def _load_sums(
+    session: Session,
+    quarters: Sequence[str],
+    only: Sequence[int] | None,
+    accounts_by_pk: dict[int, AccountInfo],
 ) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
-    """The rows (account pk, quarter, packed histogram, *INT_FIELDS) as columns, and the
-    row of each (account_id, quarter)."""
+    """The sums rows of the quarters as columns, and the row of each (account_id, quarter)."""
+    s = AnswerSums
+    packed = packed_sums(session.get_bind().dialect.name)
+    sums_columns = [packed[0]] if packed else [getattr(s, n) for n in INT_FIELDS]
+    rows = _plain_rows(
+        session,
+        select(s.account_id, s.period, s.quote_days, *sums_columns)
+        .where(s.period.in_(quarters), s.responses > 0)
+        .where(s.account_id.in_(only) if only is not None else true()),
+    )
     keys = {(accounts_by_pk[row[0]].account_id, row[1]): i for i, row in enumerate(rows)}
     if not rows:
         return SumsColumns.empty(), keys
-    table = np.array([row[3:] for row in rows], dtype=np.int64)
+    if packed:
+        table = packed[1]([row[3] for row in rows])
+    else:
+        table = np.array([row[3:] for row in rows], dtype=np.int64)
     return SumsColumns.from_packed(table, [row[2] for row in rows]), keys
 
 

@@ -29,7 +29,7 @@ Histogram entries and sums rows that reach 0 are deleted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -260,6 +260,40 @@ def stored_stats_rows(
         .where(s.account_id.in_(only) if only is not None else true())
         .order_by(s.period, s.account_id)
     )
+
+
+def packed_sums(dialect: str) -> tuple[Any, Callable[[list[Any]], Any]] | None:
+    """A column that holds a sums row's SUM_FIELDS as one value, and the function that
+    turns a list of them into an (rows × 20) int64 array; None for other dialects.
+
+    Scoring reads thousands of sums rows: one value per row instead of 20 halves the
+    read (the driver builds a Python int per value). SQLite: 16 hex digits per sum
+    (printf; a negative sum in two's complement); PostgreSQL: ``int8send``, 8 bytes
+    big-endian per sum. Both decode as big-endian int64."""
+    columns = [getattr(AnswerSums, name) for name in SUM_FIELDS]
+    if dialect == "sqlite":
+        expression = func.printf("%016x" * len(columns), *columns)
+
+        def decode(values: list[Any]) -> Any:
+            return _int64_rows(bytes.fromhex("".join(values)))
+
+        return expression, decode
+    if dialect == "postgresql":
+        expression = func.int8send(columns[0])
+        for column in columns[1:]:
+            expression = expression.op("||")(func.int8send(column))
+
+        def decode_bytes(values: list[Any]) -> Any:
+            return _int64_rows(b"".join(values))
+
+        return expression, decode_bytes
+    return None
+
+
+def _int64_rows(buffer: bytes) -> Any:
+    import numpy as np
+
+    return np.frombuffer(buffer, dtype=">i8").astype(np.int64).reshape(-1, len(SUM_FIELDS))
 
 
 def stored_days_rows(
