@@ -208,7 +208,8 @@ def _histograms(
     """Sorted, distinct, positive histograms per row from (row, value, count) entries."""
     keep = (count != 0) & (entry_row >= 0)
     entry_row, value, count = entry_row[keep], value[keep], count[keep]
-    order = np.lexsort((value, entry_row))
+    # one pooled scope (the company): by value alone, the same order
+    order = np.argsort(value, kind="stable") if rows == 1 else np.lexsort((value, entry_row))
     entry_row, value, count = entry_row[order], value[order], count[order]
     if entry_row.size:
         new = np.empty(entry_row.size, dtype=bool)
