@@ -83,7 +83,7 @@ class TargetRow:
     tolerance: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object less per scope (thousands a load)
 class Scope:
     """Whose answers are pooled. ``segment`` is the account's segment for an
     account scope, the segment itself for a segment scope, else None."""
