@@ -418,6 +418,7 @@ def prepare(engine: Engine, args: argparse.Namespace, periods: list[str]) -> Non
             responses = connection.scalar(text("SELECT count(*) FROM responses"))
             accounts = connection.scalar(text("SELECT count(*) FROM accounts"))
         if (responses, accounts) == (args.responses, args.accounts):
+            upgrade(engine)  # a database filled by an older checkout: bring it to head
             print(f"database: {engine.dialect.name}; reusing {responses:,} responses, "
                   f"{accounts:,} accounts")  # fmt: skip
             return

@@ -30,11 +30,12 @@ from cpi.imports.operations import import_csv
 from cpi.migrate import upgrade
 from cpi.ops.privacy import forget_contact
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
+from cpi.scoring.columns import unpack_histogram
 from cpi.scoring.stats import INT_FIELDS
 from cpi.surveys.models import Campaign, Invitation, Response, Survey
 from cpi.surveys.responses import Visit, record_answers
 from cpi.surveys.sums import differences
-from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
+from cpi.surveys.sums_models import AnswerSums
 
 QUARTERS = ("2026-Q1", "2026-Q2")
 ACCOUNTS = ("ACC-1", "ACC-2", "ACC-3")
@@ -57,17 +58,19 @@ def oracle(session: Session) -> dict[tuple[int, str], AnswerStats]:
 
 
 def stored(session: Session) -> dict[tuple[int, str], AnswerStats]:
-    days: dict[tuple[int, str], dict[float, int]] = defaultdict(dict)
-    for row in session.execute(select(AnswerQuoteDays)).scalars():
-        days[(row.account_id, row.period)][row.days] = row.count
+    rows = session.execute(select(AnswerSums)).scalars().all()
+    for row in rows:  # stored packed as written: ascending days, positive counts
+        histogram = unpack_histogram(row.quote_days)
+        assert list(histogram) == sorted(histogram)
+        assert all(count > 0 for count in histogram.values())
     return {
         (row.account_id, row.period): AnswerStats(
-            quote_days=days.pop((row.account_id, row.period), {}),
+            quote_days=unpack_histogram(row.quote_days),
             **{name: getattr(row, name) for name in INT_FIELDS},
         )
-        for row in session.execute(select(AnswerSums)).scalars()
-        if row.responses
-    } | {key: AnswerStats(quote_days=histogram) for key, histogram in days.items()}
+        for row in rows
+        if row.responses or row.quote_days
+    }
 
 
 def assert_sums_agree(session: Session) -> None:
@@ -144,7 +147,7 @@ class AnswerWrites(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.session = database(self.app).session(write=True)
-        for model in (AnswerQuoteDays, AnswerSums, Response, Invitation, Campaign, Contact):
+        for model in (AnswerSums, Response, Invitation, Campaign, Contact):
             self.session.execute(delete(model))
         self.session.execute(delete(Account))
         self.session.commit()
@@ -482,7 +485,8 @@ def _backfill_check(engine: Any) -> None:
     upgrade(engine)
     with Session(engine) as session:
         assert session.scalar(select(func.sum(AnswerSums.responses))) == 40
-        assert session.scalar(select(func.count()).select_from(AnswerQuoteDays)) > 4
+        packed = session.scalars(select(AnswerSums.quote_days)).all()
+        assert sum(len(unpack_histogram(histogram)) for histogram in packed) > 4
         assert_sums_agree(session)
 
 
@@ -503,7 +507,9 @@ def test_check_reports_a_planted_difference_and_rebuild_repairs_it(
             .where(AnswerSums.account_id == acc2)
             .values(csat_top2=AnswerSums.csat_top2 + 2)
         )
-        session.execute(delete(AnswerQuoteDays).where(AnswerQuoteDays.account_id == acc2))
+        session.execute(
+            update(AnswerSums).where(AnswerSums.account_id == acc2).values(quote_days=None)
+        )
     result = runner.invoke("sums", "check", expect_exit=1)
     assert "account ACC-2 2026-Q1 csat_top2: stored 5, recomputed 3" in result.output
     assert "account ACC-2 2026-Q1 quote_days=1.5: stored 0, recomputed 3" in result.output

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class AccountInfo:
+class AccountInfo(NamedTuple):
+    """(A NamedTuple: scoring builds one per account, thousands per load.)"""
+
     account_id: str
     name: str
     segment: str

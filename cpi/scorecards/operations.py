@@ -40,9 +40,10 @@ from cpi.scoring import (
     answer_counts,
     score_scopes,
 )
+from cpi.scoring.columns import unpack_histogram
 from cpi.surveys.models import Campaign, Invitation, Response
-from cpi.surveys.sums import stored_stats_rows
-from cpi.surveys.sums_models import AnswerQuoteDays, AnswerSums
+from cpi.surveys.sums import packed_sums
+from cpi.surveys.sums_models import AnswerSums
 
 SCOPE_TYPES = ("account", "segment", "owner", "company")
 
@@ -147,12 +148,6 @@ def history_quarters(period: Period, count: int) -> list[Period]:
     return quarters[::-1]
 
 
-def _stats_rows(session: Session, quarters: Sequence[str], only: Sequence[int] | None) -> Any:
-    """(account_id, period, *sums) mappings per account and quarter, from the sums kept
-    on write (cpi/surveys/sums.py)."""
-    return stored_stats_rows(session, quarters, only)
-
-
 def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     """The rows of a SELECT as the DBAPI's plain tuples, on the session's connection:
     for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
@@ -175,30 +170,6 @@ def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-def _days_arrays(
-    session: Session, quarter: str, only: Sequence[int] | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One quarter's quote-days histograms as arrays (account pk, days, count).
-
-    Read on the DBAPI cursor: a year of histograms is ~300,000 rows, and building a
-    SQLAlchemy Row for each costs more than the query."""
-    d = AnswerQuoteDays
-    statement = (
-        select(d.account_id, d.days, d.count)
-        .where(d.period == quarter, d.count > 0)
-        .where(d.account_id.in_(only) if only is not None else true())
-    )
-    rows = _plain_rows(session, statement)
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64), np.zeros(0, np.int64)
-    pks, days, counts = zip(*rows, strict=True)
-    return (
-        np.array(pks, dtype=np.int64),
-        np.array(days, dtype=np.float64),
-        np.array(counts, dtype=np.int64),
-    )
-
-
 def load_scoring_data(
     session: Session,
     period: Period | str,
@@ -217,31 +188,27 @@ def load_scoring_data(
         account_query = account_query.where(Account.account_id.in_(list(account_ids)))
     accounts_by_pk: dict[int, AccountInfo] = {
         pk: AccountInfo(account_id, name, segment, owner)
-        for pk, account_id, name, segment, owner in session.execute(account_query)
+        for pk, account_id, name, segment, owner in _plain_rows(session, account_query)
     }
     only = list(accounts_by_pk) if account_ids is not None else None
 
-    # Core rows of plain numbers from the sums kept on write (cpi/surveys/sums.py).
-    result = _stats_rows(session, quarters, only)
-    stats_rows = result.all()
-    histograms = [(quarter, *_days_arrays(session, quarter, only)) for quarter in quarters]
-    sums, sum_rows = _sums_columns(list(result.keys()), stats_rows, histograms, accounts_by_pk)
+    # The sums kept on write (cpi/surveys/sums.py), one row per account and quarter with
+    # its packed quote-days histogram, as the driver's plain tuples.
+    sums, sum_rows = _load_sums(session, quarters, only, accounts_by_pk)
 
     relevant = set(quarters) | {str(period), str(period.previous())}
     # Without history only the period itself is scored (and a year from its quarters):
     # the previous quarter's KPI rows would be read for nothing.
     kpi_periods = relevant if history else {str(period), *(str(q) for q in period.quarters())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
-    kpi_rows = [
-        KpiRow(indicator, kpi_period, accounts_by_pk[pk].account_id if pk else None, segment,
-               value, numerator, denominator)
-        for indicator, kpi_period, pk, segment, value, numerator, denominator in _plain_rows(
-            session,
-            select(KpiFigure.indicator, KpiFigure.period, KpiFigure.account_id, KpiFigure.segment,
-                   KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
-            .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
-        )
-    ]  # fmt: skip
+    # The account's CRM id by a join, so that each row maps straight onto a KpiRow.
+    kpi_rows = list(map(KpiRow._make, _plain_rows(
+        session,
+        select(KpiFigure.indicator, KpiFigure.period, Account.account_id, KpiFigure.segment,
+               KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
+        .outerjoin(Account, Account.id == KpiFigure.account_id)
+        .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
+    )))  # fmt: skip
     target_rows = [
         TargetRow(indicator, target_period, segment_key or None, target, tolerance)
         for indicator, target_period, segment_key, target, tolerance in session.execute(
@@ -273,44 +240,30 @@ def load_scoring_data(
     )
 
 
-def _sums_columns(
-    names: list[str],
-    stats_rows: Sequence[Any],
-    histograms: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+def _load_sums(
+    session: Session,
+    quarters: Sequence[str],
+    only: Sequence[int] | None,
     accounts_by_pk: dict[int, AccountInfo],
 ) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
-    """One row of sums per (account, quarter) from the rows (account pk, quarter, the
-    sums by name) and each quarter's histogram arrays (account pk, days, count)."""
-    account_at, quarter_at = names.index("account_id"), names.index("period")
-    positions = [names.index(name) for name in INT_FIELDS]
-    row_of_pk: dict[tuple[int, str], int] = {}
-    keys: dict[tuple[str, str], int] = {}
-    for i, row in enumerate(stats_rows):
-        pk, quarter = row[account_at], row[quarter_at]
-        row_of_pk[(pk, quarter)] = i
-        keys[(accounts_by_pk[pk].account_id, quarter)] = i
-    table = np.array([tuple(row) for row in stats_rows], dtype=object)
-    table = table.reshape(len(stats_rows), len(names))[:, positions]
-    table[np.equal(table, None)] = 0  # SUM over no rows
-    # Histogram entries to sums rows, vectorised: per quarter, account pk -> row.
-    width = max((pk for pk, _ in row_of_pk), default=0) + 1
-    rows, days, counts = [], [], []
-    for quarter, pks, values, quarter_counts in histograms:
-        row_at = np.full(width + 1, -1, dtype=np.int64)  # the last: not loaded
-        for (pk, q), i in row_of_pk.items():
-            if q == quarter:
-                row_at[pk] = i
-        rows.append(row_at[np.where((pks >= 0) & (pks < width), pks, width)])
-        days.append(values)
-        counts.append(quarter_counts)
-    if not histograms:
-        return SumsColumns.from_arrays(table, [], [], []), keys
-    return (
-        SumsColumns.from_arrays(
-            table, np.concatenate(rows), np.concatenate(days), np.concatenate(counts)
-        ),
-        keys,
+    """The sums rows of the quarters as columns, and the row of each (account_id, quarter)."""
+    s = AnswerSums
+    packed = packed_sums(session.get_bind().dialect.name)
+    sums_columns = [packed[0]] if packed else [getattr(s, n) for n in INT_FIELDS]
+    rows = _plain_rows(
+        session,
+        select(s.account_id, s.period, s.quote_days, *sums_columns)
+        .where(s.period.in_(quarters), s.responses > 0)
+        .where(s.account_id.in_(only) if only is not None else true()),
     )
+    keys = {(accounts_by_pk[row[0]].account_id, row[1]): i for i, row in enumerate(rows)}
+    if not rows:
+        return SumsColumns.empty(), keys
+    if packed:
+        table = packed[1]([row[3] for row in rows])
+    else:
+        table = np.array([row[3:] for row in rows], dtype=np.int64)
+    return SumsColumns.from_packed(table, [row[2] for row in rows]), keys
 
 
 def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> Scope:
@@ -353,27 +306,29 @@ def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     return total or None
 
 
-def _quarter_groups(data: ScoringData, scopes: Sequence[Scope], period: Period) -> list[list[int]]:
-    """For each scope, the ``data.sums`` rows of its accounts in the period's quarters."""
+def _pooled(data: ScoringData, scopes: Sequence[Scope], period: Period) -> SumsColumns:
+    """Each scope's sums over its accounts in the period's quarters (one row a scope)."""
     quarters = [str(q) for q in period.quarters()]
     rows = data.sum_rows
-    return [
-        [
-            row
-            for account_id in scope.account_ids
-            for quarter in quarters
-            if (row := rows.get((account_id, quarter))) is not None
-        ]
-        for scope in scopes
-    ]
+    members: list[int] = []
+    sizes: list[int] = []
+    for scope in scopes:
+        start = len(members)
+        for account_id in scope.account_ids:
+            for quarter in quarters:
+                row = rows.get((account_id, quarter))
+                if row is not None:
+                    members.append(row)
+        sizes.append(len(members) - start)
+    return data.sums.pool_flat(np.array(members, dtype=np.int64), np.array(sizes, dtype=np.int64))
 
 
 def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> ScoreColumns:
     """Every indicator for every scope in ``data.period``, as columns (one row a scope);
     ``ScoreColumns.card(i)`` builds the scorecard of the scopes shown."""
     period = data.period
-    current = data.sums.pool(_quarter_groups(data, scopes, period))
-    previous = data.sums.pool(_quarter_groups(data, scopes, period.previous()))
+    current = _pooled(data, scopes, period)
+    previous = _pooled(data, scopes, period.previous())
     return score_scopes(
         scopes, period, current, previous, data.kpi_index, data.target_index, min_n=min_n
     )
@@ -382,9 +337,13 @@ def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> Sco
 def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
     """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
     accounts = data.accounts.values()
-    if scope_type == "account":
-        keys: list[str | None] = sorted(data.accounts)
-    elif scope_type == "segment":
+    if scope_type == "account":  # as resolve_scope names them, without its look-ups
+        return [
+            Scope("account", a.account_id, a.name, frozenset((a.account_id,)), a.segment)
+            for a in (data.accounts[key] for key in sorted(data.accounts))
+        ]
+    keys: list[str | None]
+    if scope_type == "segment":
         keys = sorted({a.segment for a in accounts})
     elif scope_type == "owner":
         keys = sorted({a.owner_email for a in accounts if a.owner_email})
@@ -559,15 +518,16 @@ def quarter_activity(
         if best < total and (min_n is None or best < min_n)
     ]
     if unsure:
-        d = AnswerQuoteDays
-        for quarter, quote_n in session.execute(
-            select(d.period, func.sum(d.count))
-            .join(Account, Account.id == d.account_id)
-            .where(d.period.in_(unsure), *where)
-            .group_by(d.period)
+        quote_n: dict[str, int] = defaultdict(int)
+        for quarter, packed in session.execute(
+            select(s.period, s.quote_days)
+            .join(Account, Account.id == s.account_id)
+            .where(s.period.in_(unsure), s.quote_days.is_not(None), *where)
         ):
+            quote_n[quarter] += sum(unpack_histogram(packed).values())
+        for quarter, n in quote_n.items():
             total, best = answers[quarter]
-            answers[quarter] = (total, max(best, int(quote_n or 0)))
+            answers[quarter] = (total, max(best, n))
     invited = dict(
         session.execute(
             select(Campaign.period, func.count(Invitation.id))

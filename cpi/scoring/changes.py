@@ -30,11 +30,10 @@ from cpi.scoring.columns import FloatArray, SumsColumns
 from cpi.scoring.estimates import Estimate, Estimates
 from cpi.scoring.intervals import (
     Bounds,
-    exact,
-    exact_ratio,
     newcombe_bounds,
     normal_difference_bounds,
     nps_variances,
+    ratio_of,
     ratio_variances,
     welch_bounds,
 )
@@ -72,7 +71,7 @@ class Changes:
 
 
 def _fraction(numerator: npt.ArrayLike, denominator: npt.ArrayLike) -> FloatArray:
-    return exact_ratio(exact(numerator), exact(denominator))
+    return ratio_of(numerator, denominator)
 
 
 def _raw_bounds(indicator: Indicator, current: SumsColumns, previous: SumsColumns) -> Bounds:

@@ -5,12 +5,16 @@ array and the quote-turnaround days as one histogram per row (sorted distinct
 values and their counts, rows back to back), so medians and their order-statistic
 intervals stay exact. Pooling rows into scopes (segments, portfolios, the company,
 a year's quarters) is ``pool``: integer sums add exactly in any order.
+
+A histogram is stored packed (``pack_histogram``): its (days, count) entries as
+little-endian (float64, int64) records, ascending by days, counts > 0, so a quarter's
+histograms load as one buffer (``SumsColumns.from_packed``).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +28,24 @@ FloatArray = npt.NDArray[np.float64]
 FIELD_INDEX: dict[str, int] = {name: i for i, name in enumerate(INT_FIELDS)}
 # Sums beyond this could overflow int64 when thousands of rows are pooled.
 _LIMIT = 2**62
+# One packed histogram entry: the days, then how many answers gave them.
+DAYS_RECORD = np.dtype([("days", "<f8"), ("count", "<i8")])
+
+
+def pack_histogram(histogram: Mapping[float, int]) -> bytes | None:
+    """A days histogram as stored (entries with a count <= 0 left out; None if empty)."""
+    entries = sorted((float(days), int(count)) for days, count in histogram.items() if count > 0)
+    if not entries:
+        return None
+    return np.array(entries, dtype=DAYS_RECORD).tobytes()
+
+
+def unpack_histogram(packed: bytes | None) -> dict[float, int]:
+    """The histogram ``pack_histogram`` stored."""
+    if not packed:
+        return {}
+    records = np.frombuffer(packed, dtype=DAYS_RECORD)
+    return dict(zip(records["days"].tolist(), records["count"].tolist(), strict=True))
 
 
 def _ranges(starts: IntArray, lengths: IntArray) -> IntArray:
@@ -84,6 +106,33 @@ class SumsColumns:
         value = np.asarray(days_value, dtype=np.float64)
         count = np.asarray(days_count, dtype=np.int64)
         return cls(table, *_histograms(rows, entry_row, value, count))
+
+    @classmethod
+    def from_packed(cls, sums: npt.ArrayLike, packed: Sequence[bytes | None]) -> SumsColumns:
+        """From an (rows × 20) array of sums and each row's packed histogram
+        (``pack_histogram``; None: no entries), without a Python step per entry."""
+        table = np.asarray(sums, dtype=np.int64).reshape(-1, len(INT_FIELDS))
+        if len(packed) != table.shape[0]:
+            raise ValueError("one packed histogram per row of sums")
+        if table.size and np.abs(table).max() >= _LIMIT:
+            raise ValueError("answer sums too large for the columnar scorer")
+        sizes = np.fromiter((len(b) if b else 0 for b in packed), np.int64, len(packed))
+        if (sizes % DAYS_RECORD.itemsize).any():
+            raise ValueError("a packed histogram of a partial entry")
+        records = np.frombuffer(b"".join(b for b in packed if b), dtype=DAYS_RECORD)
+        lengths = sizes // DAYS_RECORD.itemsize
+        offsets = np.zeros(table.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        values = records["days"].astype(np.float64)
+        counts = records["count"].astype(np.int64)
+        # Stored ascending, distinct and positive: check it (cheap) rather than sort.
+        later = np.ones(values.size, dtype=bool)
+        later[offsets[:-1][lengths > 0]] = False
+        ascending = (values[1:] > values[:-1]) | ~later[1:]
+        if not (ascending.all() and (counts > 0).all()):
+            rows = np.repeat(np.arange(table.shape[0], dtype=np.int64), lengths)
+            return cls(table, *_histograms(table.shape[0], rows, values, counts))
+        return cls(table, offsets, values, counts)
 
     @classmethod
     def from_stats(cls, stats: Sequence[AnswerStats]) -> SumsColumns:
@@ -159,7 +208,8 @@ def _histograms(
     """Sorted, distinct, positive histograms per row from (row, value, count) entries."""
     keep = (count != 0) & (entry_row >= 0)
     entry_row, value, count = entry_row[keep], value[keep], count[keep]
-    order = np.lexsort((value, entry_row))
+    # one pooled scope (the company): by value alone, the same order
+    order = np.argsort(value, kind="stable") if rows == 1 else np.lexsort((value, entry_row))
     entry_row, value, count = entry_row[order], value[order], count[order]
     if entry_row.size:
         new = np.empty(entry_row.size, dtype=bool)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -46,10 +46,10 @@ from cpi.scoring.periods import Period
 ScopeType = Literal["account", "segment", "owner", "company"]
 
 
-@dataclass(frozen=True)
-class KpiRow:
+class KpiRow(NamedTuple):
     """An imported KPI figure. ``account_id`` set: an account row;
-    only ``segment`` set: a segment row; neither: company-wide."""
+    only ``segment`` set: a segment row; neither: company-wide. (A NamedTuple: a
+    load builds thousands, and a frozen dataclass costs several times more each.)"""
 
     indicator: str
     period: str
@@ -83,7 +83,7 @@ class TargetRow:
     tolerance: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object less per scope (thousands a load)
 class Scope:
     """Whose answers are pooled. ``segment`` is the account's segment for an
     account scope, the segment itself for a segment scope, else None."""
@@ -95,8 +95,8 @@ class Scope:
     segment: str | None = None
 
 
-@dataclass(frozen=True)
-class _Figure:
+class _Figure(NamedTuple):
+    # a NamedTuple, not a dataclass: one is built per KPI row (thousands per load)
     value: float
     numerator: float | None = None
     denominator: float | None = None
@@ -127,50 +127,98 @@ def _combine(indicator: Indicator, figures: Sequence[_Figure]) -> _Figure | None
 
 
 def _figure(indicator: Indicator, row: KpiRow) -> _Figure | None:
-    value = row.value_for(indicator)
-    if value is None:
+    """``row.value_for(indicator)`` with the row's fraction, if it has one (inlined:
+    called for every KPI row of a load)."""
+    value, numerator, denominator = row.value, row.numerator, row.denominator
+    fraction = numerator is not None and denominator is not None and denominator != 0
+    if value is not None:
+        value = float(value)
+    elif fraction:
+        assert numerator is not None and denominator is not None
+        scale = 100.0 if indicator.is_percent else 1.0
+        value = scale * float(numerator) / float(denominator)
+    else:
         return None
-    if row.has_fraction:
-        assert row.numerator is not None and row.denominator is not None
-        return _Figure(value, float(row.numerator), float(row.denominator))
+    if fraction:
+        return _Figure(value, float(numerator), float(denominator))  # type: ignore[arg-type]
     return _Figure(value)
 
 
 class _KpiPeriod:
-    """One indicator's KPI rows of one period, indexed by whose they are."""
+    """One indicator's KPI rows of one period, indexed by whose they are.
+
+    The account rows with a figure are kept as parallel lists in row order (value,
+    numerator and denominator, None without a fraction), not as an object per row:
+    a load holds thousands of them and a company scope combines them all."""
 
     def __init__(self, indicator: Indicator) -> None:
         self.indicator = indicator
-        self.account_first: dict[str, _Figure | None] = {}
+        # each account's first row: its index in the lists below (None: no figure)
+        self.account_first: dict[str, int | None] = {}
         self.segment_first: dict[str, _Figure | None] = {}
         self.company_first: tuple[_Figure | None] | None = None
-        # (position, figure) of every account row with a figure, by account and in order
-        self.account_figures: list[tuple[int, str, _Figure]] = []
-        self.by_account: dict[str, list[tuple[int, _Figure]]] = {}
+        self.accounts: list[str] = []
+        self.values: list[float] = []
+        self.numerators: list[float | None] = []
+        self.denominators: list[float | None] = []
+        self._by_account: dict[str, list[int]] | None = None
 
-    def add(self, position: int, row: KpiRow) -> None:
-        figure = _figure(self.indicator, row)
-        if not _blank(row.account_id):
-            account = str(row.account_id)
-            self.account_first.setdefault(account, figure)
-            if figure is not None:
-                self.account_figures.append((position, account, figure))
-                self.by_account.setdefault(account, []).append((position, figure))
-        elif not _blank(row.segment):
-            self.segment_first.setdefault(str(row.segment), figure)
-        elif self.company_first is None:
-            self.company_first = (figure,)
+    def add_all(self, rows: Iterable[tuple[int, KpiRow]]) -> None:
+        """Index the rows (position, row), given in position order; each row's figure
+        is ``_figure``'s, inlined (one loop over thousands of rows per load)."""
+        indicator = self.indicator
+        scale = 100.0 if indicator.is_percent else 1.0
+        account_first = self.account_first
+        accounts, values = self.accounts, self.values
+        numerators, denominators = self.numerators, self.denominators
+        for _, row in rows:
+            account = row.account_id
+            if account is None or not account.strip():
+                figure = _figure(indicator, row)
+                if not _blank(row.segment):
+                    self.segment_first.setdefault(str(row.segment), figure)
+                elif self.company_first is None:
+                    self.company_first = (figure,)
+                continue
+            value, numerator, denominator = row.value, row.numerator, row.denominator
+            fraction = numerator is not None and denominator is not None and denominator != 0
+            if value is not None:
+                value = float(value)
+            elif fraction:
+                value = scale * float(numerator) / float(denominator)  # type: ignore[arg-type]
+            account = str(account)
+            if value is None:
+                account_first.setdefault(account, None)
+                continue
+            if account not in account_first:
+                account_first[account] = len(values)
+            accounts.append(account)
+            values.append(value)
+            if fraction:
+                numerators.append(float(numerator))  # type: ignore[arg-type]
+                denominators.append(float(denominator))  # type: ignore[arg-type]
+            else:
+                numerators.append(None)
+                denominators.append(None)
+
+    def _figure_at(self, index: int) -> _Figure:
+        numerator, denominator = self.numerators[index], self.denominators[index]
+        if numerator is None:
+            return _Figure(self.values[index])
+        return _Figure(self.values[index], numerator, denominator)
 
     def account_values(self) -> dict[str, float]:
         """Each account's own figure (NaN: its first row has none)."""
+        values = self.values
         return {
-            account: np.nan if figure is None else figure.value
-            for account, figure in self.account_first.items()
+            account: np.nan if index is None else values[index]
+            for account, index in self.account_first.items()
         }
 
     def own(self, scope: Scope) -> _Figure | None:
         if scope.type == "account":
-            return self.account_first.get(scope.id or "") if scope.id is not None else None
+            index = self.account_first.get(scope.id or "") if scope.id is not None else None
+            return None if index is None else self._figure_at(index)
         if scope.type == "segment" and scope.segment is not None:
             return self.segment_first.get(scope.segment)
         if scope.type == "company" and self.company_first is not None:
@@ -180,16 +228,36 @@ class _KpiPeriod:
     def derived(self, scope: Scope) -> _Figure | None:
         """From the account rows inside the scope, in the rows' order."""
         if scope.type == "company" and not scope.account_ids:
-            figures = [figure for _, _, figure in self.account_figures]
-        elif len(scope.account_ids) < len(self.account_figures):
-            found = [
-                entry for account in scope.account_ids for entry in self.by_account.get(account, ())
-            ]
-            figures = [figure for _, figure in sorted(found, key=lambda entry: entry[0])]
+            return self._combine_at(None)
+        if len(scope.account_ids) < len(self.values):
+            if self._by_account is None:
+                self._by_account = {}
+                for index, account in enumerate(self.accounts):
+                    self._by_account.setdefault(account, []).append(index)
+            by_account = self._by_account
+            return self._combine_at(
+                sorted(i for account in scope.account_ids for i in by_account.get(account, ()))
+            )
+        members = scope.account_ids
+        return self._combine_at([i for i, a in enumerate(self.accounts) if a in members])
+
+    def _combine_at(self, indexes: list[int] | None) -> _Figure | None:
+        """``_combine`` of the account rows at ``indexes`` (None: all), in that order."""
+        if indexes is None:
+            values, numerators, denominators = self.values, self.numerators, self.denominators
         else:
-            members = scope.account_ids
-            figures = [f for _, account, f in self.account_figures if account in members]
-        return _combine(self.indicator, figures)
+            values = [self.values[i] for i in indexes]
+            numerators = [self.numerators[i] for i in indexes]
+            denominators = [self.denominators[i] for i in indexes]
+        if not values:
+            return None
+        if None not in numerators:
+            numerator = sum(numerators)  # type: ignore[arg-type]
+            denominator = sum(denominators)  # type: ignore[arg-type]
+            if denominator:
+                scale = 100.0 if self.indicator.is_percent else 1.0
+                return _Figure(scale * numerator / denominator, numerator, denominator)
+        return _Figure(sum(values) / len(values))
 
 
 class KpiIndex:
@@ -227,8 +295,7 @@ class KpiIndex:
                 )
             )
             found = self._periods[key] = _KpiPeriod(INDICATORS_BY_CODE[code])
-            for position, row in rows:
-                found.add(position, row)
+            found.add_all(rows)
         return found
 
     def _single(
@@ -272,10 +339,15 @@ class KpiIndex:
             return values, derived
         rows = self._rows(indicator.code, period)
         own_values = rows.account_values() if rows is not None else {}
+        # an account's KPI in a quarter is its own row's, never derived
+        own = not period.is_year
+        get, nan = own_values.get, np.nan
+        values = np.array(
+            [get(s.id or "", nan) if own and s.type == "account" else nan for s in scopes],
+            dtype=np.float64,
+        )
         for i, scope in enumerate(scopes):
-            if scope.type == "account" and not period.is_year:
-                # an account's KPI is its own row's, never derived
-                values[i] = own_values.get(scope.id or "", np.nan)
+            if own and scope.type == "account":
                 continue
             value, derived[i] = self.resolve(indicator, scope, period)
             if value is not None:

@@ -12,11 +12,10 @@ from cpi.scoring.catalogue import Indicator
 from cpi.scoring.columns import FloatArray, IntArray, SumsColumns
 from cpi.scoring.intervals import (
     Bounds,
-    exact,
-    exact_ratio,
     median_ranks,
     nps_bounds,
     ratio_bounds,
+    ratio_of,
     t_bounds,
     wilson_bounds,
 )
@@ -67,9 +66,13 @@ def _scaled(bounds: Bounds, factor: float) -> Bounds:
     return bounds[0] * factor, bounds[1] * factor
 
 
-def _order_statistics(columns: SumsColumns, k: IntArray) -> FloatArray:
-    """The k-th smallest day (1-based) of each row's histogram; NaN where k is out of range."""
-    cumulative = np.cumsum(columns.days_counts)
+def _order_statistics(
+    columns: SumsColumns, k: IntArray, cumulative: IntArray | None = None
+) -> FloatArray:
+    """The k-th smallest day (1-based) of each row's histogram; NaN where k is out of range.
+    (``cumulative``: ``np.cumsum(columns.days_counts)``, when the caller has it.)"""
+    if cumulative is None:
+        cumulative = np.cumsum(columns.days_counts)
     base = np.concatenate(([0], cumulative))[columns.days_offsets[:-1]]
     n = columns.quote_n()
     out = np.full(k.shape, np.nan)
@@ -81,15 +84,18 @@ def _order_statistics(columns: SumsColumns, k: IntArray) -> FloatArray:
 
 def _median(columns: SumsColumns) -> tuple[IntArray, FloatArray, Bounds]:
     n = columns.quote_n()
-    odd = _order_statistics(columns, (n + 1) // 2)
-    low_middle = _order_statistics(columns, n // 2)
-    high_middle = _order_statistics(columns, n // 2 + 1)
+    cumulative = np.cumsum(columns.days_counts)
+    odd = _order_statistics(columns, (n + 1) // 2, cumulative)
+    low_middle = _order_statistics(columns, n // 2, cumulative)
+    high_middle = _order_statistics(columns, n // 2 + 1, cumulative)
     value = np.where(n % 2 == 1, odd, (low_middle + high_middle) / 2.0)
     value = np.where(n > 0, value, np.nan)
     rank = median_ranks(n)
     has = rank >= 1
-    low = np.where(has, _order_statistics(columns, np.where(has, rank, 0)), np.nan)
-    high = np.where(has, _order_statistics(columns, np.where(has, n + 1 - rank, 0)), np.nan)
+    low = np.where(has, _order_statistics(columns, np.where(has, rank, 0), cumulative), np.nan)
+    high = np.where(
+        has, _order_statistics(columns, np.where(has, n + 1 - rank, 0), cumulative), np.nan
+    )
     return n, value, (low, high)
 
 
@@ -135,7 +141,7 @@ def estimate_columns(indicator: Indicator, columns: SumsColumns) -> Estimates:
     elif code in ("value_added_calls", "ces"):
         prefix = "calls" if code == "value_added_calls" else "ces"
         total = c(f"{prefix}_sum")
-        value = exact_ratio(exact(total), exact(n))
+        value = ratio_of(total, n)
         bounds = t_bounds(n, total, c(f"{prefix}_sumsq"))
     elif code == "value_added_share":
         y, x = c("share_y"), c("share_x")

@@ -124,8 +124,10 @@ def _newton(df: FloatArray) -> FloatArray:
     """
     t = _t_series(df)
     half_df = df / 2.0
-    log_beta = _lgamma(half_df) + math.lgamma(0.5) - _lgamma(half_df + 0.5)
-    log_pdf_front = _lgamma((df + 1) / 2.0) - _lgamma(half_df) - 0.5 * np.log(df * math.pi)
+    # (df + 1) / 2 is df / 2 + 0.5 to the bit (halving is exact): two lgamma columns
+    lgamma_half, lgamma_half_up = _lgamma(half_df), _lgamma(half_df + 0.5)
+    log_beta = lgamma_half + math.lgamma(0.5) - lgamma_half_up
+    log_pdf_front = lgamma_half_up - lgamma_half - 0.5 * np.log(df * math.pi)
     active = np.arange(df.size)
     for _ in range(200):
         ta, da = t[active], df[active]
