@@ -24,7 +24,7 @@ from cpi.imports.csvfile import (
     ImportSummary,
     read_rows,
 )
-from cpi.imports.responses import import_responses
+from cpi.imports.responses import BATCH_ROWS, import_responses
 from cpi.imports.rows import COLUMNS, PARSERS, Context, Record, RowErrors
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
 from cpi.outcomes.models import OUTCOME_FIELDS, Outcome
@@ -40,13 +40,17 @@ def import_csv(
     raw: BinaryIO,
     *,
     progress: Callable[[int], None] | None = None,
+    batch_rows: int | None = None,
 ) -> ImportSummary:
-    """Import one file of ``kind``; raises ImportFailed listing every problem."""
+    """Import one file of ``kind``; raises ImportFailed listing every problem.
+    ``batch_rows``: rows checked and written at a time (responses)."""
     if kind not in PARSERS:
         raise ImportFailed([f"kind: must be one of {', '.join(PARSERS)}"])
     context = _context(session, kind)
     if kind == "responses":
-        return import_responses(session, raw, context, progress=progress)
+        return import_responses(
+            session, raw, context, progress=progress, batch_rows=batch_rows or BATCH_ROWS
+        )
     parse = PARSERS[kind]
     table = TABLES[kind]
     before = session.scalar(select(func.count()).select_from(table)) or 0

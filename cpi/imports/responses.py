@@ -235,7 +235,7 @@ class ResponsesImport:
         """Duplicates across batches, then the answer sums; raises ImportFailed."""
         self._duplicates()
         if self.errors.total:
-            listed = sorted(self.errors.listed)[:MAX_ERRORS_LISTED]
+            listed = self.errors.listed[:MAX_ERRORS_LISTED]  # in the file's order
             raise ImportFailed(
                 [f"line {line}: {message}" for line, message in listed], total=self.errors.total
             )
@@ -260,7 +260,9 @@ class ResponsesImport:
         duplicates = _Errors()
         for line, first in found:
             duplicates.add(line, [f"row: duplicate of line {first}"])
-        self.errors.listed = list(heapq.merge(self.errors.listed, duplicates.listed))
+        self.errors.listed = list(
+            heapq.merge(self.errors.listed, duplicates.listed, key=lambda error: error[0])
+        )
         self.errors.total += duplicates.total
 
     # -- writing -----------------------------------------------------------------------
