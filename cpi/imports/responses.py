@@ -394,7 +394,7 @@ _SQLITE_UPSERT = (
     + _UPSERT_TAIL
 )
 _PG_STAGING = (
-    "CREATE TEMPORARY TABLE cpi_import_responses ON COMMIT DROP AS "  # noqa: S608
+    "CREATE TEMPORARY TABLE IF NOT EXISTS cpi_import_responses ON COMMIT DROP AS "  # noqa: S608
     f"SELECT {_COLUMNS} FROM responses WITH NO DATA"
 )
 _PG_COPY = f"COPY cpi_import_responses ({_COLUMNS}) FROM STDIN"
