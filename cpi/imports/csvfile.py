@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterator
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from itertools import chain, islice
+from typing import Any, BinaryIO
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_ERRORS_LISTED = 1000
@@ -33,6 +35,14 @@ class ImportFailed(Exception):
         return "\n".join(lines)
 
 
+@dataclass
+class ImportSummary:
+    kind: str
+    rows: int
+    created: int
+    updated: int
+
+
 @dataclass(frozen=True)
 class Columns:
     required: tuple[str, ...]
@@ -43,8 +53,8 @@ class Columns:
         return self.required + self.optional
 
 
-def _decoded_lines(raw: BinaryIO) -> Iterator[str]:
-    number = 0
+def _decoded_lines(raw: BinaryIO, number: int = 0) -> Iterator[str]:
+    """The lines of ``raw`` (lines ``number + 1`` on of the file), checked one by one."""
     while True:
         line = raw.readline(MAX_LINE_BYTES + 1)
         if not line:
@@ -65,6 +75,46 @@ def _decoded_lines(raw: BinaryIO) -> Iterator[str]:
             raise ImportFailed(
                 [f"line {number}: file: not valid UTF-8 (byte 0x{bad:02x}); save the file as UTF-8"]
             ) from None
+
+
+CHUNK_BYTES = 1 << 20
+
+
+def _decoded_chunks(raw: BinaryIO) -> Iterator[Iterable[str]]:
+    """The file's lines as ``_decoded_lines`` gives them, a megabyte of whole lines at a
+    time: a chunk is checked and decoded at once, and one with any problem (a NUL, a
+    line too long, a bad byte) is read again line by line, which reports it exactly
+    where ``_decoded_lines`` does."""
+    number = 0  # lines before this chunk
+    carry = b""
+    while True:
+        block = raw.read(CHUNK_BYTES)
+        if not block:
+            if carry:
+                yield _decoded_chunk(carry, number)
+            return
+        block = carry + block
+        cut = block.rfind(b"\n") + 1
+        if cut == 0 and len(block) <= MAX_LINE_BYTES:
+            carry = block
+            continue
+        if cut == 0:  # no end of line in a whole line's length: reported line by line
+            cut = len(block)
+        chunk, carry = block[:cut], block[cut:]
+        yield _decoded_chunk(chunk, number)
+        number += chunk.count(b"\n")
+
+
+def _decoded_chunk(chunk: bytes, number: int) -> Iterable[str]:
+    if b"\x00" not in chunk and max(map(len, chunk.split(b"\n"))) < MAX_LINE_BYTES:
+        if number == 0 and chunk.startswith(codecs.BOM_UTF8):
+            chunk = chunk[len(codecs.BOM_UTF8) :]
+        try:
+            # Lines end at \n only, as ``readline`` splits them.
+            return io.StringIO(chunk.decode("utf-8"), newline="\n")
+        except UnicodeDecodeError:
+            pass
+    return _decoded_lines(io.BytesIO(chunk), number)
 
 
 def check_header(header: list[str], columns: Columns) -> list[str]:
@@ -94,7 +144,11 @@ def read_rows(raw: BinaryIO, columns: Columns) -> Iterator[tuple[int, dict[str, 
 
     Raises ImportFailed for an empty file, a bad header or unreadable CSV.
     """
-    lines = _decoded_lines(raw)
+    reader, names = _reader(_decoded_lines(raw), columns)
+    yield from _rows(reader, names)
+
+
+def _reader(lines: Iterator[str], columns: Columns) -> tuple[Any, list[str]]:
     reader = csv.reader(lines, strict=True)
     try:
         header = next(reader)
@@ -105,11 +159,10 @@ def read_rows(raw: BinaryIO, columns: Columns) -> Iterator[tuple[int, dict[str, 
     header_errors = check_header(header, columns)
     if header_errors:
         raise ImportFailed(header_errors)
-    names = [name.strip() for name in header]
-    yield from _rows(reader, names)
+    return reader, [name.strip() for name in header]
 
 
-def _rows(reader: csv.Reader, names: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+def _rows(reader: Any, names: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
     line_done = 1
     while True:
         start = line_done + 1
@@ -120,10 +173,49 @@ def _rows(reader: csv.Reader, names: list[str]) -> Iterator[tuple[int, dict[str,
         except csv.Error as error:
             raise ImportFailed([f"line {start}: file: broken CSV quoting ({error})"]) from None
         line_done = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line
-        if len(cells) != len(names):
-            # Reported by the caller with the other row errors.
-            yield start, {WIDTH_ERROR: f"has {len(cells)} cells but the header has {len(names)}"}
-            continue
-        yield start, {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
+        row = row_cells(cells, names)
+        if row is not None:
+            yield start, row
+
+
+def row_cells(cells: list[str], names: list[str]) -> dict[str, str] | None:
+    """``{column: stripped cell}``; None for a blank line; ``{WIDTH_ERROR: reason}`` for
+    a row of the wrong width (reported by the caller with the other row errors)."""
+    if not any(cell.strip() for cell in cells):
+        return None
+    if len(cells) != len(names):
+        return {WIDTH_ERROR: f"has {len(cells)} cells but the header has {len(names)}"}
+    return {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
+
+
+@dataclass
+class Batch:
+    """Consecutive data rows as the CSV reader gives them (cells not yet stripped;
+    blank lines and rows of the wrong width included) and each one's first line."""
+
+    names: list[str]
+    lines: list[int]
+    rows: list[list[str]]
+
+
+def read_batches(raw: BinaryIO, columns: Columns, size: int) -> Iterator[Batch]:
+    """``read_rows`` a batch of ``size`` rows at a time, for the imports that check a
+    column at once. Raises ImportFailed as ``read_rows`` does."""
+    reader, names = _reader(chain.from_iterable(_decoded_chunks(raw)), columns)
+    line_done = 1
+    while True:
+        lines: list[int] = []
+        rows: list[list[str]] = []
+        add_line, add_row = lines.append, rows.append
+        try:
+            for cells in islice(reader, size):
+                add_line(line_done + 1)
+                add_row(cells)
+                line_done = reader.line_num
+        except csv.Error as error:
+            raise ImportFailed(
+                [f"line {line_done + 1}: file: broken CSV quoting ({error})"]
+            ) from None
+        if not rows:
+            return
+        yield Batch(names, lines, rows)

@@ -17,25 +17,21 @@ from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
 from cpi.db import dialect_insert
-from cpi.imports.csvfile import MAX_ERRORS_LISTED, WIDTH_ERROR, ImportFailed, read_rows
+from cpi.imports.csvfile import (
+    MAX_ERRORS_LISTED,
+    WIDTH_ERROR,
+    ImportFailed,
+    ImportSummary,
+    read_rows,
+)
+from cpi.imports.responses import BATCH_ROWS, import_responses
 from cpi.imports.rows import COLUMNS, PARSERS, Context, Record, RowErrors
 from cpi.kpis.models import KpiFigure, Target, kpi_scope_key
 from cpi.outcomes.models import OUTCOME_FIELDS, Outcome
-from cpi.scoring.catalogue import ANSWER_FIELDS
-from cpi.surveys import sums
 from cpi.surveys.models import Response
-from cpi.surveys.sums import PendingSums
 from cpi.timeutil import utcnow
 
 BATCH_SIZE = 5000
-
-
-@dataclass
-class ImportSummary:
-    kind: str
-    rows: int
-    created: int
-    updated: int
 
 
 def import_csv(
@@ -44,19 +40,21 @@ def import_csv(
     raw: BinaryIO,
     *,
     progress: Callable[[int], None] | None = None,
+    batch_rows: int | None = None,
 ) -> ImportSummary:
-    """Import one file of ``kind``; raises ImportFailed listing every problem."""
+    """Import one file of ``kind``; raises ImportFailed listing every problem.
+    ``batch_rows``: rows checked and written at a time (responses)."""
     if kind not in PARSERS:
         raise ImportFailed([f"kind: must be one of {', '.join(PARSERS)}"])
+    context = _context(session, kind)
+    if kind == "responses":
+        return import_responses(
+            session, raw, context, progress=progress, batch_rows=batch_rows or BATCH_ROWS
+        )
     parse = PARSERS[kind]
     table = TABLES[kind]
-    context = _context(session, kind)
     before = session.scalar(select(func.count()).select_from(table)) or 0
-    writer = (
-        _ResponseWriter(session, context, any_before=before > 0)
-        if kind == "responses"
-        else _BatchWriter(session, WRITERS[kind], context)
-    )
+    writer = _BatchWriter(session, WRITERS[kind], context)
 
     errors: list[str] = []
     error_count = 0
@@ -190,9 +188,6 @@ def _write_targets(session: Session, batch: list[Record], _context: Context) -> 
     _upsert(session, Target, batch, ["indicator", "period", "segment_key"], ["target", "tolerance"])
 
 
-ANSWER_COLUMNS = (*ANSWER_FIELDS, "comment", "submitted_at")
-
-
 @dataclass
 class _BatchWriter:
     session: Session
@@ -204,138 +199,6 @@ class _BatchWriter:
 
     def finish(self) -> None:
         pass
-
-
-class _ResponseWriter:
-    """Writes responses batch by batch (PostgreSQL: COPY into a temporary table, then
-    one ``INSERT ... SELECT ... ON CONFLICT``; SQLite: one prepared upsert run over the
-    batch), and the answer sums they change once per account and quarter at the end,
-    in the same transaction.
-
-    The answers a row replaces are read only where there can be one: a contact that
-    existed before this import, in a table that held responses.
-    """
-
-    def __init__(self, session: Session, context: Context, *, any_before: bool) -> None:
-        self.session = session
-        self.connection = session.connection()
-        self.any_before = any_before
-        self.contact_ids = context.contacts
-        self.new_contacts: set[int] = set()
-        self.pending = PendingSums()
-        self.dialect = self.connection.dialect
-        self.staging = False
-        table = Response.__table__
-        self.processors = [
-            (index, processor)
-            for index, name in enumerate(RESPONSE_COLUMNS)
-            if (processor := table.c[name].type._cached_bind_processor(self.dialect)) is not None
-        ]
-
-    def write(self, batch: list[Record]) -> None:
-        ids = self._contact_ids({(r["account_pk"], r["contact_email"]) for r in batch})
-        keys = [(r["account_pk"], ids[(r["account_pk"], r["contact_email"])], r["period"])
-                for r in batch]  # fmt: skip
-        # PostgreSQL: the sums rows first, so no submit changes these answers meanwhile.
-        sums.lock(self.session, {(pk, period) for pk, _, period in keys})
-        replaced = {}
-        if self.any_before:
-            replaced = sums.existing_answers(
-                self.session, [key for key in keys if key[1] not in self.new_contacts]
-            )
-        rows = [
-            (pk, contact_id, period, "import", None, False, *[r[n] for n in ANSWER_COLUMNS])
-            for (pk, contact_id, period), r in zip(keys, batch, strict=True)
-        ]
-        if self.dialect.name == "postgresql":
-            self._copy(rows)
-        else:
-            self._executemany(rows)
-        self.pending.add(
-            ((pk, period), replaced.get((pk, contact_id, period)), r["answers"])
-            for (pk, contact_id, period), r in zip(keys, batch, strict=True)
-        )
-
-    def finish(self) -> None:
-        sums.apply_deltas(self.session, self.pending.deltas())
-
-    def _executemany(self, rows: list[tuple[Any, ...]]) -> None:
-        if self.processors:  # SQLite: datetimes and booleans as SQLAlchemy stores them
-            converted = []
-            for row in rows:
-                values = list(row)
-                for index, process in self.processors:
-                    if values[index] is not None:
-                        values[index] = process(values[index])
-                converted.append(tuple(values))
-            rows = converted
-        self.connection.exec_driver_sql(_SQLITE_UPSERT, rows)
-
-    def _copy(self, rows: list[tuple[Any, ...]]) -> None:
-        dbapi_connection: Any = self.connection.connection.dbapi_connection
-        with dbapi_connection.cursor() as cursor:
-            if not self.staging:
-                cursor.execute(_PG_STAGING)
-                self.staging = True
-            with cursor.copy(_PG_COPY) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(_PG_MERGE)
-            cursor.execute("TRUNCATE cpi_import_responses")
-
-    def _contact_ids(self, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-        missing = wanted - self.contact_ids.keys()
-        if missing:
-            # Answers collected elsewhere may come from people not (yet) in our contacts.
-            _upsert(
-                self.session,
-                Contact,
-                [{"account_id": pk, "email": email, "created_at": utcnow()}
-                 for pk, email in missing],
-                ["account_id", "email"],
-                [],
-            )  # fmt: skip
-            created = _contact_ids(self.session, missing)
-            self.new_contacts.update(created.values())
-            self.contact_ids.update(created)
-        return self.contact_ids
-
-
-RESPONSE_COLUMNS = (
-    "account_id", "contact_id", "period", "source", "updated_at", "name_consent",
-    *ANSWER_COLUMNS,
-)  # fmt: skip
-# Built once from the constant column names above (no input reaches these strings).
-_COLUMNS = ", ".join(RESPONSE_COLUMNS)
-_UPSERT_TAIL = "ON CONFLICT (account_id, contact_id, period) DO UPDATE SET " + ", ".join(
-    f"{name} = excluded.{name}" for name in ANSWER_COLUMNS
-)
-_SQLITE_UPSERT = (
-    f"INSERT INTO responses ({_COLUMNS}) VALUES ({', '.join('?' for _ in RESPONSE_COLUMNS)}) "  # noqa: S608
-    + _UPSERT_TAIL
-)
-_PG_STAGING = (
-    "CREATE TEMPORARY TABLE cpi_import_responses ON COMMIT DROP AS "  # noqa: S608
-    f"SELECT {_COLUMNS} FROM responses WITH NO DATA"
-)
-_PG_COPY = f"COPY cpi_import_responses ({_COLUMNS}) FROM STDIN"
-_PG_MERGE = (
-    f"INSERT INTO responses ({_COLUMNS}) SELECT {_COLUMNS} FROM cpi_import_responses "  # noqa: S608
-    + _UPSERT_TAIL
-)
-
-
-def _contact_ids(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    found: dict[tuple[int, str], int] = {}
-    for contact_id, account_pk, email in session.execute(
-        select(Contact.id, Contact.account_id, Contact.email).where(
-            Contact.account_id.in_({pk for pk, _ in wanted}),
-            Contact.email.in_({email for _, email in wanted}),
-        )
-    ):
-        if (account_pk, email) in wanted:
-            found[(account_pk, email)] = contact_id
-    return found
 
 
 def _write_outcomes(session: Session, batch: list[Record], _context: Context) -> None:

@@ -11,7 +11,9 @@ Every write that changes answers calls in here in its own transaction:
   current answers and adds (new - old);
 * ``record_answer_change``: the caller knows old and new; ``add_answers``: new
   responses only (demo loading);
-* ``lock`` + ``apply_deltas``: many at once (CSV import).
+* ``lock`` + ``apply_deltas``: many deltas at once; ``lock`` + ``recompute``: many
+  answers written at once (CSV import), the sums of their accounts and quarters
+  recomputed from the answers.
 
 A delta always comes from ``cpi.scoring.stats.add_answers``, the one definition of
 what an answer adds to the sums (``AnswerStats.from_answers`` uses it too), and is
@@ -34,7 +36,22 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, select, true, tuple_, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from cpi.db import dialect_insert
@@ -442,11 +459,19 @@ def rebuild(session: Session) -> int:
     note_change(session)  # Core writes: tell the dashboard cache (cpi.generation)
     lock_tables(session)
     connection.execute(delete(AnswerSums))
+    _insert_recomputed(session, recomputed_stats_query(), recomputed_days_query())
+    return session.scalar(select(func.count()).select_from(AnswerSums)) or 0
+
+
+def _insert_recomputed(session: Session, stats: Any, days: Any) -> None:
+    """Insert the sums rows ``stats`` recomputes, then pack into them the histograms
+    of the rows ``days`` gives (account, quarter, days, count)."""
+    connection = session.connection()
     columns = ["account_id", "period", *SUM_FIELDS]
-    connection.execute(AnswerSums.__table__.insert().from_select(columns, recomputed_stats_query()))
+    connection.execute(AnswerSums.__table__.insert().from_select(columns, stats))
     histograms: dict[Key, dict[float, int]] = {}
-    for account_pk, quarter, days, count in connection.execute(recomputed_days_query()):
-        histograms.setdefault((account_pk, quarter), {})[float(days)] = int(count)
+    for account_pk, quarter, value, count in connection.execute(days):
+        histograms.setdefault((account_pk, quarter), {})[float(value)] = int(count)
     write_days = _statements(session.get_bind().dialect.name).write_days
     items = [
         {"key_account": pk, "key_period": quarter, "packed": pack_histogram(histogram)}
@@ -454,7 +479,45 @@ def rebuild(session: Session) -> int:
     ]
     for start in range(0, len(items), APPLY_CHUNK * 10):
         connection.execute(write_days, items[start : start + APPLY_CHUNK * 10])
-    return session.scalar(select(func.count()).select_from(AnswerSums)) or 0
+
+
+_RECOMPUTED_KEYS = Table(
+    "cpi_recomputed_sums_keys",
+    MetaData(),
+    Column("period", String(7), primary_key=True),
+    Column("account_id", Integer, primary_key=True),
+    prefixes=["TEMPORARY"],
+)
+
+
+def recompute(session: Session, keys: Iterable[Key]) -> None:
+    """Replace the sums of these accounts and quarters by a recomputation from their
+    answers (a bulk write: the CSV import, after writing its rows; flushes, never
+    commits). The same queries as ``cpi sums check``, restricted to the keys. On
+    PostgreSQL the caller holds the keys' locks (``lock``), so no submit changes
+    their answers meanwhile."""
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    connection = session.connection()
+    note_change(session)  # Core writes: tell the dashboard cache (cpi.generation)
+    table = _RECOMPUTED_KEYS
+    table.create(connection)  # rolled back with the transaction if anything fails
+    connection.execute(
+        table.insert(), [{"account_id": pk, "period": quarter} for pk, quarter in keys]
+    )
+    wanted = select(table.c.period, table.c.account_id)
+    quarters = sorted({quarter for _, quarter in keys})
+    connection.execute(
+        delete(AnswerSums).where(tuple_(AnswerSums.period, AnswerSums.account_id).in_(wanted))
+    )
+    affected = tuple_(Response.period, Response.account_id).in_(wanted)
+    _insert_recomputed(
+        session,
+        recomputed_stats_query(quarters).where(affected),
+        recomputed_days_query(quarters).where(affected),
+    )
+    table.drop(connection)
 
 
 def lock_tables(session: Session) -> None:
