@@ -75,32 +75,6 @@ def stats_delta(old: Iterable[Answers], new: Iterable[Answers]) -> AnswerStats:
     return AnswerStats(quote_days=days, **sums)
 
 
-class PendingSums:
-    """The deltas of many answer changes, added up per account and quarter, to apply
-    once at the end (a CSV import)."""
-
-    def __init__(self) -> None:
-        self.sums: dict[Key, dict[str, int]] = {}
-        self.days: dict[Key, dict[float, int]] = {}
-
-    def add(self, changes: Iterable[tuple[Key, Answers | None, Answers | None]]) -> None:
-        """``(key, old, new)`` per response: old or new None when absent."""
-        for key, old, new in changes:
-            sums = self.sums.get(key)
-            if sums is None:
-                sums = self.sums[key] = dict.fromkeys(SUM_FIELDS, 0)
-                self.days[key] = {}
-            if new is not None:
-                add_answers_to(sums, self.days[key], (new,))
-            if old is not None:
-                add_answers_to(sums, self.days[key], (old,), -1)
-
-    def deltas(self) -> dict[Key, AnswerStats]:
-        return {
-            key: AnswerStats(quote_days=self.days[key], **sums) for key, sums in self.sums.items()
-        }
-
-
 def answers_of(row: Any) -> Answers:
     """The answers of a responses row (anything with the answer fields as attributes)."""
     return Answers(**{name: getattr(row, name) for name in ANSWER_FIELDS})
@@ -526,18 +500,3 @@ def lock_tables(session: Session) -> None:
         session.connection().exec_driver_sql(
             "LOCK TABLE responses, answer_sums IN SHARE ROW EXCLUSIVE MODE"
         )
-
-
-def existing_answers(
-    session: Session, keys: Sequence[tuple[int, int, str]]
-) -> dict[tuple[int, int, str], Answers]:
-    """The current answers of these (account pk, contact id, quarter) rows, if any."""
-    if not keys:
-        return {}
-    r = Response
-    rows = session.connection().execute(
-        select(r.account_id, r.contact_id, r.period, *[getattr(r, n) for n in ANSWER_FIELDS]).where(
-            tuple_(r.account_id, r.contact_id, r.period).in_(list(keys))
-        )
-    )
-    return {(row.account_id, row.contact_id, row.period): answers_of(row) for row in rows}
