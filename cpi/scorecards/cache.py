@@ -28,7 +28,7 @@ import pickle
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -40,6 +40,10 @@ MAX_ENTRIES = 32
 _entries: OrderedDict[Hashable, Any] = OrderedDict()
 MAX_SMALL_ENTRIES = 1024
 _small: OrderedDict[Hashable, Any] = OrderedDict()
+# The per-period pieces of dashboards (cpi.scorecards.pieces): a quarter's rankings of
+# 2,000 accounts are a few MB, and each write to the quarter leaves one stale.
+MAX_PIECES = 64
+_pieces: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 # Lookups answered from the cache (hits) and computed (misses) since the last clear(),
 # in this process (whichever store answered).
@@ -47,6 +51,7 @@ stats: Counter[str] = Counter()
 TTL_SECONDS = 3600
 KEY_PREFIX = "cpi:dash:"
 _GENERATION = "cpi_generation"
+_GENERATIONS = "cpi_generations"
 log = logging.getLogger(__name__)
 _clients: dict[str, Any] = {}
 _last_warning = 0.0
@@ -65,6 +70,20 @@ def data_generation(session: Session) -> int:
 def data_fingerprint(session: Session, quarters: Any = ()) -> str:
     """What a cached result depends on: the database and its data generation."""
     return f"{session.get_bind().url!r}#{data_generation(session)}"
+
+
+def quarters_fingerprint(session: Session, quarters: Iterable[str]) -> str:
+    """What a result that reads only ``quarters`` (their answers, sums, KPIs, targets,
+    invitations) and the rest of the data (accounts, users...) depends on: the database,
+    the base generation and those quarters' generations (cpi.generation), read once
+    per session transaction. A write to another quarter leaves it unchanged."""
+    seen = session.info.get(_GENERATIONS)
+    if seen is None or seen[0] is not session.get_transaction():
+        rows = generation.generations(session)  # begins the transaction if none is open
+        seen = (session.get_transaction(), rows)
+        session.info[_GENERATIONS] = seen
+    values = generation.quarter_generations(seen[1], quarters)
+    return f"{session.get_bind().url!r}#q{values}"
 
 
 def _store() -> tuple[Any, bytes] | None:
@@ -130,35 +149,53 @@ def _redis_set(client: Any, secret: bytes, name: str, value: Any) -> None:
         _warn(f"dashboard cache: Redis did not answer ({type(error).__name__})")
 
 
+def _tier(small: bool, piece: bool) -> tuple[OrderedDict[Hashable, Any], int]:
+    if piece:
+        return _pieces, MAX_PIECES
+    return (_small, MAX_SMALL_ENTRIES) if small else (_entries, MAX_ENTRIES)
+
+
 def cached(key: Hashable, compute: Callable[[], T], *, small: bool = False) -> T:
     """``key`` must hold the data generation (``data_fingerprint``). ``small``: a small
     result (the differencing audit's, one per viewer and year) kept among many more
     entries in this process, so that it never pushes dashboards out."""
+    found, value = peek(key, small=small)
+    if found:
+        return value  # type: ignore[no-any-return]
+    value = compute()
+    store(key, value, small=small)
+    return value
+
+
+def peek(key: Hashable, *, small: bool = False, piece: bool = False) -> tuple[bool, Any]:
+    """(True, the value) if ``key`` is cached, else (False, None); counted as a hit or
+    a miss (a miss is expected to be computed and ``store``d)."""
     shared = _store()
     if shared is not None:
         client, secret = shared
-        name = _redis_key(key)
-        found, value = _redis_get(client, secret, name)
-        if found:
-            stats["hits"] += 1
-            return value  # type: ignore[no-any-return]
-        stats["misses"] += 1
-        value = compute()
-        _redis_set(client, secret, name, value)
-        return value
-    entries, limit = (_small, MAX_SMALL_ENTRIES) if small else (_entries, MAX_ENTRIES)
-    with _lock:
-        if key in entries:
-            entries.move_to_end(key)
-            stats["hits"] += 1
-            return entries[key]  # type: ignore[no-any-return]
-        stats["misses"] += 1
-    value = compute()
+        found, value = _redis_get(client, secret, _redis_key(key))
+    else:
+        entries = _tier(small, piece)[0]
+        with _lock:
+            found = key in entries
+            if found:
+                entries.move_to_end(key)
+            value = entries.get(key)
+    stats["hits" if found else "misses"] += 1
+    return found, value
+
+
+def store(key: Hashable, value: Any, *, small: bool = False, piece: bool = False) -> None:
+    shared = _store()
+    if shared is not None:
+        client, secret = shared
+        _redis_set(client, secret, _redis_key(key), value)
+        return
+    entries, limit = _tier(small, piece)
     with _lock:
         entries[key] = value
         while len(entries) > limit:
             entries.popitem(last=False)
-    return value
 
 
 def clear() -> None:
@@ -166,4 +203,5 @@ def clear() -> None:
     with _lock:
         _entries.clear()
         _small.clear()
+        _pieces.clear()
         stats.clear()

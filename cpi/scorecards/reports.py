@@ -7,7 +7,7 @@ period, the period before, the trend quarters), the headline and the comments.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,7 @@ from cpi.scorecards.charts import Chart, trend_charts
 from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
+    AccountInfo,
     ScoringData,
     history_quarters,
     load_scoring_data,
@@ -222,14 +223,36 @@ def report_from_data(
         return score_at(data, scope, period, min_n=min_n, by_account=by_account,
                         generated_at=moment, disclosure=disclosure)  # fmt: skip
 
-    card = at(data.period, generated_at)
-    before = at(data.period.previous())
-    quarters = history_quarters(data.period, TREND_QUARTERS)
-    trend = trim_leading_empty([at(quarter) for quarter in quarters])
+    return report_from_cards(
+        data.period, scope, at, data.accounts, min_n=min_n, comments=comments,
+        comments_total=comments_total, comments_withheld=comments_withheld,
+        owner_names=owner_names, generated_at=generated_at,
+    )  # fmt: skip
+
+
+def report_from_cards(
+    period: Period,
+    scope: Scope,
+    at: Callable[[Period, datetime | None], Scorecard],
+    accounts: Mapping[str, AccountInfo],
+    *,
+    min_n: int,
+    comments: tuple[Comment, ...] = (),
+    comments_total: int = 0,
+    comments_withheld: int = 0,
+    owner_names: Mapping[str, str] | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """The report of ``scope`` from its scorecards: ``at(period, generated_at)`` gives the
+    scope's scorecard of a period as the viewer may see it."""
+    card = at(period, generated_at)
+    before = at(period.previous(), None)
+    quarters = history_quarters(period, TREND_QUARTERS)
+    trend = trim_leading_empty([at(quarter, None) for quarter in quarters])
     previous_hidden = frozenset(r.code for r in before.indicators if display.hidden(r))
     title, subtitle = scope_title(scope, owner_names or {})
     if scope.type == "account" and owner_names is not None:
-        owner = data.accounts[scope.id or ""].owner_email
+        owner = accounts[scope.id or ""].owner_email
         if owner:
             subtitle += f" · {owner_names.get(owner, owner)}"
     return Report(
@@ -237,7 +260,7 @@ def report_from_data(
         scope_id=scope.id,
         title=title,
         subtitle=subtitle,
-        period=str(data.period),
+        period=str(period),
         card=card,
         previous_hidden=previous_hidden,
         charts=trend_charts(trend),
