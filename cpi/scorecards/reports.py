@@ -19,6 +19,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
+from cpi.scorecards.cache import cached, quarters_fingerprint
 from cpi.scorecards.charts import Chart, trend_charts
 from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
 from cpi.scorecards.headline import Headline, headline
@@ -33,6 +34,7 @@ from cpi.scorecards.operations import (
 )
 from cpi.scoring import KpiRow, Period, Scope, Scorecard, TargetRow
 from cpi.surveys.models import Response
+from cpi.surveys.sums_models import AnswerSums
 
 TREND_QUARTERS = 8
 # Comments are capped (count and length): a page or PDF never grows without bound.
@@ -324,35 +326,38 @@ def scope_comments(
         Response.comment.is_not(None),
         Response.comment != "",
     ]
-    if account_ids is not None:
-        where.append(Account.account_id.in_(list(account_ids)))
     if hidden:
         where.append(Response.id.not_in(list(hidden)))
-
-    def count(*extra: Any) -> int:
-        statement = (
-            select(func.count(Response.id))
-            .join(Account, Account.id == Response.account_id)
-            .where(*where, *extra)
+    # Comments per account (pk) of the period: one pass over the period's answers, each
+    # quarter's kept while its answers are unchanged (none of it when some are hidden).
+    per_account: dict[int, int] = defaultdict(int)
+    for quarter in quarters:
+        for pk, n in _comment_counts(session, quarter, where if hidden else None).items():
+            per_account[pk] += n
+    if account_ids is not None:
+        in_scope = set(
+            session.scalars(select(Account.id).where(Account.account_id.in_(list(account_ids))))
         )
-        return int(session.scalar(statement) or 0)
-
-    everything = count()
+        per_account = defaultdict(int, {pk: n for pk, n in per_account.items() if pk in in_scope})
+    everything = sum(per_account.values())
+    shown_accounts = [pk for pk, n in per_account.items() if n]
     if min_answers > 0 and everything:
-        enough = (
-            select(Response.account_id)
-            .where(Response.period.in_(quarters))
-            .group_by(Response.account_id)
-            .having(func.count() >= min_answers)
+        # Answers per account in the period, from the answer sums (kept equal to them).
+        s = AnswerSums
+        enough = set(
+            session.scalars(
+                select(s.account_id)
+                .where(s.period.in_(quarters), s.account_id.in_(shown_accounts))
+                .group_by(s.account_id)
+                .having(func.sum(s.responses) >= min_answers)
+            )
         )
-        where.append(Response.account_id.in_(enough))
-        total = count()
-    else:
-        total = everything
+        shown_accounts = [pk for pk in shown_accounts if pk in enough]
+    total = sum(per_account[pk] for pk in shown_accounts)
+    where.append(Response.account_id.in_(sorted(shown_accounts)))
     rows = session.execute(
         select(Response.comment, Response.period, Response.name_consent, Contact.name,
                Contact.erased_at)
-        .join(Account, Account.id == Response.account_id)
         .outerjoin(Contact, Contact.id == Response.contact_id)
         .where(*where)
         .order_by(Response.submitted_at.desc(), Response.id.desc())
@@ -371,6 +376,30 @@ def scope_comments(
         for text, quarter, consent, name, erased in rows
     )
     return Comments(comments, total, everything - total)
+
+
+def _comment_counts(session: Session, quarter: str, where: list[Any] | None) -> dict[int, int]:
+    """Comments per account (pk) in a quarter (``where``: the hidden ones left out, then
+    not cached)."""
+
+    def count() -> dict[int, int]:
+        conditions = where or [
+            Response.period == quarter,
+            Response.comment.is_not(None),
+            Response.comment != "",
+        ]
+        statement = (
+            select(Response.account_id, func.count())
+            .where(*conditions, Response.period == quarter)
+            .group_by(Response.account_id)
+        )
+        return {int(pk): int(n) for pk, n in session.execute(statement)}
+
+    if where is not None:
+        return count()
+    fingerprint = quarters_fingerprint(session, [quarter])
+    key = ("comments", str(session.get_bind().url), quarter, fingerprint)
+    return cached(key, count, small=True)
 
 
 def benchmark_scopes(data: ScoringData, scope: Scope) -> list[tuple[str, Scope]]:
