@@ -163,11 +163,14 @@ class PeriodSlices:
         """The narrowed data (its period set to ``period``) and its KPI rows by account."""
         if period not in self._done:
             wanted = {period, *period.quarters()}
+            # Its own shared state: the KPI and target indexes a load keeps are built from
+            # the rows of the first copy scored, which here holds one period's rows only.
             data = replace(
                 self.data,
                 period=period,
                 kpi_rows=self._of(self._kpis, wanted),
                 target_rows=self._of(self._targets, wanted),
+                shared=type(self.data.shared)(),
             )
             self._done[period] = (data, data.kpis_by_account())
         return self._done[period]
