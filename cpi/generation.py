@@ -31,7 +31,7 @@ sessions).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, event, select, update
@@ -57,7 +57,8 @@ ROW_ID = 1
 BASE_ROW_ID = 2
 _FLAG = "cpi_data_changed"
 _BASE_FLAG = "cpi_base_changed"
-_QUARTERS = "cpi_quarters_changed"
+_QUARTERS = "cpi_quarters_changed"  # quarter -> the account pks written (None: unknown)
+_COMMITTED = "cpi_quarters_committed"
 # Rows of these tables belong to one quarter (their ``period`` column): an INSERT whose
 # every parameter set names its quarter is noted per quarter, anything else as a base
 # change.
@@ -127,28 +128,53 @@ def note_change(session: Session) -> None:
 def note_quarters(session: Session, quarters: Iterable[str]) -> None:
     """Like ``note_change``, for Core writes that change only the answers (and their
     sums) of these quarters: only their generations move (and the global one)."""
+    note_answers(session, ((None, quarter) for quarter in quarters))
+
+
+def note_answers(session: Session, keys: Iterable[tuple[int | None, str]]) -> None:
+    """``note_quarters`` for writes whose accounts are known: (account pk, quarter) each
+    (pk None: unknown). The accounts are told to ``on_quarters_committed`` listeners."""
     session.info[_FLAG] = True
-    noted = session.info.setdefault(_QUARTERS, set())
-    for quarter in quarters:
+    noted: dict[str, set[int] | None] = session.info.setdefault(_QUARTERS, {})
+    for account_pk, quarter in keys:
         if quarter_row_id(quarter) is None:
             session.info[_BASE_FLAG] = True
+            continue
+        accounts = noted.setdefault(quarter, set())
+        if accounts is None or account_pk is None:
+            noted[quarter] = None
         else:
-            noted.add(quarter)
+            accounts.add(account_pk)
 
 
-def _statement_quarters(state: ORMExecuteState, table: str) -> set[str] | None:
-    """The quarters of an INSERT into a per-quarter table whose every row names one."""
+Committed = list[tuple[str, int, frozenset[int] | None]]
+_listeners: list[Callable[[Session, Committed], None]] = []
+
+
+def on_quarters_committed(listener: Callable[[Session, Committed], None]) -> None:
+    """Call ``listener(session, [(quarter, its new generation, account pks written or
+    None)])`` after each commit that moved quarter generations (a change log that readers
+    may use to update a result instead of computing it afresh; an entry it never got
+    means "compute afresh")."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _statement_quarters(state: ORMExecuteState, table: str) -> set[tuple[int | None, str]] | None:
+    """The (account pk, quarter) of an INSERT into a per-quarter table whose every row
+    names its quarter (the pk None when a row does not name it)."""
     if table not in PER_QUARTER or not state.is_insert:
         return None
     params = state.parameters
     rows = params if isinstance(params, list | tuple) else [params]
-    quarters = set()
+    keys = set()
     for row in rows:
         quarter = row.get("period") if isinstance(row, dict) else None
         if not isinstance(quarter, str) or quarter_row_id(quarter) is None:
             return None
-        quarters.add(quarter)
-    return quarters or None
+        account = row.get("account_id")
+        keys.add((account if isinstance(account, int) else None, quarter))
+    return keys or None
 
 
 def _watched_object(instance: Any) -> bool:
@@ -174,9 +200,9 @@ def _note_execute(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     if name is None or name in WATCHED:  # a statement whose table is unknown counts
-        quarters = _statement_quarters(state, name) if name is not None else None
-        if quarters is not None:
-            note_quarters(state.session, quarters)
+        keys = _statement_quarters(state, name) if name is not None else None
+        if keys is not None:
+            note_answers(state.session, keys)
         else:
             info[_FLAG] = info[_BASE_FLAG] = True
 
@@ -188,18 +214,41 @@ def _bump_before_commit(session: Session) -> None:
     )
     changed = session.info.pop(_FLAG, False)
     base = session.info.pop(_BASE_FLAG, False) or pending
-    quarters = session.info.pop(_QUARTERS, set())
+    quarters: dict[str, set[int] | None] = session.info.pop(_QUARTERS, {})
     if pending or changed:
         # In one order (global, base, quarters) so that two writers cannot deadlock.
         bump(session)
         if base:
             bump(session, BASE_ROW_ID)
-        for row_id in sorted({quarter_row_id(q) for q in quarters} - {None}):
-            bump(session, row_id)  # type: ignore[arg-type]
+        committed: Committed = []
+        for quarter in sorted(quarters, key=lambda q: quarter_row_id(q) or 0):
+            row_id = quarter_row_id(quarter)
+            if row_id is None:
+                continue
+            bump(session, row_id)
+            if _listeners:  # the value this transaction moved it to (the row is ours)
+                table = DataGeneration.__table__
+                value = session.connection().scalar(
+                    select(table.c.value).where(table.c.id == row_id)
+                )
+                accounts = quarters[quarter]
+                committed.append(
+                    (quarter, int(value), frozenset(accounts) if accounts is not None else None)
+                )
+        if committed:
+            session.info[_COMMITTED] = committed
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_listeners(session: Session) -> None:
+    committed = session.info.pop(_COMMITTED, None)
+    if committed:
+        for listener in list(_listeners):
+            listener(session, committed)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: Any) -> None:
     if previous.parent is None and not previous.nested:  # the whole transaction undone
-        for name in (_FLAG, _BASE_FLAG, _QUARTERS):
+        for name in (_FLAG, _BASE_FLAG, _QUARTERS, _COMMITTED):
             session.info.pop(name, None)

@@ -9,10 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from staff_support import OWNER_A, sign_in, small_dataset
 from survey_support import GOOD_ANSWERS, open_form, setup_campaign, tokens_by_email
 
 from cpi import generation
+from cpi.accounts.models import Account
 from cpi.scorecards import cache
 from cpi.scorecards.disclosure import Universe
 from cpi.scorecards.overview import Overview, cached_overview
@@ -182,15 +184,25 @@ def test_a_survey_answer_moves_its_quarter_not_the_base(
 
 
 def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
+    """Another answer: the page served (its comments counted again for the account the
+    answer was for only, from the change log) equals one computed afresh."""
     company = VIEWS[:1]
-    overviews(app, db, "2026-Q3", views=company)
+    first = overviews(app, db, "2026-Q3", views=company)
+    assert first[0].report.comments_withheld == 1  # too few answers per account to show
+    since = generations(db)[Q3]
     tokens = tokens_by_email(app)
-    csrf = open_form(client, tokens["cara@globex.test"])
-    data = {**GOOD_ANSWERS, "csat": "1", "comment": "", "csrf_token": csrf}
-    assert client.post(f"/s/{tokens['cara@globex.test']}", data=data).status_code == 303
+    for email, comment in (("cara@globex.test", "Slow"), ("ann@acme.test", "")):
+        csrf = open_form(client, tokens[email])
+        data = {**GOOD_ANSWERS, "csat": "1", "comment": comment, "csrf_token": csrf}
+        assert client.post(f"/s/{tokens[email]}", data=data).status_code == 303
+    now = generations(db)[Q3]
+    with app.app_context():
+        changed = cache.changes_since(db, "2026-Q3", since, now)
+        pks = set(db.scalars(select(Account.id).where(Account.account_id != "INITECH")))
+    assert now == since + 2 and changed == pks  # GLOBEX-1 and ACME-001
     served = overviews(app, db, "2026-Q3", views=company)
     assert served == overviews(app, db, "2026-Q3", fresh=True, views=company)
-    assert served[0].report.card.responses == 2
+    assert served[0].report.card.responses == 3 and served[0].report.comments_withheld == 2
 
 
 @pytest.mark.parametrize("quarter", ["2026-Q3", "1999-Q4", "0001-Q1"])

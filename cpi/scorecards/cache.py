@@ -86,6 +86,43 @@ def quarters_fingerprint(session: Session, quarters: Iterable[str]) -> str:
     return f"{session.get_bind().url!r}#q{values}"
 
 
+def quarter_state(session: Session, quarter: str) -> tuple[int, int]:
+    """(base generation, the quarter's generation), as ``quarters_fingerprint`` reads them."""
+    quarters_fingerprint(session, ())
+    base, value = generation.quarter_generations(session.info[_GENERATIONS][1], [quarter])
+    return base, value
+
+
+# --- the change log: which accounts each move of a quarter's generation wrote ---------
+MAX_REPLAY = 64  # further behind, a result is computed afresh
+
+
+def _record_changes(session: Session, committed: generation.Committed) -> None:
+    url = str(session.get_bind().url)
+    for quarter, value, accounts in committed:
+        store(("changes", url, quarter, value), accounts, small=True)
+
+
+generation.on_quarters_committed(_record_changes)
+
+
+def changes_since(session: Session, quarter: str, since: int, now: int) -> frozenset[int] | None:
+    """The account pks whose answers in ``quarter`` were written between its generations
+    ``since`` and ``now``, if this cache saw every one of those commits (else None: a
+    commit in a process that does not share this cache, one of unknown accounts, an
+    entry evicted)."""
+    if not 0 <= now - since <= MAX_REPLAY:
+        return None
+    url = str(session.get_bind().url)
+    changed: set[int] = set()
+    for value in range(since + 1, now + 1):
+        found, accounts = peek(("changes", url, quarter, value), small=True)
+        if not found or accounts is None:
+            return None
+        changed |= accounts
+    return frozenset(changed)
+
+
 def _store() -> tuple[Any, bytes] | None:
     """The Redis client and signing key when ``CPI_REDIS_URL`` is configured."""
     try:

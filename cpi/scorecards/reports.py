@@ -19,7 +19,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
-from cpi.scorecards.cache import cached, quarters_fingerprint
+from cpi.scorecards.cache import changes_since, peek, quarter_state, store
 from cpi.scorecards.charts import Chart, trend_charts
 from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
 from cpi.scorecards.headline import Headline, headline
@@ -383,14 +383,17 @@ def scope_comments(
 
 def _comment_counts(session: Session, quarter: str, where: list[Any] | None) -> dict[int, int]:
     """Comments per account (pk) in a quarter (``where``: the hidden ones left out, then
-    not cached)."""
+    not cached). After a write to the quarter, only the accounts it wrote are counted
+    again when the cache's change log covers every write since the last count."""
 
-    def count() -> dict[int, int]:
+    def count(accounts: Collection[int] | None = None) -> dict[int, int]:
         conditions = where or [
             Response.period == quarter,
             Response.comment.is_not(None),
             Response.comment != "",
         ]
+        if accounts is not None:
+            conditions = [*conditions, Response.account_id.in_(sorted(accounts))]
         statement = (
             select(Response.account_id, func.count())
             .where(*conditions, Response.period == quarter)
@@ -400,9 +403,26 @@ def _comment_counts(session: Session, quarter: str, where: list[Any] | None) -> 
 
     if where is not None:
         return count()
-    fingerprint = quarters_fingerprint(session, [quarter])
-    key = ("comments", str(session.get_bind().url), quarter, fingerprint)
-    return cached(key, count, small=True)
+    url = str(session.get_bind().url)
+    base, value = quarter_state(session, quarter)
+    key = ("comments", url, quarter, base, value)
+    found, counts = peek(key, small=True)
+    if found:
+        return counts  # type: ignore[no-any-return]
+    latest_key = ("comments-latest", url, quarter)
+    found, latest = peek(latest_key, small=True)
+    counts = None
+    if found and latest[0] == base:
+        changed = changes_since(session, quarter, latest[1], value)
+        if changed is not None:
+            counts = {pk: n for pk, n in latest[2].items() if pk not in changed}
+            if changed:
+                counts.update(count(changed))
+    if counts is None:
+        counts = count()
+    store(key, counts, small=True)
+    store(latest_key, (base, value, counts), small=True)
+    return counts
 
 
 def benchmark_scopes(data: ScoringData, scope: Scope) -> list[tuple[str, Scope]]:

@@ -33,7 +33,7 @@ from sqlalchemy import and_, bindparam, case, delete, func, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from cpi.db import dialect_insert
-from cpi.generation import note_change, note_quarters
+from cpi.generation import note_answers, note_change
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
 from cpi.scoring.stats import INT_FIELDS as SUM_FIELDS
 from cpi.scoring.stats import add_answers as add_answers_to
@@ -139,7 +139,7 @@ def apply_deltas(session: Session, deltas: Mapping[Key, AnswerStats]) -> None:
     thousand keys per statement so that memory stays flat)."""
     statements = _statements(session.get_bind().dialect.name)
     # Core writes: tell the dashboard cache which quarters change (cpi.generation)
-    note_quarters(session, {quarter for _account, quarter in deltas})
+    note_answers(session, deltas)
     connection = session.connection()
     items = sorted(deltas.items())
     for start in range(0, len(items), APPLY_CHUNK):
