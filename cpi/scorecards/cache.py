@@ -17,6 +17,11 @@ that does not verify is ignored and computed afresh) and expire after
 The generation is read before the data (in the same session), so a result is
 never older than the generation it is cached under; a write that commits in
 between only makes the entry fresher than its key.
+
+Results that read only some quarters (the pieces of cpi.scorecards.pieces, a year's
+differencing audit, a quarter's comment counts) are keyed by ``quarters_fingerprint``
+instead: the base generation and those quarters' own, so that they outlive writes
+to other quarters.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account
-from cpi.scorecards.cache import peek, quarters_fingerprint, store
+from cpi.scorecards.cache import changes_since, peek, quarter_state, quarters_fingerprint, store
 from cpi.scorecards.disclosure import Atom, YearCounts
 from cpi.scorecards.operations import (
     AccountInfo,
@@ -159,23 +159,57 @@ class Pieces:
 
     def ranking(self, kind: str, code: str) -> Mapping[str | None, RankedScope]:
         """Every scope of ``kind`` (segment, owner, account) in the period, one indicator,
-        the period's figures only (no change since the period before)."""
+        the period's figures only (no change since the period before). Accounts are
+        scored one by one, so after a write only the accounts it touched are scored
+        again when the change log covers it (``changes_since``)."""
         quarters = _quarters(self.period)
+        states = [quarter_state(self.session, q) for q in quarters]
         key = (
             "ranking", self.url, kind, str(self.period), code, self.min_n,
             quarters_fingerprint(self.session, quarters),
         )  # fmt: skip
+        latest_key = ("ranking-latest", self.url, kind, str(self.period), code, self.min_n)
 
         def compute() -> dict[str | None, RankedScope]:
-            data = period_only(self._load(quarters)(self.period)[0])
-            rows, columns = scores_of_type(data, kind, min_n=self.min_n)
-            column = columns.indicator(code)
-            return {
-                key: RankedScope(len(columns.scopes[row].account_ids), column.result(row))
-                for key, row in rows.items()
-            }
+            ranked = (
+                self._updated(latest_key, quarters, states, code) if kind == "account" else None
+            )
+            if ranked is None:
+                data = period_only(self._load(quarters)(self.period)[0])
+                ranked = _ranked(data, kind, code, self.min_n)
+            if kind == "account":
+                store(latest_key, (states, ranked), piece=True)
+            return ranked
 
         return cast(dict[str | None, RankedScope], self._cached(key, compute))
+
+    def _updated(
+        self, latest_key: Hashable, quarters: list[str], states: list[tuple[int, int]], code: str
+    ) -> dict[str | None, RankedScope] | None:
+        """The accounts ranking last computed, with the accounts written since scored
+        again; None when the change log does not cover every write since."""
+        found, latest = peek(latest_key, piece=True)
+        if not found:
+            return None
+        then, ranked = latest
+        changed: set[int] = set()
+        for quarter, (base, value), (base_then, value_then) in zip(
+            quarters, states, then, strict=True
+        ):
+            since = changes_since(self.session, quarter, value_then, value)
+            if base != base_then or since is None:
+                return None
+            changed |= since
+        if not changed:
+            return dict(ranked)
+        names = list(
+            self.session.scalars(select(Account.account_id).where(Account.id.in_(sorted(changed))))
+        )
+        data = load_scoring_data(self.session, self.period, account_ids=names)
+        fresh = _ranked(
+            period_only(PeriodSlices(data)(self.period)[0]), "account", code, self.min_n
+        )
+        return {**ranked, **fresh}
 
     def quarter_counts(self, quarter: str) -> dict[str, dict[Atom, int]]:
         """Answers per indicator of every account with answers in ``quarter``."""
@@ -194,6 +228,15 @@ class Pieces:
             for code, atoms in self.quarter_counts(quarter).items():
                 per_code.setdefault(code, {}).update(atoms)
         return YearCounts(tuple(self.accounts().values()), per_code)
+
+
+def _ranked(data: ScoringData, kind: str, code: str, min_n: int) -> dict[str | None, RankedScope]:
+    rows, columns = scores_of_type(data, kind, min_n=min_n)
+    column = columns.indicator(code)
+    return {
+        key: RankedScope(len(columns.scopes[row].account_ids), column.result(row))
+        for key, row in rows.items()
+    }
 
 
 def period_only(data: ScoringData) -> ScoringData:
