@@ -331,6 +331,7 @@ class Disclosure:
         self.universe = universe
         self.min_n = min_n
         self._years: dict[int, frozenset[Any]] = {}
+        self._year_of: dict[str, int | None] = {}
         self._data = data
         self._quarters = frozenset(quarters)
         self._counts = counts
@@ -349,9 +350,13 @@ class Disclosure:
         return self
 
     def _withheld(self, scope_type: str, scope_id: str | None, period: str, code: str) -> bool:
-        try:
-            year = Period.parse(period).year
-        except ValueError:
+        year = self._year_of.get(period, 0)
+        if year == 0:  # a ranking asks for 2,000 figures of one period: parsed once
+            try:
+                year = self._year_of[period] = Period.parse(period).year
+            except ValueError:
+                year = self._year_of[period] = None
+        if year is None:
             return False
         if year not in self._years and self.universe is not None:
             fingerprint = quarters_fingerprint(
@@ -363,8 +368,11 @@ class Disclosure:
                 self._data_for(year),
                 counts=(lambda: counts(year)) if counts is not None else None,
             )  # fmt: skip
+        withheld = self._years.get(year)
+        if not withheld:
+            return False
         scope_id = scope_id.lower() if scope_type == "owner" and scope_id else scope_id
-        return (scope_type, scope_id, period, code) in self._years.get(year, frozenset())
+        return (scope_type, scope_id, period, code) in withheld
 
     def card(self, card: Scorecard) -> Scorecard:
         """The scorecard as this viewer may see it."""
