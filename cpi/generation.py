@@ -11,6 +11,17 @@ run through ``session.execute``) increments the counter just before it commits, 
 the same transaction, so a rolled-back write bumps nothing and a committed one is
 never missed. The row is locked only for that last statement and the commit.
 
+Per quarter: beside the global counter (row 1), the table keeps a *base* generation
+(row 2) and one generation per quarter (row ``year * 10 + quarter``). A write whose
+quarters are known (the answer sums and the responses of a quarter: a submit, an
+import's rows; see :func:`note_quarters`) moves only those quarters' rows; every
+other watched write (accounts, users, KPIs, targets, campaigns, an erasure, any
+statement whose quarters cannot be told) moves the base. So a result that reads
+only some quarters (a past quarter's figures, the audit of a closed year) can be
+cached under the base and those quarters' generations (:func:`quarter_generations`)
+and outlive writes to other quarters. The global counter still moves with every
+watched write, as before.
+
 Not seen: writes that bypass the ORM session (raw ``engine.begin()`` connections, a
 SQL console): a dashboard computed before such a write is reused until the next
 app write bumps the generation (``cpi`` commands and pages all write through
@@ -19,6 +30,8 @@ sessions).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, event, select, update
@@ -41,7 +54,16 @@ WATCHED = frozenset(
     }
 )
 ROW_ID = 1
+BASE_ROW_ID = 2
 _FLAG = "cpi_data_changed"
+_BASE_FLAG = "cpi_base_changed"
+_QUARTERS = "cpi_quarters_changed"  # quarter -> the account pks written (None: unknown)
+_COMMITTED = "cpi_quarters_committed"
+# Rows of these tables belong to one quarter (their ``period`` column): an INSERT whose
+# every parameter set names its quarter is noted per quarter, anything else as a base
+# change.
+PER_QUARTER = frozenset({"responses", "answer_sums", "answer_quote_days"})
+_QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 
 
 class DataGeneration(Base):
@@ -57,17 +79,39 @@ def current(session: Session) -> int:
     return int(value or 0)
 
 
-def bump(session: Session) -> None:
-    """Move the generation on, in the session's transaction (the writers need not call
+def quarter_row_id(quarter: str) -> int | None:
+    """The generation row of a quarter ("2026-Q3" -> 20263); None if not a quarter."""
+    match = _QUARTER.fullmatch(quarter)
+    return int(match.group(1)) * 10 + int(match.group(2)) if match else None
+
+
+def generations(session: Session) -> dict[int, int]:
+    """Every generation row (global, base and the quarters written since): a few rows."""
+    table = DataGeneration.__table__
+    return {int(i): int(v) for i, v in session.execute(select(table.c.id, table.c.value))}
+
+
+def quarter_generations(rows: dict[int, int], quarters: Iterable[str]) -> tuple[int, ...]:
+    """(base, then each quarter's generation) from ``generations()``: what a result that
+    reads only those quarters depends on. A quarter never written on its own is 0."""
+    values = [rows.get(BASE_ROW_ID, 0)]
+    for quarter in quarters:
+        row = quarter_row_id(quarter)
+        values.append(rows.get(row, 0) if row is not None else rows.get(ROW_ID, 0))
+    return tuple(values)
+
+
+def bump(session: Session, row_id: int = ROW_ID) -> None:
+    """Move a generation on, in the session's transaction (the writers need not call
     this: the session events below do; for code that writes outside the ORM)."""
     connection = session.connection()
     table = DataGeneration.__table__
     done = connection.execute(
-        update(table).where(table.c.id == ROW_ID).values(value=table.c.value + 1)
+        update(table).where(table.c.id == row_id).values(value=table.c.value + 1)
     )
     if done.rowcount:
         return
-    insert = dialect_insert(connection.dialect.name)(table).values(id=ROW_ID, value=1)
+    insert = dialect_insert(connection.dialect.name)(table).values(id=row_id, value=1)
     connection.execute(
         insert.on_conflict_do_update(index_elements=["id"], set_={"value": table.c.value + 1})
     )
@@ -78,6 +122,59 @@ def note_change(session: Session) -> None:
     on its connection with Core (which the ORM events below cannot see): the generation
     moves at its commit."""
     session.info[_FLAG] = True
+    session.info[_BASE_FLAG] = True
+
+
+def note_quarters(session: Session, quarters: Iterable[str]) -> None:
+    """Like ``note_change``, for Core writes that change only the answers (and their
+    sums) of these quarters: only their generations move (and the global one)."""
+    note_answers(session, ((None, quarter) for quarter in quarters))
+
+
+def note_answers(session: Session, keys: Iterable[tuple[int | None, str]]) -> None:
+    """``note_quarters`` for writes whose accounts are known: (account pk, quarter) each
+    (pk None: unknown). The accounts are told to ``on_quarters_committed`` listeners."""
+    session.info[_FLAG] = True
+    noted: dict[str, set[int] | None] = session.info.setdefault(_QUARTERS, {})
+    for account_pk, quarter in keys:
+        if quarter_row_id(quarter) is None:
+            session.info[_BASE_FLAG] = True
+            continue
+        accounts = noted.setdefault(quarter, set())
+        if accounts is None or account_pk is None:
+            noted[quarter] = None
+        else:
+            accounts.add(account_pk)
+
+
+Committed = list[tuple[str, int, frozenset[int] | None]]
+_listeners: list[Callable[[Session, Committed], None]] = []
+
+
+def on_quarters_committed(listener: Callable[[Session, Committed], None]) -> None:
+    """Call ``listener(session, [(quarter, its new generation, account pks written or
+    None)])`` after each commit that moved quarter generations (a change log that readers
+    may use to update a result instead of computing it afresh; an entry it never got
+    means "compute afresh")."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _statement_quarters(state: ORMExecuteState, table: str) -> set[tuple[int | None, str]] | None:
+    """The (account pk, quarter) of an INSERT into a per-quarter table whose every row
+    names its quarter (the pk None when a row does not name it)."""
+    if table not in PER_QUARTER or not state.is_insert:
+        return None
+    params = state.parameters
+    rows = params if isinstance(params, list | tuple) else [params]
+    keys = set()
+    for row in rows:
+        quarter = row.get("period") if isinstance(row, dict) else None
+        if not isinstance(quarter, str) or quarter_row_id(quarter) is None:
+            return None
+        account = row.get("account_id")
+        keys.add((account if isinstance(account, int) else None, quarter))
+    return keys or None
 
 
 def _watched_object(instance: Any) -> bool:
@@ -87,22 +184,27 @@ def _watched_object(instance: Any) -> bool:
 
 @event.listens_for(Session, "before_flush")
 def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
-    if session.info.get(_FLAG):
+    if session.info.get(_BASE_FLAG):
         return
     for instance in (*session.new, *session.dirty, *session.deleted):
         if _watched_object(instance):
-            session.info[_FLAG] = True
+            session.info[_FLAG] = session.info[_BASE_FLAG] = True
             return
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _note_execute(state: ORMExecuteState) -> None:
-    if state.session.info.get(_FLAG) or not (state.is_insert or state.is_update or state.is_delete):
+    info = state.session.info
+    if info.get(_BASE_FLAG) or not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     if name is None or name in WATCHED:  # a statement whose table is unknown counts
-        state.session.info[_FLAG] = True
+        keys = _statement_quarters(state, name) if name is not None else None
+        if keys is not None:
+            note_answers(state.session, keys)
+        else:
+            info[_FLAG] = info[_BASE_FLAG] = True
 
 
 @event.listens_for(Session, "before_commit")
@@ -110,12 +212,43 @@ def _bump_before_commit(session: Session) -> None:
     pending = any(
         _watched_object(instance) for instance in (*session.new, *session.dirty, *session.deleted)
     )
-    if pending or session.info.pop(_FLAG, False):
-        session.info.pop(_FLAG, None)
+    changed = session.info.pop(_FLAG, False)
+    base = session.info.pop(_BASE_FLAG, False) or pending
+    quarters: dict[str, set[int] | None] = session.info.pop(_QUARTERS, {})
+    if pending or changed:
+        # In one order (global, base, quarters) so that two writers cannot deadlock.
         bump(session)
+        if base:
+            bump(session, BASE_ROW_ID)
+        committed: Committed = []
+        for quarter in sorted(quarters, key=lambda q: quarter_row_id(q) or 0):
+            row_id = quarter_row_id(quarter)
+            if row_id is None:
+                continue
+            bump(session, row_id)
+            if _listeners:  # the value this transaction moved it to (the row is ours)
+                table = DataGeneration.__table__
+                value = session.connection().scalar(
+                    select(table.c.value).where(table.c.id == row_id)
+                )
+                accounts = quarters[quarter]
+                committed.append(
+                    (quarter, int(value), frozenset(accounts) if accounts is not None else None)
+                )
+        if committed:
+            session.info[_COMMITTED] = committed
+
+
+@event.listens_for(Session, "after_commit")
+def _tell_listeners(session: Session) -> None:
+    committed = session.info.pop(_COMMITTED, None)
+    if committed:
+        for listener in list(_listeners):
+            listener(session, committed)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: Any) -> None:
     if previous.parent is None and not previous.nested:  # the whole transaction undone
-        session.info.pop(_FLAG, None)
+        for name in (_FLAG, _BASE_FLAG, _QUARTERS, _COMMITTED):
+            session.info.pop(name, None)

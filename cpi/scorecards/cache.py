@@ -17,6 +17,11 @@ that does not verify is ignored and computed afresh) and expire after
 The generation is read before the data (in the same session), so a result is
 never older than the generation it is cached under; a write that commits in
 between only makes the entry fresher than its key.
+
+Results that read only some quarters (the pieces of cpi.scorecards.pieces, a year's
+differencing audit, a quarter's comment counts) are keyed by ``quarters_fingerprint``
+instead: the base generation and those quarters' own, so that they outlive writes
+to other quarters.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import pickle
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -40,6 +45,10 @@ MAX_ENTRIES = 32
 _entries: OrderedDict[Hashable, Any] = OrderedDict()
 MAX_SMALL_ENTRIES = 1024
 _small: OrderedDict[Hashable, Any] = OrderedDict()
+# The per-period pieces of dashboards (cpi.scorecards.pieces): a quarter's rankings of
+# 2,000 accounts are a few MB, and each write to the quarter leaves one stale.
+MAX_PIECES = 64
+_pieces: OrderedDict[Hashable, Any] = OrderedDict()
 _lock = threading.Lock()
 # Lookups answered from the cache (hits) and computed (misses) since the last clear(),
 # in this process (whichever store answered).
@@ -47,6 +56,7 @@ stats: Counter[str] = Counter()
 TTL_SECONDS = 3600
 KEY_PREFIX = "cpi:dash:"
 _GENERATION = "cpi_generation"
+_GENERATIONS = "cpi_generations"
 log = logging.getLogger(__name__)
 _clients: dict[str, Any] = {}
 _last_warning = 0.0
@@ -65,6 +75,57 @@ def data_generation(session: Session) -> int:
 def data_fingerprint(session: Session, quarters: Any = ()) -> str:
     """What a cached result depends on: the database and its data generation."""
     return f"{session.get_bind().url!r}#{data_generation(session)}"
+
+
+def quarters_fingerprint(session: Session, quarters: Iterable[str]) -> str:
+    """What a result that reads only ``quarters`` (their answers, sums, KPIs, targets,
+    invitations) and the rest of the data (accounts, users...) depends on: the database,
+    the base generation and those quarters' generations (cpi.generation), read once
+    per session transaction. A write to another quarter leaves it unchanged."""
+    seen = session.info.get(_GENERATIONS)
+    if seen is None or seen[0] is not session.get_transaction():
+        rows = generation.generations(session)  # begins the transaction if none is open
+        seen = (session.get_transaction(), rows)
+        session.info[_GENERATIONS] = seen
+    values = generation.quarter_generations(seen[1], quarters)
+    return f"{session.get_bind().url!r}#q{values}"
+
+
+def quarter_state(session: Session, quarter: str) -> tuple[int, int]:
+    """(base generation, the quarter's generation), as ``quarters_fingerprint`` reads them."""
+    quarters_fingerprint(session, ())
+    base, value = generation.quarter_generations(session.info[_GENERATIONS][1], [quarter])
+    return base, value
+
+
+# --- the change log: which accounts each move of a quarter's generation wrote ---------
+MAX_REPLAY = 64  # further behind, a result is computed afresh
+
+
+def _record_changes(session: Session, committed: generation.Committed) -> None:
+    url = str(session.get_bind().url)
+    for quarter, value, accounts in committed:
+        store(("changes", url, quarter, value), accounts, small=True)
+
+
+generation.on_quarters_committed(_record_changes)
+
+
+def changes_since(session: Session, quarter: str, since: int, now: int) -> frozenset[int] | None:
+    """The account pks whose answers in ``quarter`` were written between its generations
+    ``since`` and ``now``, if this cache saw every one of those commits (else None: a
+    commit in a process that does not share this cache, one of unknown accounts, an
+    entry evicted)."""
+    if not 0 <= now - since <= MAX_REPLAY:
+        return None
+    url = str(session.get_bind().url)
+    changed: set[int] = set()
+    for value in range(since + 1, now + 1):
+        found, accounts = peek(("changes", url, quarter, value), small=True)
+        if not found or accounts is None:
+            return None
+        changed |= accounts
+    return frozenset(changed)
 
 
 def _store() -> tuple[Any, bytes] | None:
@@ -130,35 +191,53 @@ def _redis_set(client: Any, secret: bytes, name: str, value: Any) -> None:
         _warn(f"dashboard cache: Redis did not answer ({type(error).__name__})")
 
 
+def _tier(small: bool, piece: bool) -> tuple[OrderedDict[Hashable, Any], int]:
+    if piece:
+        return _pieces, MAX_PIECES
+    return (_small, MAX_SMALL_ENTRIES) if small else (_entries, MAX_ENTRIES)
+
+
 def cached(key: Hashable, compute: Callable[[], T], *, small: bool = False) -> T:
     """``key`` must hold the data generation (``data_fingerprint``). ``small``: a small
     result (the differencing audit's, one per viewer and year) kept among many more
     entries in this process, so that it never pushes dashboards out."""
+    found, value = peek(key, small=small)
+    if found:
+        return value  # type: ignore[no-any-return]
+    value = compute()
+    store(key, value, small=small)
+    return value
+
+
+def peek(key: Hashable, *, small: bool = False, piece: bool = False) -> tuple[bool, Any]:
+    """(True, the value) if ``key`` is cached, else (False, None); counted as a hit or
+    a miss (a miss is expected to be computed and ``store``d)."""
     shared = _store()
     if shared is not None:
         client, secret = shared
-        name = _redis_key(key)
-        found, value = _redis_get(client, secret, name)
-        if found:
-            stats["hits"] += 1
-            return value  # type: ignore[no-any-return]
-        stats["misses"] += 1
-        value = compute()
-        _redis_set(client, secret, name, value)
-        return value
-    entries, limit = (_small, MAX_SMALL_ENTRIES) if small else (_entries, MAX_ENTRIES)
-    with _lock:
-        if key in entries:
-            entries.move_to_end(key)
-            stats["hits"] += 1
-            return entries[key]  # type: ignore[no-any-return]
-        stats["misses"] += 1
-    value = compute()
+        found, value = _redis_get(client, secret, _redis_key(key))
+    else:
+        entries = _tier(small, piece)[0]
+        with _lock:
+            found = key in entries
+            if found:
+                entries.move_to_end(key)
+            value = entries.get(key)
+    stats["hits" if found else "misses"] += 1
+    return found, value
+
+
+def store(key: Hashable, value: Any, *, small: bool = False, piece: bool = False) -> None:
+    shared = _store()
+    if shared is not None:
+        client, secret = shared
+        _redis_set(client, secret, _redis_key(key), value)
+        return
+    entries, limit = _tier(small, piece)
     with _lock:
         entries[key] = value
         while len(entries) > limit:
             entries.popitem(last=False)
-    return value
 
 
 def clear() -> None:
@@ -166,4 +245,5 @@ def clear() -> None:
     with _lock:
         _entries.clear()
         _small.clear()
+        _pieces.clear()
         stats.clear()

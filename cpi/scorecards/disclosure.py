@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cpi.scorecards.cache import cached, data_fingerprint
+from cpi.scorecards.cache import cached, quarters_fingerprint
 from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
@@ -205,6 +205,16 @@ def _cheapest_move(
     return min(moves, key=cost)
 
 
+@dataclass(frozen=True)
+class YearCounts:
+    """What the audit of a year reads: every account, and the answers per indicator of
+    each (account, quarter) of the year with answers ({code: {(account_id, quarter): n}};
+    accounts outside a viewer's figures are left out by the audit)."""
+
+    accounts: tuple[AccountInfo, ...]
+    per_code: Mapping[str, Mapping[Atom, int]]
+
+
 def withheld_cells(
     session: Session,
     universe: Universe,
@@ -212,37 +222,52 @@ def withheld_cells(
     min_n: int,
     fingerprint: str,
     data: ScoringData | Callable[[], ScoringData] | None = None,
+    *,
+    counts: Callable[[], YearCounts] | None = None,
 ) -> frozenset[Any]:
     """(scope type, scope id, period, indicator code) of every figure of ``year`` withheld
     from ``universe``; reused while the data (``fingerprint``) is unchanged. ``data``:
-    already loaded sums of every account covering the year's quarters (else loaded)."""
+    already loaded sums of every account covering the year's quarters (else loaded);
+    ``counts``: what gives the year's answer counts instead (cpi.scorecards.pieces)."""
     key = ("disclosure", str(session.get_bind().url), universe, year, min_n, fingerprint)
-    return cached(key, lambda: _withheld_cells(session, universe, year, min_n, data), small=True)
+
+    def compute() -> frozenset[Any]:
+        found = counts() if counts is not None else year_counts(session, year, data)
+        return _withheld_cells(universe, year, min_n, found)
+
+    return cached(key, compute, small=True)
 
 
-def _withheld_cells(
-    session: Session,
-    universe: Universe,
-    year: int,
-    min_n: int,
-    data: ScoringData | Callable[[], ScoringData] | None = None,
-) -> frozenset[Any]:
-    # The year's last quarter with three quarters of history: the year's four quarters.
-    # Every account: an account manager's segment and company figures hold others' too.
+def year_counts(
+    session: Session, year: int, data: ScoringData | Callable[[], ScoringData] | None = None
+) -> YearCounts:
+    """The year's answer counts from ``data`` (sums covering the year's four quarters, or
+    what loads them), else from a load of the year."""
     if callable(data):  # loaded only now that the year's audit is not in the cache
         data = data()
     if data is None:
+        # The year's last quarter with three quarters of history: the year's four quarters.
         data = load_scoring_data(session, Period(year, 4), history=3)
-    own = {a.account_id for a in universe.accounts(data.accounts.values())}
-    own_only = None if universe.owner is None else own  # company-wide staff see every account
-    groups = universe.groups(data.accounts.values())
-    in_view = set().union(*groups.values()) | own if groups else own
-    seen = [a for a in data.accounts.values() if a.account_id in in_view]
-    quarters = {str(q) for q in Period(year).quarters()}
+    quarters = sorted(str(q) for q in Period(year).quarters())
     # every account's n per indicator and quarter from the loaded sums, in one go
-    per_code: dict[str, dict[Atom, int]] = answer_counts_by_quarter(
-        data, ((a.account_id, q) for a in seen for q in sorted(quarters))
-    )
+    per_code = answer_counts_by_quarter(data, ((a, q) for a in data.accounts for q in quarters))
+    return YearCounts(tuple(data.accounts.values()), per_code)
+
+
+def _withheld_cells(
+    universe: Universe, year: int, min_n: int, counts: YearCounts
+) -> frozenset[Any]:
+    # Every account: an account manager's segment and company figures hold others' too.
+    accounts = counts.accounts
+    own = {a.account_id for a in universe.accounts(accounts)}
+    own_only = None if universe.owner is None else own  # company-wide staff see every account
+    groups = universe.groups(accounts)
+    in_view = set().union(*groups.values()) | own if groups else own
+    quarters = {str(q) for q in Period(year).quarters()}
+    per_code: dict[str, dict[Atom, int]] = {
+        code: {atom: n for atom, n in atoms.items() if atom[0] in in_view and atom[1] in quarters}
+        for code, atoms in counts.per_code.items()
+    }
     withheld: set[Any] = set()
     done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
     # The audit is a pure function of its inputs: its result is kept under a digest of
@@ -293,17 +318,23 @@ class Disclosure:
         *,
         data: ScoringData | Callable[[], ScoringData] | None = None,
         quarters: Collection[str] = (),
+        counts: Callable[[int], YearCounts] | None = None,
     ) -> None:
         """``data``: sums of every account over ``quarters`` (or what loads them, called
         at most when an audit is not cached: see ``Lazy``); a year whose four quarters
-        are all among them is audited from it instead of loading again."""
+        are all among them is audited from it instead of loading again. ``counts``:
+        gives a year's answer counts instead (called only when its audit is not cached).
+
+        A year's audit is cached under the generations of its own quarters
+        (``quarters_fingerprint``): a write to another year leaves it as it is."""
         self.session = session
         self.universe = universe
         self.min_n = min_n
         self._years: dict[int, frozenset[Any]] = {}
-        self._fingerprint: str | None = None
+        self._year_of: dict[str, int | None] = {}
         self._data = data
         self._quarters = frozenset(quarters)
+        self._counts = counts
 
     def _data_for(self, year: int) -> ScoringData | Callable[[], ScoringData] | None:
         if self._data is None:
@@ -319,19 +350,29 @@ class Disclosure:
         return self
 
     def _withheld(self, scope_type: str, scope_id: str | None, period: str, code: str) -> bool:
-        try:
-            year = Period.parse(period).year
-        except ValueError:
+        year = self._year_of.get(period, 0)
+        if year == 0:  # a ranking asks for 2,000 figures of one period: parsed once
+            try:
+                year = self._year_of[period] = Period.parse(period).year
+            except ValueError:
+                year = self._year_of[period] = None
+        if year is None:
             return False
         if year not in self._years and self.universe is not None:
-            if self._fingerprint is None:  # one per request: it covers all the data
-                self._fingerprint = data_fingerprint(self.session, ())
+            fingerprint = quarters_fingerprint(
+                self.session, [str(q) for q in Period(year).quarters()]
+            )
+            counts = self._counts
             self._years[year] = withheld_cells(
-                self.session, self.universe, year, self.min_n, self._fingerprint,
+                self.session, self.universe, year, self.min_n, fingerprint,
                 self._data_for(year),
+                counts=(lambda: counts(year)) if counts is not None else None,
             )  # fmt: skip
+        withheld = self._years.get(year)
+        if not withheld:
+            return False
         scope_id = scope_id.lower() if scope_type == "owner" and scope_id else scope_id
-        return (scope_type, scope_id, period, code) in self._years.get(year, frozenset())
+        return (scope_type, scope_id, period, code) in withheld
 
     def card(self, card: Scorecard) -> Scorecard:
         """The scorecard as this viewer may see it."""
@@ -341,15 +382,34 @@ class Disclosure:
             before = str(Period.parse(card.period).previous())
         except ValueError:
             before = None
-        results = []
-        for result in card.indicators:
-            here = self._withheld(card.scope_type, card.scope_id, card.period, result.code)
-            if here:
-                result = withhold(result)
-            elif before and self._withheld(card.scope_type, card.scope_id, before, result.code):
-                result = without_previous(result)
-            results.append(result)
-        return replace(card, indicators=tuple(results))
+        results = tuple(
+            self._seen(card.scope_type, card.scope_id, card.period, before, result)
+            for result in card.indicators
+        )
+        return replace(card, indicators=results)
+
+    def result(
+        self, scope_type: str, scope_id: str | None, period: Period, result: IndicatorResult
+    ) -> IndicatorResult:
+        """One indicator of a scope's scorecard as this viewer may see it (``card``'s rule,
+        for a ranking that shows one indicator of many scopes)."""
+        if self.universe is None:
+            return result
+        return self._seen(scope_type, scope_id, str(period), str(period.previous()), result)
+
+    def _seen(
+        self,
+        scope_type: str,
+        scope_id: str | None,
+        period: str,
+        before: str | None,
+        result: IndicatorResult,
+    ) -> IndicatorResult:
+        if self._withheld(scope_type, scope_id, period, result.code):
+            return withhold(result)
+        if before and self._withheld(scope_type, scope_id, before, result.code):
+            return without_previous(result)
+        return result
 
 
 def _emptied(result: IndicatorResult, names: Callable[[str], bool]) -> IndicatorResult:

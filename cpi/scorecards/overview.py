@@ -8,7 +8,7 @@ answers are listed as insufficient and never ranked (the privacy rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,26 +21,29 @@ from cpi.scorecards.cache import cached, data_fingerprint
 from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import (
     AccountInfo,
-    ScoringData,
     default_quarter,
-    load_scoring_data,
     periods_needed,
     quarter_activity,
-    resolve_scope,
-    score,
-    score_accounts,
 )
+from cpi.scorecards.pieces import Pieces
 from cpi.scorecards.reports import (
     TREND_QUARTERS,
-    PeriodSlices,
+    Benchmark,
     Report,
-    audit_window,
-    benchmarks,
+    benchmark_scopes,
     owner_names,
-    report_from_data,
+    report_from_cards,
     scope_comments,
 )
-from cpi.scoring import CATALOGUE, INDICATORS_BY_CODE, Indicator, IndicatorResult, Period, Scope
+from cpi.scoring import (
+    CATALOGUE,
+    INDICATORS_BY_CODE,
+    Indicator,
+    IndicatorResult,
+    Period,
+    Scope,
+    Scorecard,
+)
 from cpi.surveys.sums_models import AnswerSums
 
 RANKED_SHOWN = 25
@@ -95,28 +98,6 @@ def rank(kind: str, title: str, rows: Iterable[RankRow], *, limit: int = RANKED_
     )
 
 
-def _group_rows(
-    data: ScoringData,
-    kind: str,
-    keys: Iterable[str],
-    code: str,
-    *,
-    min_n: int,
-    labels: Mapping[str, str],
-    by_account: Mapping[str | None, list],  # type: ignore[type-arg]
-    disclosure: Disclosure,
-) -> list[RankRow]:
-    rows = []
-    for key in sorted(keys):
-        scope = resolve_scope(data, kind, key)
-        card = disclosure.card(score(data, scope, min_n=min_n, by_account=dict(by_account)))
-        rows.append(
-            RankRow(kind, key, labels.get(key, key), f"{len(scope.account_ids)} accounts",
-                    card.indicator(code))
-        )  # fmt: skip
-    return rows
-
-
 def build_overview(
     session: Session,
     scope_type: str,
@@ -137,66 +118,84 @@ def build_overview(
     (SECURITY.md, "Differencing"; every figure as computed when not given).
     ``comment_min_answers``: leave out the comments of accounts with fewer answers
     (everyone but administrators).
+
+    Built from per-period pieces (cpi.scorecards.pieces), each cached under the
+    generations of the quarters it reads: after a write to one quarter only that
+    quarter's pieces are computed again.
     """
     indicator = INDICATORS_BY_CODE.get(indicator_code, CATALOGUE[0])
-    # The trend quarters, back to the start of the oldest one's year: the differencing
-    # audit of every year the page shows reads the same sums (one load per page).
-    load_period, history = audit_window(period)
-    data = replace(load_scoring_data(session, load_period, history=history), period=period)
-    disclosure = Disclosure(
-        session, viewer, min_n, data=data, quarters=periods_needed(load_period, history)
-    )
-    scope = resolve_scope(data, scope_type, scope_id)
+    pieces = Pieces(session, period, min_n=min_n)
+    accounts = pieces.accounts()
+    disclosure = Disclosure(session, viewer, min_n, counts=pieces.year_counts)
+    scope = pieces.scope(scope_type, scope_id)
     if visible is not None:
         mine = frozenset(a.account_id for a in visible) & scope.account_ids
         scope = Scope(scope.type, scope.id, scope.name, mine, scope.segment)
-    slices = PeriodSlices(data)
     names = owner_names(session)
     in_scope = None if scope.type == "company" and visible is None else scope.account_ids
     comments = scope_comments(session, in_scope, period, min_answers=comment_min_answers)
-    report = report_from_data(
-        data, scope, min_n=min_n, owner_names=names, generated_at=generated_at,
-        disclosure=disclosure, comments=comments.shown, comments_total=comments.total,
-        comments_withheld=comments.withheld, slices=slices,
+
+    def at(when: Period, moment: datetime | None) -> Scorecard:
+        card = pieces.card(scope, when)
+        if moment is not None:
+            card = replace(card, generated_at=moment)
+        return disclosure.card(card)
+
+    report = report_from_cards(
+        period, scope, at, accounts, min_n=min_n, owner_names=names, generated_at=generated_at,
+        comments=comments.shown, comments_total=comments.total,
+        comments_withheld=comments.withheld,
     )  # fmt: skip
-    now, by_account = slices(period)
-    report = replace(report, benchmarks=benchmarks(now, scope, min_n=min_n, disclosure=disclosure))
-    members = [data.accounts[a] for a in scope.account_ids]
-    # Rankings show the period's figures only (no change since the period before).
-    data = period_only(now)
+    report = replace(report, benchmarks=_benchmarks(pieces, scope, period, disclosure))
+    members = sorted((accounts[a] for a in scope.account_ids), key=lambda a: a.account_id)
     rankings = []
     if scope.type == "company" and visible is None:
         segments = {a.segment for a in members}
         owners = {a.owner_email for a in members if a.owner_email}
-        rankings.append(rank("segment", "Segments", _group_rows(
-            data, "segment", segments, indicator.code, min_n=min_n, labels={},
-            by_account=by_account, disclosure=disclosure)))  # fmt: skip
-        rankings.append(rank("owner", "Account managers", _group_rows(
-            data, "owner", owners, indicator.code, min_n=min_n, labels=names,
-            by_account=by_account, disclosure=disclosure)))  # fmt: skip
-    account_rows = []
-    cards = score_accounts(data, [a.account_id for a in members], min_n=min_n)
-    for account, computed in zip(members, cards, strict=True):
-        card = disclosure.card(computed)
-        account_rows.append(
-            RankRow("account", account.account_id, account.name,
-                    f"{account.account_id} · {account.segment}", card.indicator(indicator.code))
-        )  # fmt: skip
+        for kind, title, keys, labels in (
+            ("segment", "Segments", segments, {}),
+            ("owner", "Account managers", owners, names),
+        ):
+            ranked = pieces.ranking(kind, indicator.code)
+            rankings.append(rank(kind, title, [
+                RankRow(kind, key, labels.get(key, key), f"{ranked[key].accounts} accounts",
+                        disclosure.result(kind, key, period, ranked[key].result))
+                for key in sorted(keys)
+            ]))  # fmt: skip
+    ranked = pieces.ranking("account", indicator.code)
+    account_rows = [
+        RankRow("account", account.account_id, account.name,
+                f"{account.account_id} · {account.segment}",
+                disclosure.result("account", account.account_id, period,
+                                  ranked[account.account_id].result))
+        for account in members
+    ]  # fmt: skip
     rankings.append(rank("account", "Accounts", account_rows))
     return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
 
 
-def period_only(data: ScoringData) -> ScoringData:
-    """``data`` with the sums of the period's own quarters only (rankings score the
-    period, not its change from the previous one)."""
-    quarters = {str(q) for q in data.period.quarters()}
-    kept = sorted((row, key) for key, row in data.sum_rows.items() if key[1] in quarters)
-    return replace(
-        data,
-        sums=data.sums.take([row for row, _ in kept]),
-        sum_rows={key: new_row for new_row, (_, key) in enumerate(kept)},
-        shared=type(data.shared)(),  # scores kept with a load belong to that load
-    )
+def _benchmarks(
+    pieces: Pieces, scope: Scope, period: Period, disclosure: Disclosure
+) -> tuple[Benchmark, ...]:
+    """``reports.benchmarks`` from the pieces: the segment and company figures beside a
+    scope's own, as the viewer may see them."""
+    shown = []
+    holder = _Accounts(pieces.accounts())
+    for label, wider in benchmark_scopes(holder, scope):  # type: ignore[arg-type]
+        card = pieces.card(wider, period)
+        seen = disclosure.card(card)
+        withheld = frozenset(
+            r.code
+            for r, computed in zip(seen.indicators, card.indicators, strict=True)
+            if r.status == "insufficient" and computed.status != "insufficient"
+        )
+        shown.append(Benchmark(label, seen, withheld))
+    return tuple(shown)
+
+
+@dataclass(frozen=True)
+class _Accounts:
+    accounts: dict[str, AccountInfo]
 
 
 def available_periods(session: Session) -> list[str]:

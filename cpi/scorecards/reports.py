@@ -7,7 +7,7 @@ period, the period before, the trend quarters), the headline and the comments.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,10 +19,12 @@ from cpi.accounts.models import Account, Contact
 from cpi.auth.models import User
 from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
+from cpi.scorecards.cache import changes_since, peek, quarter_state, store
 from cpi.scorecards.charts import Chart, trend_charts
 from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
+    AccountInfo,
     ScoringData,
     history_quarters,
     load_scoring_data,
@@ -32,6 +34,7 @@ from cpi.scorecards.operations import (
 )
 from cpi.scoring import KpiRow, Period, Scope, Scorecard, TargetRow
 from cpi.surveys.models import Response
+from cpi.surveys.sums_models import AnswerSums
 
 TREND_QUARTERS = 8
 # Comments are capped (count and length): a page or PDF never grows without bound.
@@ -160,11 +163,14 @@ class PeriodSlices:
         """The narrowed data (its period set to ``period``) and its KPI rows by account."""
         if period not in self._done:
             wanted = {period, *period.quarters()}
+            # Its own shared state: the KPI and target indexes a load keeps are built from
+            # the rows of the first copy scored, which here holds one period's rows only.
             data = replace(
                 self.data,
                 period=period,
                 kpi_rows=self._of(self._kpis, wanted),
                 target_rows=self._of(self._targets, wanted),
+                shared=type(self.data.shared)(),
             )
             self._done[period] = (data, data.kpis_by_account())
         return self._done[period]
@@ -222,14 +228,36 @@ def report_from_data(
         return score_at(data, scope, period, min_n=min_n, by_account=by_account,
                         generated_at=moment, disclosure=disclosure)  # fmt: skip
 
-    card = at(data.period, generated_at)
-    before = at(data.period.previous())
-    quarters = history_quarters(data.period, TREND_QUARTERS)
-    trend = trim_leading_empty([at(quarter) for quarter in quarters])
+    return report_from_cards(
+        data.period, scope, at, data.accounts, min_n=min_n, comments=comments,
+        comments_total=comments_total, comments_withheld=comments_withheld,
+        owner_names=owner_names, generated_at=generated_at,
+    )  # fmt: skip
+
+
+def report_from_cards(
+    period: Period,
+    scope: Scope,
+    at: Callable[[Period, datetime | None], Scorecard],
+    accounts: Mapping[str, AccountInfo],
+    *,
+    min_n: int,
+    comments: tuple[Comment, ...] = (),
+    comments_total: int = 0,
+    comments_withheld: int = 0,
+    owner_names: Mapping[str, str] | None = None,
+    generated_at: datetime | None = None,
+) -> Report:
+    """The report of ``scope`` from its scorecards: ``at(period, generated_at)`` gives the
+    scope's scorecard of a period as the viewer may see it."""
+    card = at(period, generated_at)
+    before = at(period.previous(), None)
+    quarters = history_quarters(period, TREND_QUARTERS)
+    trend = trim_leading_empty([at(quarter, None) for quarter in quarters])
     previous_hidden = frozenset(r.code for r in before.indicators if display.hidden(r))
     title, subtitle = scope_title(scope, owner_names or {})
     if scope.type == "account" and owner_names is not None:
-        owner = data.accounts[scope.id or ""].owner_email
+        owner = accounts[scope.id or ""].owner_email
         if owner:
             subtitle += f" · {owner_names.get(owner, owner)}"
     return Report(
@@ -237,7 +265,7 @@ def report_from_data(
         scope_id=scope.id,
         title=title,
         subtitle=subtitle,
-        period=str(data.period),
+        period=str(period),
         card=card,
         previous_hidden=previous_hidden,
         charts=trend_charts(trend),
@@ -301,35 +329,38 @@ def scope_comments(
         Response.comment.is_not(None),
         Response.comment != "",
     ]
-    if account_ids is not None:
-        where.append(Account.account_id.in_(list(account_ids)))
     if hidden:
         where.append(Response.id.not_in(list(hidden)))
-
-    def count(*extra: Any) -> int:
-        statement = (
-            select(func.count(Response.id))
-            .join(Account, Account.id == Response.account_id)
-            .where(*where, *extra)
+    # Comments per account (pk) of the period: one pass over the period's answers, each
+    # quarter's kept while its answers are unchanged (none of it when some are hidden).
+    per_account: dict[int, int] = defaultdict(int)
+    for quarter in quarters:
+        for pk, n in _comment_counts(session, quarter, where if hidden else None).items():
+            per_account[pk] += n
+    if account_ids is not None:
+        in_scope = set(
+            session.scalars(select(Account.id).where(Account.account_id.in_(list(account_ids))))
         )
-        return int(session.scalar(statement) or 0)
-
-    everything = count()
+        per_account = defaultdict(int, {pk: n for pk, n in per_account.items() if pk in in_scope})
+    everything = sum(per_account.values())
+    shown_accounts = [pk for pk, n in per_account.items() if n]
     if min_answers > 0 and everything:
-        enough = (
-            select(Response.account_id)
-            .where(Response.period.in_(quarters))
-            .group_by(Response.account_id)
-            .having(func.count() >= min_answers)
+        # Answers per account in the period, from the answer sums (kept equal to them).
+        s = AnswerSums
+        enough = set(
+            session.scalars(
+                select(s.account_id)
+                .where(s.period.in_(quarters), s.account_id.in_(shown_accounts))
+                .group_by(s.account_id)
+                .having(func.sum(s.responses) >= min_answers)
+            )
         )
-        where.append(Response.account_id.in_(enough))
-        total = count()
-    else:
-        total = everything
+        shown_accounts = [pk for pk in shown_accounts if pk in enough]
+    total = sum(per_account[pk] for pk in shown_accounts)
+    where.append(Response.account_id.in_(sorted(shown_accounts)))
     rows = session.execute(
         select(Response.comment, Response.period, Response.name_consent, Contact.name,
                Contact.erased_at)
-        .join(Account, Account.id == Response.account_id)
         .outerjoin(Contact, Contact.id == Response.contact_id)
         .where(*where)
         .order_by(Response.submitted_at.desc(), Response.id.desc())
@@ -348,6 +379,50 @@ def scope_comments(
         for text, quarter, consent, name, erased in rows
     )
     return Comments(comments, total, everything - total)
+
+
+def _comment_counts(session: Session, quarter: str, where: list[Any] | None) -> dict[int, int]:
+    """Comments per account (pk) in a quarter (``where``: the hidden ones left out, then
+    not cached). After a write to the quarter, only the accounts it wrote are counted
+    again when the cache's change log covers every write since the last count."""
+
+    def count(accounts: Collection[int] | None = None) -> dict[int, int]:
+        conditions = where or [
+            Response.period == quarter,
+            Response.comment.is_not(None),
+            Response.comment != "",
+        ]
+        if accounts is not None:
+            conditions = [*conditions, Response.account_id.in_(sorted(accounts))]
+        statement = (
+            select(Response.account_id, func.count())
+            .where(*conditions, Response.period == quarter)
+            .group_by(Response.account_id)
+        )
+        return {int(pk): int(n) for pk, n in session.execute(statement)}
+
+    if where is not None:
+        return count()
+    url = str(session.get_bind().url)
+    base, value = quarter_state(session, quarter)
+    key = ("comments", url, quarter, base, value)
+    found, counts = peek(key, small=True)
+    if found:
+        return counts  # type: ignore[no-any-return]
+    latest_key = ("comments-latest", url, quarter)
+    found, latest = peek(latest_key, small=True)
+    counts = None
+    if found and latest[0] == base:
+        changed = changes_since(session, quarter, latest[1], value)
+        if changed is not None:
+            counts = {pk: n for pk, n in latest[2].items() if pk not in changed}
+            if changed:
+                counts.update(count(changed))
+    if counts is None:
+        counts = count()
+    store(key, counts, small=True)
+    store(latest_key, (base, value, counts), small=True)
+    return counts
 
 
 def benchmark_scopes(data: ScoringData, scope: Scope) -> list[tuple[str, Scope]]:

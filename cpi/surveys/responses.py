@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cpi.accounts.models import Contact
 from cpi.db import dialect_insert
 from cpi.followups.operations import answer_recorded
-from cpi.generation import note_change
+from cpi.generation import note_answers
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Answers
 from cpi.scoring.catalogue import ANSWER_FIELDS
@@ -208,7 +208,9 @@ def record_answers(
     connection = session.connection()
     connection.execute(upsert, params)
     connection.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
-    note_change(session)  # Core on the connection: tell the dashboard cache (cpi.generation)
+    # Core on the connection: tell the dashboard cache (cpi.generation). The response is
+    # the quarter's; the invitation's answered_at is read by no dashboard.
+    note_answers(session, [(visit.account_id, visit.period)])
     if custom:
         record_custom_answers(session, visit, custom)
 

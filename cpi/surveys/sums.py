@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from cpi.db import dialect_insert
-from cpi.generation import note_change
+from cpi.generation import note_answers, note_change
 from cpi.scoring import ANSWER_FIELDS, Answers, AnswerStats
 from cpi.scoring.columns import pack_histogram, unpack_histogram
 from cpi.scoring.stats import INT_FIELDS as SUM_FIELDS
@@ -135,7 +135,8 @@ def apply_deltas(session: Session, deltas: Mapping[Key, AnswerStats]) -> None:
     """Add each delta to its account and quarter, atomically (in key order, a few
     thousand keys per statement so that memory stays flat)."""
     statements = _statements(session.get_bind().dialect.name)
-    note_change(session)  # Core writes: tell the dashboard cache (cpi.generation)
+    # Core writes: tell the dashboard cache which quarters change (cpi.generation)
+    note_answers(session, deltas)
     connection = session.connection()
     items = sorted(deltas.items())
     for start in range(0, len(items), APPLY_CHUNK):

@@ -1,0 +1,262 @@
+"""A dashboard's pieces, each cached under the generations of the quarters it reads.
+
+A survey answer changes one account's answers in one quarter; a dashboard shows a
+scope's figures over eight quarters, the period's rankings and the differencing
+audit of up to three years. Each piece here reads only a few quarters:
+
+* the scorecard of a scope in a period: the period's quarters and the period before;
+* a ranking (one indicator for every segment, portfolio or account): the period's
+  quarters (rankings show no change);
+* the answer counts that the differencing audit reads: one quarter.
+
+Each is cached under the base generation and those quarters' generations
+(``quarters_fingerprint``, cpi.generation): a write to the current quarter leaves
+every piece of the quarters before it as it is, and a cold request recomputes the
+current quarter's pieces from a load of that period and the one before, not of the
+whole window. A write that is not about one quarter's answers (accounts, users,
+KPIs, targets, campaigns, an erasure) moves the base: every piece is computed
+afresh.
+
+Pieces are the figures as computed, the same for every viewer: what one viewer may
+see (``Disclosure``) is applied after, per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cpi.accounts.models import Account
+from cpi.scorecards.cache import changes_since, peek, quarter_state, quarters_fingerprint, store
+from cpi.scorecards.disclosure import Atom, YearCounts
+from cpi.scorecards.operations import (
+    AccountInfo,
+    ScoringData,
+    answer_counts_by_quarter,
+    load_scoring_data,
+    periods_needed,
+    resolve_scope,
+    score,
+    scores_of_type,
+)
+from cpi.scorecards.reports import PeriodSlices, audit_window
+from cpi.scoring import IndicatorResult, Period, Scope, Scorecard
+
+
+@dataclass(frozen=True)
+class RankedScope:
+    """One scope of a ranking, as computed: how many accounts it holds and its figure."""
+
+    accounts: int
+    result: IndicatorResult
+
+
+@dataclass(frozen=True)
+class _AccountsOnly:
+    """What ``resolve_scope`` reads of a load: the accounts."""
+
+    accounts: dict[str, AccountInfo]
+
+
+def _quarters(*periods: Period) -> list[str]:
+    return sorted({str(q) for period in periods for q in period.quarters()})
+
+
+def _members(scope: Scope) -> str:
+    """A digest of the scope's accounts (a restricted view names the same scope)."""
+    return hashlib.sha256("\n".join(sorted(scope.account_ids)).encode()).hexdigest()
+
+
+class Pieces:
+    """The pieces of the dashboards of one period, for one request: each read from the
+    cache, or computed from one load (made only if a piece is missing)."""
+
+    def __init__(self, session: Session, period: Period, *, min_n: int) -> None:
+        self.session = session
+        self.period = period
+        self.min_n = min_n
+        self.url = str(session.get_bind().url)
+        self._loads: dict[tuple[str, ...], tuple[ScoringData, PeriodSlices]] = {}
+        self._accounts: dict[str, AccountInfo] | None = None
+        self._seen: dict[Hashable, Any] = {}  # pieces already looked up in this request
+
+    # --- the loads behind missing pieces -------------------------------------------
+
+    def _load(self, quarters: Iterable[str]) -> PeriodSlices:
+        """Sums covering ``quarters``: the period and the one before when that is enough
+        (a write to the current quarter), else the page's whole audit window (made once;
+        every later piece reads it)."""
+        wanted = set(quarters)
+        for covered, (_data, slices) in self._loads.items():
+            if wanted <= set(covered):
+                return slices
+        narrow = periods_needed(self.period)
+        if wanted <= set(narrow):
+            data = load_scoring_data(self.session, self.period)
+            covered = tuple(narrow)
+        else:
+            load, history = audit_window(self.period)
+            covered = tuple(periods_needed(load, history))
+            if not wanted <= set(covered):  # not a quarter of this page: load its own
+                latest = Period.parse(max(wanted))
+                load, history = latest, len(_between(min(wanted), latest))
+                covered = tuple(periods_needed(load, history))
+            data = replace(load_scoring_data(self.session, load, history=history), period=load)
+        slices = PeriodSlices(data)
+        self._loads[covered] = (data, slices)
+        if self._accounts is None:
+            self._accounts = data.accounts
+        return slices
+
+    def _cached(self, key: Hashable, compute: Any) -> Any:
+        if key in self._seen:
+            return self._seen[key]
+        found, value = peek(key, piece=True)
+        if not found:
+            value = compute()
+            store(key, value, piece=True)
+        self._seen[key] = value
+        return value
+
+    # --- the pieces ----------------------------------------------------------------
+
+    def accounts(self) -> dict[str, AccountInfo]:
+        """Every account (base generation only)."""
+        if self._accounts is None:
+            key = ("accounts", self.url, quarters_fingerprint(self.session, ()))
+            self._accounts = self._cached(key, self._read_accounts)
+        return self._accounts
+
+    def _read_accounts(self) -> dict[str, AccountInfo]:
+        rows = self.session.execute(
+            select(Account.account_id, Account.name, Account.segment, Account.owner_email)
+        )
+        return {account_id: AccountInfo(account_id, *rest) for account_id, *rest in rows}
+
+    def scope(self, scope_type: str, scope_id: str | None) -> Scope:
+        """The scope as ``resolve_scope`` names it (ScopeNotFound if unknown)."""
+        accounts = cast(ScoringData, _AccountsOnly(self.accounts()))
+        return resolve_scope(accounts, scope_type, scope_id)
+
+    def card(self, scope: Scope, period: Period) -> Scorecard:
+        """The scope's scorecard for ``period`` (with its change since the period before)."""
+        quarters = _quarters(period, period.previous())
+        key = (
+            "card", self.url, scope.type, scope.id, _members(scope), str(period), self.min_n,
+            quarters_fingerprint(self.session, quarters),
+        )  # fmt: skip
+
+        def compute() -> Scorecard:
+            data, _by_account = self._load(quarters)(period)
+            return score(data, scope, min_n=self.min_n)
+
+        return cast(Scorecard, self._cached(key, compute))
+
+    def ranking(self, kind: str, code: str) -> Mapping[str | None, RankedScope]:
+        """Every scope of ``kind`` (segment, owner, account) in the period, one indicator,
+        the period's figures only (no change since the period before). Accounts are
+        scored one by one, so after a write only the accounts it touched are scored
+        again when the change log covers it (``changes_since``)."""
+        quarters = _quarters(self.period)
+        states = [quarter_state(self.session, q) for q in quarters]
+        key = (
+            "ranking", self.url, kind, str(self.period), code, self.min_n,
+            quarters_fingerprint(self.session, quarters),
+        )  # fmt: skip
+        latest_key = ("ranking-latest", self.url, kind, str(self.period), code, self.min_n)
+
+        def compute() -> dict[str | None, RankedScope]:
+            ranked = (
+                self._updated(latest_key, quarters, states, code) if kind == "account" else None
+            )
+            if ranked is None:
+                data = period_only(self._load(quarters)(self.period)[0])
+                ranked = _ranked(data, kind, code, self.min_n)
+            if kind == "account":
+                store(latest_key, (states, ranked), piece=True)
+            return ranked
+
+        return cast(dict[str | None, RankedScope], self._cached(key, compute))
+
+    def _updated(
+        self, latest_key: Hashable, quarters: list[str], states: list[tuple[int, int]], code: str
+    ) -> dict[str | None, RankedScope] | None:
+        """The accounts ranking last computed, with the accounts written since scored
+        again; None when the change log does not cover every write since."""
+        found, latest = peek(latest_key, piece=True)
+        if not found:
+            return None
+        then, ranked = latest
+        changed: set[int] = set()
+        for quarter, (base, value), (base_then, value_then) in zip(
+            quarters, states, then, strict=True
+        ):
+            since = changes_since(self.session, quarter, value_then, value)
+            if base != base_then or since is None:
+                return None
+            changed |= since
+        if not changed:
+            return dict(ranked)
+        names = list(
+            self.session.scalars(select(Account.account_id).where(Account.id.in_(sorted(changed))))
+        )
+        data = load_scoring_data(self.session, self.period, account_ids=names)
+        fresh = _ranked(
+            period_only(PeriodSlices(data)(self.period)[0]), "account", code, self.min_n
+        )
+        return {**ranked, **fresh}
+
+    def quarter_counts(self, quarter: str) -> dict[str, dict[Atom, int]]:
+        """Answers per indicator of every account with answers in ``quarter``."""
+        key = ("counts", self.url, quarter, quarters_fingerprint(self.session, [quarter]))
+
+        def compute() -> dict[str, dict[Atom, int]]:
+            data = self._load([quarter]).data
+            return answer_counts_by_quarter(data, ((a, quarter) for a in data.accounts))
+
+        return cast(dict[str, dict[Atom, int]], self._cached(key, compute))
+
+    def year_counts(self, year: int) -> YearCounts:
+        """What the differencing audit of ``year`` reads, from the quarters' counts."""
+        per_code: dict[str, dict[Atom, int]] = {}
+        for quarter in _quarters(Period(year)):
+            for code, atoms in self.quarter_counts(quarter).items():
+                per_code.setdefault(code, {}).update(atoms)
+        return YearCounts(tuple(self.accounts().values()), per_code)
+
+
+def _ranked(data: ScoringData, kind: str, code: str, min_n: int) -> dict[str | None, RankedScope]:
+    rows, columns = scores_of_type(data, kind, min_n=min_n)
+    column = columns.indicator(code)
+    return {
+        key: RankedScope(len(columns.scopes[row].account_ids), column.result(row))
+        for key, row in rows.items()
+    }
+
+
+def period_only(data: ScoringData) -> ScoringData:
+    """``data`` with the sums of the period's own quarters only (rankings score the
+    period, not its change from the previous one)."""
+    quarters = {str(q) for q in data.period.quarters()}
+    kept = sorted((row, key) for key, row in data.sum_rows.items() if key[1] in quarters)
+    return replace(
+        data,
+        sums=data.sums.take([row for row, _ in kept]),
+        sum_rows={key: new_row for new_row, (_, key) in enumerate(kept)},
+        shared=type(data.shared)(),  # scores kept with a load belong to that load
+    )
+
+
+def _between(first: str, last: Period) -> list[Period]:
+    """The quarters after ``first`` up to ``last``'s last quarter."""
+    quarters = []
+    quarter = last.quarters()[-1]
+    while str(quarter) > first:
+        quarters.append(quarter)
+        quarter = quarter.previous()
+    return quarters

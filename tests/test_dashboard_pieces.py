@@ -1,0 +1,219 @@
+"""Dashboards from per-period pieces (issue 13 item 3): each piece is cached under the
+generations of the quarters it reads, so a write to one quarter recomputes only that
+quarter's pieces; the page served after any write must equal one computed afresh."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from staff_support import OWNER_A, sign_in, small_dataset
+from survey_support import GOOD_ANSWERS, open_form, setup_campaign, tokens_by_email
+
+from cpi import generation
+from cpi.accounts.models import Account
+from cpi.scorecards import cache
+from cpi.scorecards.disclosure import Universe
+from cpi.scorecards.overview import Overview, cached_overview
+from cpi.scorecards.reports import build_report
+from cpi.scoring import Period
+
+MOMENT = datetime(2026, 1, 1)
+Q1, Q2, Q3 = (generation.quarter_row_id(f"2026-Q{q}") for q in (1, 2, 3))
+
+
+def plain(overview: Overview) -> Overview:
+    """The overview without the moments its scorecards were computed at."""
+    report = overview.report
+    return replace(
+        overview,
+        report=replace(
+            report,
+            card=replace(report.card, generated_at=MOMENT),
+            benchmarks=tuple(
+                replace(b, card=replace(b.card, generated_at=MOMENT)) for b in report.benchmarks
+            ),
+        ),
+    )
+
+
+VIEWS = (
+    ("company", None, Universe()),  # company-wide staff
+    ("owner", OWNER_A, Universe(OWNER_A)),  # an account manager (benchmarks, own audit)
+)
+
+
+def overviews(
+    app: Any, db: Any, period: str, *, fresh: bool = False, views: Any = VIEWS
+) -> list[Overview]:
+    """Every view's dashboard as served (from whatever the cache holds), or afresh."""
+    db.rollback()  # see what the other sessions committed
+    if fresh:
+        cache.clear()
+    min_n = int(app.config["MIN_N"])
+    with app.app_context():
+        return [
+            plain(
+                cached_overview(
+                    db,
+                    scope_type,
+                    scope_id,
+                    Period.parse(period),
+                    code,
+                    min_n=min_n,
+                    viewer=viewer,
+                    comment_min_answers=min_n,
+                )
+            )  # fmt: skip
+            for scope_type, scope_id, viewer in views
+            for code in ("fcr", "csat")
+        ]
+
+
+def assert_served_equals_fresh(app: Any, db: Any) -> None:
+    for period in ("2026-Q3", "2026-Q2", "2026"):
+        served = overviews(app, db, period)
+        assert served == overviews(app, db, period, fresh=True), period
+    for period in ("2026-Q3", "2026-Q2", "2026"):
+        overviews(app, db, period)  # the cache holds every piece again
+
+
+def generations(db: Any) -> dict[int, int]:
+    db.rollback()
+    return generation.generations(db)
+
+
+def test_pieces_equal_the_report_computed_from_one_load(
+    runner: Any, write_csv: Any, app: Any, db: Any
+) -> None:
+    """The dashboard's report (card, trend, headline, comments) equals the account
+    pages' path, which scores every quarter from one load of the whole window."""
+    small_dataset(runner, write_csv)
+    # KPIs of an earlier quarter too: the trend's points each have their own
+    kpis = write_csv("kpis2.csv", "indicator,period,account_id,value\nfcr,2026-Q2,ACC-1,10\n")
+    assert runner.invoke("import", "kpis", str(kpis)).exit_code == 0
+    min_n = int(app.config["MIN_N"])
+    for period in ("2026-Q3", "2026"):
+        for scope_type, scope_id, viewer in VIEWS:
+            with app.app_context():
+                page = cached_overview(
+                    db, scope_type, scope_id, Period.parse(period), "fcr",
+                    min_n=min_n, viewer=viewer, comment_min_answers=min_n,
+                )  # fmt: skip
+                expected = build_report(db, scope_type, scope_id, period, min_n=min_n,
+                                        viewer=viewer, comment_min_answers=min_n,
+                                        with_benchmarks=True)  # fmt: skip
+            got = page.report
+            assert got.card.indicators == expected.card.indicators
+            assert got.card.responses == expected.card.responses > 0
+            assert got.charts == expected.charts
+            assert (got.previous_hidden, got.headline) == (
+                expected.previous_hidden, expected.headline
+            )  # fmt: skip
+            assert (got.comments, got.comments_total, got.comments_withheld) == (
+                expected.comments, expected.comments_total, expected.comments_withheld
+            )  # fmt: skip
+            assert [(b.label, b.card.indicators, b.withheld) for b in got.benchmarks] == [
+                (b.label, b.card.indicators, b.withheld) for b in expected.benchmarks
+            ]
+
+
+def test_a_write_to_a_past_quarter_moves_only_that_quarter_and_the_pages_follow(
+    runner: Any, write_csv: Any, app: Any, db: Any
+) -> None:
+    small_dataset(runner, write_csv)
+    assert_served_equals_fresh(app, db)
+    before = generations(db)
+    # a changed answer (same person and quarter: updated in place) in 2026-Q2, and a new
+    # one in 2026-Q1, by people already known (a new contact would be a base change)
+    more = write_csv(
+        "past.csv",
+        "account_id,contact_email,period,csat,comment\n"
+        "ACC-1,c2@acc-1.test,2026-Q2,1,Changed my mind\n"
+        "ACC-2,c3@acc-2.test,2026-Q1,1,Late but honest\n",
+    )
+    assert runner.invoke("import", "responses", str(more)).exit_code == 0
+    after = generations(db)
+    assert after[generation.ROW_ID] == before[generation.ROW_ID] + 1
+    assert after.get(Q2, 0) == before.get(Q2, 0) + 1  # the quarters written
+    assert after.get(Q1, 0) == before.get(Q1, 0) + 1
+    assert after.get(Q3, 0) == before.get(Q3, 0)  # not the quarter after it
+    assert after.get(generation.BASE_ROW_ID, 0) == before.get(generation.BASE_ROW_ID, 0)
+    misses = cache.stats["misses"]
+    q3 = overviews(app, db, "2026-Q3")
+    assert cache.stats["misses"] > misses  # its trend's 2026-Q2 point, its audit
+    assert q3 == overviews(app, db, "2026-Q3", fresh=True)
+    assert_served_equals_fresh(app, db)
+
+
+def test_a_kpi_import_and_an_erasure_move_the_base(
+    runner: Any, write_csv: Any, app: Any, db: Any
+) -> None:
+    small_dataset(runner, write_csv)
+    assert_served_equals_fresh(app, db)
+    base = generations(db).get(generation.BASE_ROW_ID, 0)
+    kpis = write_csv("kpis2.csv", "indicator,period,account_id,value\nfcr,2026-Q2,ACC-1,10\n")
+    assert runner.invoke("import", "kpis", str(kpis)).exit_code == 0
+    assert generations(db)[generation.BASE_ROW_ID] == base + 1
+    assert_served_equals_fresh(app, db)
+    result = runner.invoke("contact", "forget", "c1@acc-1.test")
+    assert result.exit_code == 0, result.output
+    assert generations(db)[generation.BASE_ROW_ID] == base + 2
+    assert_served_equals_fresh(app, db)
+
+
+def test_a_survey_answer_moves_its_quarter_not_the_base(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
+    campaign_id = setup_campaign(runner, write_csv)
+    assert runner.invoke("send", str(campaign_id)).exit_code == 0
+    tokens = tokens_by_email(app)
+    before = generations(db)
+    csrf = open_form(client, tokens["bob@acme.test"])
+    data = {**GOOD_ANSWERS, "csrf_token": csrf}
+    assert client.post(f"/s/{tokens['bob@acme.test']}", data=data).status_code == 303
+    after = generations(db)
+    assert after[generation.ROW_ID] == before.get(generation.ROW_ID, 0) + 1
+    assert after[Q3] == before.get(Q3, 0) + 1
+    assert after.get(generation.BASE_ROW_ID, 0) == before.get(generation.BASE_ROW_ID, 0)
+    # and the dashboard served after it equals one computed afresh
+    answer_again_and_compare(app, db, client)
+
+
+def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
+    """Another answer: the page served (its comments counted again for the account the
+    answer was for only, from the change log) equals one computed afresh."""
+    company = VIEWS[:1]
+    first = overviews(app, db, "2026-Q3", views=company)
+    assert first[0].report.comments_withheld == 1  # too few answers per account to show
+    since = generations(db)[Q3]
+    tokens = tokens_by_email(app)
+    for email, comment in (("cara@globex.test", "Slow"), ("ann@acme.test", "")):
+        csrf = open_form(client, tokens[email])
+        data = {**GOOD_ANSWERS, "csat": "1", "comment": comment, "csrf_token": csrf}
+        assert client.post(f"/s/{tokens[email]}", data=data).status_code == 303
+    now = generations(db)[Q3]
+    with app.app_context():
+        changed = cache.changes_since(db, "2026-Q3", since, now)
+        pks = set(db.scalars(select(Account.id).where(Account.account_id != "INITECH")))
+    assert now == since + 2 and changed == pks  # GLOBEX-1 and ACME-001
+    served = overviews(app, db, "2026-Q3", views=company)
+    assert served == overviews(app, db, "2026-Q3", fresh=True, views=company)
+    assert served[0].report.card.responses == 3 and served[0].report.comments_withheld == 2
+
+
+@pytest.mark.parametrize("quarter", ["2026-Q3", "1999-Q4", "0001-Q1"])
+def test_quarter_rows_never_meet_the_global_and_base_rows(quarter: str) -> None:
+    row = generation.quarter_row_id(quarter)
+    assert row is not None and row > generation.BASE_ROW_ID
+    assert generation.quarter_row_id("2026") is None and generation.quarter_row_id("x") is None
+
+
+def test_the_lead_s_page_is_served(runner: Any, write_csv: Any, client: Any) -> None:
+    small_dataset(runner, write_csv)
+    sign_in(client, "lead@example.test", "password-123")
+    first = client.get("/?period=2026-Q3").get_data(as_text=True)
+    assert "Beta GmbH" in first and client.get("/?period=2026-Q3").get_data(as_text=True) == first
