@@ -62,7 +62,7 @@ _COMMITTED = "cpi_quarters_committed"
 # Rows of these tables belong to one quarter (their ``period`` column): an INSERT whose
 # every parameter set names its quarter is noted per quarter, anything else as a base
 # change.
-PER_QUARTER = frozenset({"responses", "answer_sums", "answer_quote_days"})
+PER_QUARTER = frozenset({"responses", "answer_sums"})
 _QUARTER = re.compile(r"(\d{4})-Q([1-4])")
 
 

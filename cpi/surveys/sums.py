@@ -475,7 +475,8 @@ def recompute(session: Session, keys: Iterable[Key]) -> None:
     if not keys:
         return
     connection = session.connection()
-    note_change(session)  # Core writes: tell the dashboard cache (cpi.generation)
+    # Core writes: tell the dashboard cache which accounts and quarters change
+    note_answers(session, keys)
     table = _RECOMPUTED_KEYS
     table.create(connection)  # rolled back with the transaction if anything fails
     connection.execute(
