@@ -172,7 +172,7 @@ def test_chosen_accounts_and_portfolio_scopes(app, client, db, staff) -> None:  
         ({"period": "2020-Q1"}, "period: 2020-Q1 is closed"),
         ({"period": "2999-Q1"}, "has not started"),
         ({"period": "2026"}, "is a year"),
-        ({"closes_on": "2020-01-01"}, "closes: 2020-01-01 is in the past"),
+        ({"closes_on": "2020-01-01"}, "closing date: 2020-01-01 is in the past"),
         ({"scope": "segment", "segment": "Nowhere"}, "segment: no account in segment"),
         ({"scope": "owner", "owner_email": "nobody@example.test"}, "no account is managed by"),
         ({"scope": "accounts", "account_ids": "ACC-1 NOPE"}, "accounts: no account &#39;NOPE&#39;"),
