@@ -140,9 +140,13 @@ def multiple(value: float | None) -> str:
     return "–" if value is None else decimal(value, 2)
 
 
+def plain(value: float) -> str:
+    """A number as given, without trailing zeros: ``7.5``, ``7,5`` (hours, chart ticks)."""
+    return format_decimal(value, "#,##0.##", locale=_locale())
+
+
 def hours(value: float | None) -> str:
-    """Hours as given, without trailing zeros: ``7.5``, ``7,5``."""
-    return "" if value is None else format_decimal(value, "#,##0.##", locale=_locale())
+    return "" if value is None else plain(value)
 
 
 def figure(name: str, value: float | None, *, signed: bool = False) -> str:
@@ -420,7 +424,7 @@ def trend_chart(code: str, points: Sequence[dict[str, Any]], start: date, end: d
         plot_top=TOP,
         plot_bottom=HEIGHT - BOTTOM,
         x_labels=tuple(Point(x(i), HEIGHT - 8, p.replace("-", " ")) for i, p in enumerate(periods)),
-        y_ticks=tuple(Point(LEFT - 4, y(t), hours(t)) for t in ticks),
+        y_ticks=tuple(Point(LEFT - 4, y(t), plain(t)) for t in ticks),
         treated_lines=treated_lines,
         treated_points=treated_points,
         untreated_lines=untreated_lines,
