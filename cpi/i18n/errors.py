@@ -18,7 +18,7 @@ from flask_babel import gettext
 
 def field_message(field: object, reason: object) -> str:
     """``field: reason`` in the active locale (French puts a space before the colon)."""
-    return gettext("%(field)s: %(reason)s", field=field, reason=reason)
+    return str(gettext("%(field)s: %(reason)s", field=field, reason=reason))
 
 
 class LocalisedError(ValueError):
