@@ -4,8 +4,10 @@ follow the response rate, account managers' read-only view, recurring schedules.
 from __future__ import annotations
 
 import csv
+import html
 import io
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -172,7 +174,7 @@ def test_chosen_accounts_and_portfolio_scopes(app, client, db, staff) -> None:  
         ({"period": "2020-Q1"}, "period: 2020-Q1 is closed"),
         ({"period": "2999-Q1"}, "has not started"),
         ({"period": "2026"}, "is a year"),
-        ({"closes_on": "2020-01-01"}, "closes: 2020-01-01 is in the past"),
+        ({"closes_on": "2020-01-01"}, "closing date: 2020-01-01 is in the past"),
         ({"scope": "segment", "segment": "Nowhere"}, "segment: no account in segment"),
         ({"scope": "owner", "owner_email": "nobody@example.test"}, "no account is managed by"),
         ({"scope": "accounts", "account_ids": "ACC-1 NOPE"}, "accounts: no account &#39;NOPE&#39;"),
@@ -429,7 +431,7 @@ def test_campaign_pages_write_only_to_close_a_due_campaign(app, client, db, staf
     assert db.get(Campaign, campaign_id).status == "closed"
 
 
-def test_a_german_lead_plans_campaigns_in_german(client, staff) -> None:  # type: ignore[no-untyped-def]
+def test_a_german_lead_plans_campaigns_in_german(app, client, db, staff) -> None:  # type: ignore[no-untyped-def]
     """Issue 15 item 4: schedules, their form, the flash and the new-campaign page in the
     user's language (their profile's)."""
     sign_in(client, LEAD)
@@ -455,3 +457,16 @@ def test_a_german_lead_plans_campaigns_in_german(client, staff) -> None:  # type
     new = client.get("/campaigns/new").get_data(as_text=True)
     assert "Abgefragtes Quartal" in new and "(gerade zu Ende)" in new
     assert "Quarter asked about" not in new and "(just ended)" not in new
+    # the operation's error names the field and says why in German (the CLI: --segment, English)
+    refused = new_campaign(client, scope="segment", segment="Nowhere")
+    assert refused.status_code == 400
+    said = html.unescape(refused.get_data(as_text=True))
+    assert "Segment: kein Kunde im Segment 'Nowhere'" in said and "no account in" not in said
+    # the progress script's words come from the page, in the user's language
+    assert new_campaign(client, scope="segment", segment="Retail").status_code == 302
+    campaign_id = db.scalar(select(Campaign.id))
+    following = client.get(f"/campaigns/{campaign_id}?job=job-1").get_data(as_text=True)
+    for word in ('data-running="läuft"', 'data-done="fertig"', 'data-count="{done} von {total}"'):
+        assert word in following, word
+    script = (Path(app.root_path).parent / "static/js/job-progress.js").read_text()
+    assert '" of "' not in script and '? "done"' not in script and 'Content = "' not in script

@@ -407,3 +407,12 @@ def test_a_french_account_manager_works_the_inbox_in_french(
     ).get_data(as_text=True)
     assert "Suivi marqué comme contacté." in marked and "marked contacted" not in marked
     assert _followups(db)[0].status == "contacted"
+    # the operation's error, named field and reason, in French too (the CLI keeps English)
+    refused = owner.post(
+        f"{url}/status",
+        data={"status": "resolved", "note": "", "csrf_token": csrf_token(owner, url)},
+    )
+    assert refused.status_code == 400
+    text = refused.get_data(as_text=True)
+    assert "Note : indiquez comment il a été résolu." in text
+    assert "say how it was resolved" not in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from io import BytesIO
 
 import pytest
 from initiatives_support import OTHER_AMS, TREATED_AM, seed_database
@@ -393,7 +394,7 @@ FRENCH_REPORT = {
     "Case study (Hours avoided): Escalations avoided": (
         "Étude de cas (Heures évitées) : Escalations avoided"
     ),
-    "Total costs = 20,000.00": "Coûts totaux = 20,000.00",
+    "Total costs = 20,000.00": "Coûts totaux = 20 000,00",
 }
 
 
@@ -415,16 +416,40 @@ def test_a_french_user_reads_the_initiative_pages_and_pdf_in_french(course, clie
         assert english not in page, english
         assert french in page, french
     assert "FCR <course> & co" in page and "Formation" in page  # the kind "training"
+    # indicator names from the shared catalogue of labels (cpi.i18n.indicators)
+    assert "Résolution au premier contact" in page and "First-contact resolution" not in page
 
     coaching = _text(client.get("/initiatives/coaching"))
     assert "Axes de coaching" in coaching and "par responsable de compte" in coaching
     assert "Coaching focus" not in coaching and "per account manager" not in coaching
+    assert "Ce que les clients ont dit sur Résolution au premier contact" in coaching
+    assert "First-contact resolution" not in coaching
 
     drivers = _text(client.get("/initiatives/drivers"))
     assert "Lien entre CPI et résultats" in drivers and "How CPIs go with outcomes" not in drivers
     assert "pas une relation de cause à effet" in drivers and "not cause and effect" not in drivers
     assert "Les comptes dont les clients indiquent" in drivers
     assert "Accounts whose customers report" not in drivers
+    assert "First-contact resolution" not in drivers and "Customer satisfaction" not in drivers
+    assert "Les comptes dont les clients indiquent Résolution au premier contact" in drivers
+
+    listing = _text(client.get("/initiatives/"))
+    assert "Résolution au premier contact" in listing and "First-contact resolution" not in listing
+
+    # a form error names the field and says why, in French (the command line keeps English:
+    # tests/test_initiatives.py BAD_CREATE)
+    refused = _post(client, "/initiatives/new", {**NEW, "start": "2026-01-01", "end": "2025-12-31"})
+    assert refused.status_code == 400
+    assert "fin : 2025-12-31 est antérieure au début (2026-01-01)" in _text(refused)
+    assert "is before the start" not in _text(refused)
+    upload = f"/initiatives/{course}/upload"
+    costs_csv = b"kind,amount\nfees,1000\nfees,-2\n"
+    bad_costs = client.post(upload, data={
+        "what": "costs", "file": (BytesIO(costs_csv), "costs.csv"),
+        "csrf_token": csrf_token(client, f"/initiatives/{course}/costs"),
+    })  # fmt: skip
+    assert bad_costs.status_code == 400
+    assert "ligne 3 : montant : ne doit pas être négatif" in _text(bad_costs)
 
     new_study = _text(client.get(f"/initiatives/{course}/case-studies/new"))
     assert "Enregistrer l’étude de cas" in new_study and "Type de retour" in new_study

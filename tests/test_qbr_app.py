@@ -216,6 +216,38 @@ def test_a_french_staff_user_downloads_the_internal_pdf_in_french(staff, client)
         assert french in text, french
     for english in ("How these figures are computed", "Comments are anonymous", "Generated"):
         assert english not in text, english
+    # indicator names in the table and on the charts (cpi.i18n.indicators)
+    assert "Résolution au premier contact" in text and "Satisfaction client" in text
+    assert "First-contact resolution" not in text and "Customer satisfaction" not in text
+
+
+def test_a_french_account_manager_reads_qbr_and_upload_errors_in_french(staff, client) -> None:  # type: ignore[no-untyped-def]
+    """A form error from the operation (QbrError) names the field and says why in the
+    user's language; the command line would print the same error in English."""
+    login(client, OWNER_A)
+    assert choose_language(client, "fr").status_code == 302
+    page = f"/accounts/ACC-1/qbr?period={PERIOD}"
+    refused = client.post(
+        f"/accounts/ACC-1/qbr/branding?period={PERIOD}",
+        data={"csrf_token": csrf_token(client, page), "language": "fr",
+              "logo": (io.BytesIO(b"<svg/>"), "logo.svg")},
+        content_type="multipart/form-data", follow_redirects=True,
+    )  # fmt: skip
+    html = refused.get_data(as_text=True)
+    assert "logo : téléversez une image PNG ou JPEG" in html
+    assert "upload a PNG or JPEG image" not in html
+
+
+def test_a_french_admin_reads_the_upload_page_and_targets_in_french(staff, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "admin@example.test")
+    assert choose_language(client, "fr").status_code == 302
+    uploads = client.get("/admin/uploads").get_data(as_text=True)
+    assert "Les comptes et les personnes à interroger." in uploads
+    assert "Accounts and the people to survey" not in uploads
+    assert ">obligatoire<" in uploads and ">required<" not in uploads
+    targets = client.get("/admin/targets").get_data(as_text=True)
+    assert ">Résolution au premier contact</option>" in targets
+    assert "First-contact resolution" not in targets
 
 
 def test_without_a_preference_the_browser_language_then_english(staff, client) -> None:  # type: ignore[no-untyped-def]
@@ -265,6 +297,13 @@ def test_staff_texts_are_in_the_catalogue() -> None:
         ("cpi/outcomes/**.py", "python"),
         ("cpi/questions/**.py", "python"),
         ("cpi/campaigns/**.py", "python"),
+        ("cpi/i18n/indicators.py", "python"),
+        ("cpi/i18n/errors.py", "python"),
+        ("cpi/admin/csv_help.py", "python"),
+        ("cpi/admin/forms.py", "python"),
+        ("cpi/surveys/campaigns.py", "python"),
+        ("cpi/rules/campaign_periods.py", "python"),
+        ("cpi/rules/custom_questions.py", "python"),
     ]
     found = {
         message

@@ -56,3 +56,36 @@ def test_template_lists_every_text_in_the_code() -> None:
 
 def test_locale_names_are_normalised() -> None:
     assert normalise("fr-CA") == "fr" and normalise("DE_de") == "de" and normalise("ja") is None
+
+
+# --- errors shared by the command line and the pages (cpi.i18n.errors) ---
+
+
+def test_an_error_reads_english_on_the_command_line_and_french_on_a_french_page(app, db) -> None:  # type: ignore[no-untyped-def]
+    """One text: the command line (no request) prints the English msgid and the option
+    it knows; a page renders the same error in the reader's language, naming the field."""
+    from cpi.surveys.campaigns import CampaignError, create_campaign
+
+    with pytest.raises(CampaignError) as caught:
+        create_campaign(db, name="Pulse", period="2026")
+    error = caught.value
+    with app.app_context():
+        assert str(error) == "--period: '2026' is a year; a campaign asks about a quarter"
+    with app.test_request_context(headers={"Accept-Language": "fr"}):
+        assert str(error) == "période : '2026' est une année ; une campagne porte sur un trimestre"
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        assert str(error) == "Zeitraum: '2026' ist ein Jahr; eine Kampagne fragt nach einem Quartal"
+
+
+def test_indicator_labels_cover_the_catalogue_and_follow_the_locale(app) -> None:  # type: ignore[no-untyped-def]
+    from cpi.i18n.indicators import INDICATOR_LABELS, indicator_label
+    from cpi.scoring import CATALOGUE
+
+    assert list(INDICATOR_LABELS) == [i.code for i in CATALOGUE]
+    with app.app_context():  # no request: the catalogue's English names
+        assert [indicator_label(i.code) for i in CATALOGUE] == [i.name for i in CATALOGUE]
+    with app.test_request_context(headers={"Accept-Language": "hu"}):
+        assert indicator_label("fcr") != "First-contact resolution"
+        assert indicator_label("unknown_code") == "unknown_code"
+        with pytest.raises(TypeError):
+            indicator_label(None)  # type: ignore[arg-type]

@@ -7,26 +7,36 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 from cpi.imports.rows import COLUMNS
 from cpi.scoring import CATALOGUE
 
-KIND_LABELS = {
-    "contacts": "Contacts",
-    "kpis": "KPIs",
-    "responses": "Responses",
-    "targets": "Targets",
-    "outcomes": "Outcomes",
+# Words for people, translated when shown (lazy): the upload page in the user's language.
+KIND_LABELS: dict[str, Any] = {
+    "contacts": _l("Contacts"),
+    "kpis": _l("KPIs"),
+    "responses": _l("Responses"),
+    "targets": _l("Targets"),
+    "outcomes": _l("Outcomes"),
 }
-KIND_HELP = {
-    "contacts": "Accounts and the people to survey. Import these first: the other kinds "
-    "refer to their account ids.",
-    "kpis": "The internal KPIs to compare with what customers say: per account, per segment, "
-    "or company-wide (leave account_id and segment blank).",
-    "responses": "Survey answers collected elsewhere: one row per person, account and quarter.",
-    "targets": "Targets per indicator and period, company-wide or per segment.",
-    "outcomes": "Business outcomes per account and quarter (renewal, churn, revenue …): "
-    "compared before and after enablement initiatives, and beside the CPIs.",
+KIND_HELP: dict[str, Any] = {
+    "contacts": _l(
+        "Accounts and the people to survey. Import these first: the other kinds "
+        "refer to their account ids."
+    ),
+    "kpis": _l(
+        "The internal KPIs to compare with what customers say: per account, per segment, "
+        "or company-wide (leave account_id and segment blank)."
+    ),
+    "responses": _l("Survey answers collected elsewhere: one row per person, account and quarter."),
+    "targets": _l("Targets per indicator and period, company-wide or per segment."),
+    "outcomes": _l(
+        "Business outcomes per account and quarter (renewal, churn, revenue …): "
+        "compared before and after enablement initiatives, and beside the CPIs."
+    ),
 }
 INDICATOR_CODES = ", ".join(f"{i.code} ({i.name})" for i in CATALOGUE)
 

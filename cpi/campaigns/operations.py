@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -55,39 +56,43 @@ def create_from_app(session: Session, wanted: CampaignRequest, today: date) -> C
     try:
         period = Period.parse(wanted.period.strip())
     except ValueError:
-        raise CampaignError(f"period: {wanted.period!r} is not a quarter like 2026-Q3") from None
+        raise CampaignError(
+            "period", _l("%(period)s is not a quarter like 2026-Q3", period=repr(wanted.period))
+        ) from None
     if period.is_year:
-        raise CampaignError(f"period: {wanted.period!r} is a year; a campaign asks about a quarter")
+        raise CampaignError(
+            "period",
+            _l("%(period)s is a year; a campaign asks about a quarter", period=repr(wanted.period)),
+        )
     problem = period_problem(period, today)
     if problem:
-        raise CampaignError(f"period: {problem}")
+        raise CampaignError("period", problem)
     if wanted.scope not in SCOPES:
-        raise CampaignError("scope: choose company, segment, account manager or accounts")
+        raise CampaignError("scope", _l("choose company, segment, account manager or accounts"))
     if wanted.scope == "segment" and not wanted.segment:
-        raise CampaignError("segment: choose a segment")
+        raise CampaignError("segment", _l("choose a segment"))
     if wanted.scope == "owner" and not wanted.owner_email:
-        raise CampaignError("account manager: choose an account manager")
+        raise CampaignError("account manager", _l("choose an account manager"))
     if wanted.scope == "accounts" and not any(a.strip() for a in wanted.account_ids):
-        raise CampaignError("accounts: give at least one account id")
-    try:
-        campaign = create_campaign(
-            session,
-            name=wanted.name,
-            period=str(period),
-            segment=wanted.segment if wanted.scope == "segment" else None,
-            owner_email=wanted.owner_email if wanted.scope == "owner" else None,
-            account_ids=list(wanted.account_ids) if wanted.scope == "accounts" else None,
-            closes_on=wanted.closes_on,
-            survey_code=wanted.survey_code,
-            remind_after_days=wanted.remind_after_days,
-            today=today,
-        )
-    except CampaignError as error:
-        raise CampaignError(app_message(error)) from None
+        raise CampaignError("accounts", _l("give at least one account id"))
+    campaign = create_campaign(
+        session,
+        name=wanted.name,
+        period=str(period),
+        segment=wanted.segment if wanted.scope == "segment" else None,
+        owner_email=wanted.owner_email if wanted.scope == "owner" else None,
+        account_ids=list(wanted.account_ids) if wanted.scope == "accounts" else None,
+        closes_on=wanted.closes_on,
+        survey_code=wanted.survey_code,
+        remind_after_days=wanted.remind_after_days,
+        today=today,
+    )
     if count_uninvited(session, campaign) == 0:
         raise CampaignError(
-            "scope: no contact in this scope can be emailed (no address, opted out, "
-            "bounced or erased)"
+            "scope",
+            _l(
+                "no contact in this scope can be emailed (no address, opted out, bounced or erased)"
+            ),
         )
     return campaign
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,7 @@ from cpi.audit.operations import record
 from cpi.auth.models import User
 from cpi.followups import rules as alert_rules
 from cpi.followups.models import AlertPreference, AlertRule, AlertState, FollowUp
+from cpi.i18n.errors import LocalisedError
 from cpi.mail.compose import InvalidAddress, build_message, parse_sender
 from cpi.mail.outbox import queue_message
 from cpi.rules.business_days import add_business_days
@@ -36,8 +38,20 @@ DEFAULT_DUE_DAYS = 2
 NOTE_MAX = 2000
 
 
-class FollowUpError(ValueError):
-    """A change that cannot be made; the message is for the person who asked."""
+class FollowUpError(LocalisedError):
+    """A change that cannot be made; the message is for the person who asked, in their
+    language (:class:`cpi.i18n.errors.LocalisedError`)."""
+
+    field_labels = {"Status": _l("Status"), "Note": _l("Note"), "Assignee": _l("Assignee")}
+
+
+# A follow-up's status in the words of an error message.
+STATUS_WORDS: dict[str, Any] = {
+    "open": _l("open"),
+    "contacted": _l("contacted"),
+    "resolved": _l("resolved"),
+    "": _l("blank"),
+}
 
 
 # --- rules -------------------------------------------------------------------------
@@ -439,12 +453,15 @@ def change_status(
     note = (note or "").strip()
     if new_status not in NEXT_STATUSES.get(followup.status, ()):
         raise FollowUpError(
-            f"Status: a follow-up that is {followup.status} cannot become {new_status or 'blank'}."
-        )
+            "Status",
+            _l("a follow-up that is %(current)s cannot become %(new)s.",
+               current=STATUS_WORDS.get(followup.status, followup.status),
+               new=STATUS_WORDS.get(new_status or "", new_status)),
+        )  # fmt: skip
     if len(note) > NOTE_MAX:
-        raise FollowUpError(f"Note: at most {NOTE_MAX} characters.")
+        raise FollowUpError("Note", _l("at most %(limit)s characters.", limit=NOTE_MAX))
     if new_status == "resolved" and not note:
-        raise FollowUpError("Note: say how it was resolved.")
+        raise FollowUpError("Note", _l("say how it was resolved."))
     if new_status == "contacted" or (new_status == "resolved" and followup.contacted_at is None):
         followup.contacted_at = now
     if new_status == "resolved":
@@ -461,7 +478,7 @@ def assign(
 ) -> None:
     email = (email or "").strip().lower()
     if email and email not in {u.email for u in assignable_users(session, account)}:
-        raise FollowUpError("Assignee: choose a staff member who may see this account.")
+        raise FollowUpError("Assignee", _l("choose a staff member who may see this account."))
     followup.assignee_email = email or None
     record(session, actor, "followup.assign", f"{followup.id} -> {email or 'nobody'}")
     session.flush()

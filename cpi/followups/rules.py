@@ -11,6 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
+from cpi.i18n.errors import LocalisedError
+
 # indicator code -> (answer field, scale bounds, default threshold)
 SCALE_RULES: dict[str, tuple[str, int, int, int]] = {
     "nps": ("nps", 0, 10, 6),
@@ -45,8 +49,9 @@ DEFAULT_RULES: dict[str, Rule] = {
 }
 
 
-class RuleError(ValueError):
-    """A threshold outside its indicator's scale (the message names the indicator)."""
+class RuleError(LocalisedError):
+    """A threshold outside its indicator's scale (the message names the indicator), in
+    the reader's language (:class:`cpi.i18n.errors.LocalisedError`)."""
 
 
 def checked_threshold(indicator: str, value: Any) -> int:
@@ -55,9 +60,14 @@ def checked_threshold(indicator: str, value: Any) -> int:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise RuleError(f"{SHORT_NAMES[indicator]}: the threshold must be a whole number") from None
+        raise RuleError(
+            SHORT_NAMES[indicator], _l("the threshold must be a whole number")
+        ) from None
     if not low <= number <= high:
-        raise RuleError(f"{SHORT_NAMES[indicator]}: the threshold must be from {low} to {high}")
+        raise RuleError(
+            SHORT_NAMES[indicator],
+            _l("the threshold must be from %(low)s to %(high)s", low=low, high=high),
+        )
     return number
 
 

@@ -62,3 +62,6 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     babel.init_app(app, locale_selector=select_locale)
+    from cpi.i18n.indicators import indicator_label
+
+    app.add_template_filter(indicator_label, "indicator_label")

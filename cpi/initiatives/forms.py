@@ -20,9 +20,9 @@ from wtforms import (
 )
 from wtforms.validators import Length
 
+from cpi.i18n.indicators import indicator_choices
 from cpi.initiatives.models import CASE_STUDY_KINDS, COST_KINDS, KINDS
 from cpi.initiatives.presentation import INITIATIVE_KIND_LABELS, KIND_LABELS, OUTCOME_LABELS
-from cpi.scoring import CATALOGUE
 
 
 class CheckboxesField(SelectMultipleField):
@@ -50,7 +50,8 @@ class InitiativeForm(FlaskForm):
     start = _date(_l("Start date"))
     end = _date(_l("End date"))
     indicators = CheckboxesField(
-        _l("Target indicators"), choices=[SelectChoice(i.code, i.name) for i in CATALOGUE]
+        _l("Target indicators"),
+        choices=[SelectChoice(code, name) for code, name in indicator_choices()],
     )
     participants = TextAreaField(
         _l("Participants (account managers' emails, one a line or comma-separated)"),

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from cpi.accounts.models import Account
 from cpi.audit.operations import record
 from cpi.auth.models import User
+from cpi.i18n.errors import LocalisedError
 from cpi.imports.csvfile import Columns, ImportFailed, read_rows
 from cpi.initiatives.models import (
     CASE_STUDY_KINDS,
@@ -45,13 +48,50 @@ MAX_MONEY = 1e12
 MAX_HOURS = 1e7
 
 
-class InitiativeError(ValueError):
-    """Bad input: the message is one line, ``field: reason``."""
+# Field names as people read them in error messages (English on the command line).
+FIELD_LABELS: dict[str, Any] = {
+    "name": _l("name"),
+    "description": _l("description"),
+    "kind": _l("kind"),
+    "start": _l("start"),
+    "end": _l("end"),
+    "indicators": _l("indicators"),
+    "participants": _l("participants"),
+    "participant": _l("participant"),
+    "email": _l("email"),
+    "amount": _l("amount"),
+    "fees": _l("fees"),
+    "materials": _l("materials"),
+    "hours": _l("hours"),
+    "hourly_cost": _l("hourly_cost"),
+    "hourly_rate": _l("hourly_rate"),
+    "benefit_outcome": _l("benefit_outcome"),
+    "benefit_value": _l("benefit_value"),
+    "title": _l("title"),
+    "date": _l("date"),
+    "account": _l("account"),
+    "before": _l("before"),
+    "after": _l("after"),
+    "costs.kind": _l("kind"),
+    "costs.description": _l("description"),
+    "cost.kind": _l("kind"),
+    "cost.description": _l("description"),
+    "file": _l("file"),
+    "row": _l("row"),
+}
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+
+class InitiativeError(LocalisedError):
+    """Bad input: the message is one line, ``field: reason``, in the reader's language
+    (:class:`cpi.i18n.errors.LocalisedError`)."""
+
+    field_labels = FIELD_LABELS
+
+
+def _line_error(line: int, field: str, reason: object) -> str:
+    """One line of an import report, ``line N: field: reason``, in the reader's language."""
+    label = FIELD_LABELS.get(field, field)
+    return _("line %(line)s: %(field)s: %(reason)s", line=line, field=label, reason=reason)
 
 
 class InitiativeNotFound(LookupError):
@@ -101,12 +141,12 @@ def _blank(value: object) -> bool:
 
 def check_name(value: str | None, field: str = "name") -> str:
     if _blank(value):
-        raise InitiativeError(field, "is required")
+        raise InitiativeError(field, _l("is required"))
     text = str(value).strip()
     if any(ch in text for ch in "\r\n\x00"):
-        raise InitiativeError(field, "must be on one line")
+        raise InitiativeError(field, _l("must be on one line"))
     if len(text) > MAX_NAME:
-        raise InitiativeError(field, f"is longer than {MAX_NAME} characters")
+        raise InitiativeError(field, _l("is longer than %(limit)s characters", limit=MAX_NAME))
     return text
 
 
@@ -115,16 +155,18 @@ def check_description(value: str | None, field: str = "description") -> str | No
         return None
     text = str(value).strip()
     if "\x00" in text:
-        raise InitiativeError(field, "contains a NUL byte")
+        raise InitiativeError(field, _l("contains a NUL byte"))
     if len(text) > MAX_DESCRIPTION:
-        raise InitiativeError(field, f"is longer than {MAX_DESCRIPTION} characters")
+        raise InitiativeError(
+            field, _l("is longer than %(limit)s characters", limit=MAX_DESCRIPTION)
+        )
     return text
 
 
 def check_kind(value: str | None) -> str:
     text = (value or "").strip().lower()
     if text not in KINDS:
-        raise InitiativeError("kind", f"must be one of {', '.join(KINDS)}")
+        raise InitiativeError("kind", _l("must be one of %(choices)s", choices=", ".join(KINDS)))
     return text
 
 
@@ -132,17 +174,21 @@ def check_date(field: str, value: date | str | None) -> date:
     if isinstance(value, date):
         return value
     if _blank(value):
-        raise InitiativeError(field, "is required")
+        raise InitiativeError(field, _l("is required"))
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise InitiativeError(field, f"{str(value)[:40]!r} is not a date like 2026-03-31") from None
+        raise InitiativeError(
+            field, _l("%(value)s is not a date like 2026-03-31", value=repr(str(value)[:40]))
+        ) from None
 
 
 def check_dates(start: date | str | None, end: date | str | None) -> tuple[date, date]:
     first, last = check_date("start", start), check_date("end", end)
     if first > last:
-        raise InitiativeError("end", f"{last} is before the start {first}")
+        raise InitiativeError(
+            "end", _l("%(end)s is before the start %(start)s", end=last, start=first)
+        )
     return first, last
 
 
@@ -152,12 +198,16 @@ def check_indicators(value: str | Iterable[str] | None) -> list[str]:
         value = value.split(",")
     codes = {code.strip().lower() for code in (value or []) if code and code.strip()}
     if not codes:
-        raise InitiativeError("indicators", "give at least one indicator code")
+        raise InitiativeError("indicators", _l("give at least one indicator code"))
     unknown = sorted(codes - INDICATORS_BY_CODE.keys())
     if unknown:
         raise InitiativeError(
             "indicators",
-            f"{unknown[0]!r} is not one of {', '.join(INDICATORS_BY_CODE)}",
+            _l(
+                "%(value)s is not one of %(choices)s",
+                value=repr(unknown[0]),
+                choices=", ".join(INDICATORS_BY_CODE),
+            ),  # fmt: skip
         )
     return [indicator.code for indicator in CATALOGUE if indicator.code in codes]
 
@@ -189,10 +239,12 @@ def check_participants(
         except InvalidEmail as error:
             raise InitiativeError(field, str(error)) from None
     if not emails:
-        raise InitiativeError(field, "give at least one account manager's email")
+        raise InitiativeError(field, _l("give at least one account manager's email"))
     unknown = sorted(emails - known_account_managers(session))
     if unknown:
-        raise InitiativeError(field, f"{unknown[0]!r} is not an account manager")
+        raise InitiativeError(
+            field, _l("%(email)s is not an account manager", email=repr(unknown[0]))
+        )
     untreated = session.scalar(
         select(func.count())
         .select_from(Account)
@@ -200,7 +252,7 @@ def check_participants(
     )
     if not untreated:
         raise InitiativeError(
-            field, "every account belongs to a participant: no untreated accounts are left"
+            field, _l("every account belongs to a participant: no untreated accounts are left")
         )
     return sorted(emails)
 
@@ -209,20 +261,22 @@ def check_money(field: str, value: float | str | None, *, required: bool = False
     """A finite, non-negative number (money or hours); None for blank unless required."""
     if _blank(value):
         if required:
-            raise InitiativeError(field, "is required")
+            raise InitiativeError(field, _l("is required"))
         return None
     if isinstance(value, bool):
-        raise InitiativeError(field, f"{value!r} is not a number")
+        raise InitiativeError(field, _l("%(value)s is not a number", value=repr(value)))
     try:
         number = float(str(value).strip()) if isinstance(value, str) else float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise InitiativeError(field, f"{str(value)[:40]!r} is not a number") from None
+        raise InitiativeError(
+            field, _l("%(value)s is not a number", value=repr(str(value)[:40]))
+        ) from None
     if not math.isfinite(number):
-        raise InitiativeError(field, f"{str(value)[:40]!r} is not a number")
+        raise InitiativeError(field, _l("%(value)s is not a number", value=repr(str(value)[:40])))
     if number < 0:
-        raise InitiativeError(field, "must not be negative")
+        raise InitiativeError(field, _l("must not be negative"))
     if number > (MAX_HOURS if "hours" in field else MAX_MONEY):
-        raise InitiativeError(field, "is implausibly large")
+        raise InitiativeError(field, _l("is implausibly large"))
     return number
 
 
@@ -230,7 +284,9 @@ def check_cost(line: CostLine, field: str = "costs") -> dict[str, Any]:
     """The columns of an InitiativeCost row for ``line``; InitiativeError otherwise."""
     kind = (line.kind or "").strip().lower()
     if kind not in COST_KINDS:
-        raise InitiativeError(f"{field}.kind", f"must be one of {', '.join(COST_KINDS)}")
+        raise InitiativeError(
+            f"{field}.kind", _l("must be one of %(choices)s", choices=", ".join(COST_KINDS))
+        )
     description = None
     if not _blank(line.description):
         description = check_name(line.description, f"{field}.description")
@@ -238,12 +294,12 @@ def check_cost(line: CostLine, field: str = "costs") -> dict[str, Any]:
         hours = check_money("hours", line.hours, required=True)
         hourly_cost = check_money("hourly_cost", line.hourly_cost, required=True)
         if not _blank(line.amount):
-            raise InitiativeError("amount", "give hours and hourly_cost for participants' time")
+            raise InitiativeError("amount", _l("give hours and hourly_cost for participants' time"))
         return {"kind": kind, "description": description, "amount": None,
                 "hours": hours, "hourly_cost": hourly_cost}  # fmt: skip
     amount = check_money("amount", line.amount, required=True)
     if not _blank(line.hours) or not _blank(line.hourly_cost):
-        raise InitiativeError("hours", "only a cost of kind 'hours' has hours and hourly_cost")
+        raise InitiativeError("hours", _l("only a cost of kind 'hours' has hours and hourly_cost"))
     return {"kind": kind, "description": description, "amount": amount,
             "hours": None, "hourly_cost": None}  # fmt: skip
 
@@ -260,7 +316,7 @@ def cli_cost_lines(
         lines.append(CostLine("fees", "Fees", amount=fees))
     if _blank(hours) != _blank(hourly_cost):
         missing = "hourly_cost" if _blank(hourly_cost) else "hours"
-        raise InitiativeError(missing, "give both --hours and --hourly-cost")
+        raise InitiativeError(missing, _l("give both --hours and --hourly-cost"))
     if not _blank(hours):
         lines.append(CostLine("hours", "Participants' time", hours=hours, hourly_cost=hourly_cost))
     return lines
@@ -274,7 +330,9 @@ def check_benefit(
         return None, None
     name = (outcome or "").strip().lower()
     if name not in OUTCOME_FIELDS:
-        raise InitiativeError("benefit_outcome", f"must be one of {', '.join(OUTCOME_FIELDS)}")
+        raise InitiativeError(
+            "benefit_outcome", _l("must be one of %(choices)s", choices=", ".join(OUTCOME_FIELDS))
+        )
     amount = check_money("benefit_value", value, required=True)
     return name, amount
 
@@ -385,21 +443,25 @@ def import_participants(
     known = known_account_managers(session)
     for line, row in read_rows(raw, PARTICIPANT_COLUMNS):
         if "__row__" in row:
-            errors.append(f"line {line}: row: {row['__row__']}")
+            errors.append(_line_error(line, "row", row["__row__"]))
             continue
         try:
             email = check_email(row["email"]) if row["email"] else ""
         except InvalidEmail as error:
-            errors.append(f"line {line}: email: {error}")
+            errors.append(_line_error(line, "email", error))
             continue
         if not email:
-            errors.append(f"line {line}: email: is required")
+            errors.append(_line_error(line, "email", _("is required")))
         elif email not in known:
-            errors.append(f"line {line}: email: {email!r} is not an account manager")
+            errors.append(
+                _line_error(
+                    line, "email", _("%(email)s is not an account manager", email=repr(email))
+                )
+            )
         else:
             emails.append(email)
     if not errors and not emails:
-        errors.append("line 2: file: the file has a header but no rows")
+        errors.append(_line_error(2, "file", _("the file has a header but no rows")))
     if errors:
         raise ImportFailed(errors)
     current = set(initiative.participant_emails)
@@ -407,7 +469,7 @@ def import_participants(
     try:
         check_participants(session, merged)
     except InitiativeError as error:
-        raise ImportFailed([f"line 2: email: {error.reason}"]) from None
+        raise ImportFailed([_line_error(2, "email", error.reason)]) from None
     _replace_participants(initiative, merged)
     session.flush()
     added = len(set(merged) - current)
@@ -422,7 +484,7 @@ def import_costs(session: Session, initiative: Initiative, raw: BinaryIO, *, act
     rows: list[dict[str, Any]] = []
     for line, row in read_rows(raw, COST_COLUMNS):
         if "__row__" in row:
-            errors.append(f"line {line}: row: {row['__row__']}")
+            errors.append(_line_error(line, "row", row["__row__"]))
             continue
         try:
             rows.append(
@@ -438,10 +500,9 @@ def import_costs(session: Session, initiative: Initiative, raw: BinaryIO, *, act
                 )  # fmt: skip
             )
         except InitiativeError as error:
-            field = error.field.removeprefix("cost.")
-            errors.append(f"line {line}: {field}: {error.reason}")
+            errors.append(_line_error(line, error.field.removeprefix("cost."), error.reason))
     if not errors and not rows:
-        errors.append("line 2: file: the file has a header but no rows")
+        errors.append(_line_error(2, "file", _("the file has a header but no rows")))
     if errors:
         raise ImportFailed(errors)
     initiative.costs.extend(InitiativeCost(**row) for row in rows)
@@ -476,15 +537,20 @@ def record_case_study(
     except InvalidEmail as error:
         raise InitiativeError("participant", str(error)) from None
     if viewer is not None and not viewer.manages and email != (viewer.email or "").lower():
-        raise InitiativeError("participant", "you can record only your own case studies")
+        raise InitiativeError("participant", _l("you can record only your own case studies"))
     if email not in initiative.participant_emails:
-        raise InitiativeError("participant", f"{email!r} does not take part in this initiative")
+        raise InitiativeError(
+            "participant",
+            _l("%(email)s does not take part in this initiative", email=repr(email)),
+        )
     checked_title = check_name(title, "title")
     text = check_description(description)
     day = check_date("date", happened_on)
     kind_code = (kind or "").strip().lower()
     if kind_code not in CASE_STUDY_KINDS:
-        raise InitiativeError("kind", f"must be one of {', '.join(CASE_STUDY_KINDS)}")
+        raise InitiativeError(
+            "kind", _l("must be one of %(choices)s", choices=", ".join(CASE_STUDY_KINDS))
+        )
     if kind_code == "hours_avoided":
         hours_value = check_money("hours", hours, required=True)
         rate = check_money("hourly_rate", hourly_rate, required=True)
@@ -502,7 +568,9 @@ def record_case_study(
             select(func.lower(Account.owner_email)).where(Account.id == account_pk)
         )
         if account_pk is None or (viewer is not None and not viewer.manages and owner != email):
-            raise InitiativeError("account", f"no account {str(account_id)[:64]!r}")
+            raise InitiativeError(
+                "account", _l("no account %(account)s", account=repr(str(account_id)[:64]))
+            )
     study = CaseStudy(
         participant_email=email, account_id=account_pk, title=checked_title, description=text,
         happened_on=day, kind=kind_code, amount=money, hours=hours_value, hourly_rate=rate,

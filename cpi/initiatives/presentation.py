@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from babel import Locale
+from babel.numbers import format_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from cpi.i18n.indicators import indicator_label
 from cpi.initiatives.effects import NOT_ENOUGH_ACCOUNTS, NOT_ENOUGH_ANSWERS
 from cpi.initiatives.roi import OUTCOME_BETTER, RATE_OUTCOMES
 from cpi.scorecards.charts import FIXED_RANGE, Point
-from cpi.scorecards.display import axis_unit, number
+from cpi.scorecards.display import UNIT_SUFFIX, axis_unit, decimals
 from cpi.scoring import INDICATORS_BY_CODE, Period
 
 WIDTH, HEIGHT = 360, 170
@@ -104,8 +108,45 @@ MANAGER_ONLY_KEYS = (
 )
 
 
+# -- numbers in the reader's language (Babel): "1 234,50" and "12,5 %" for a French user,
+# "1,234.50" and "12.5%" in English (and on the command line, which has no request) --
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def decimal(value: float, places: int, *, signed: bool = False, grouped: bool = True) -> str:
+    """``value`` rounded to ``places`` decimals in the reader's number format."""
+    body = ("#,##0" if grouped else "0") + ("." + "0" * places if places else "")
+    pattern = f"+{body};-{body}" if signed else body
+    return format_decimal(round(value, places), pattern, locale=_locale())
+
+
+def percent(value: float | None, places: int = 1) -> str:
+    """``12.5`` (already in percent) -> "12.5%" / "12,5 %" (the locale's percent layout)."""
+    if value is None:
+        return "–"
+    layout = str(Locale.parse(_locale()).percent_formats[None].pattern).split(";")[0]
+    return layout.replace("#,##0", decimal(value, places), 1)
+
+
 def money(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.2f}"
+    return "–" if value is None else decimal(value, 2)
+
+
+def multiple(value: float | None) -> str:
+    """A return multiple: ``2.35``, ``2,35``."""
+    return "–" if value is None else decimal(value, 2)
+
+
+def plain(value: float) -> str:
+    """A number as given, without trailing zeros: ``7.5``, ``7,5`` (hours, chart ticks)."""
+    return format_decimal(value, "#,##0.##", locale=_locale())
+
+
+def hours(value: float | None) -> str:
+    return "" if value is None else plain(value)
 
 
 def figure(name: str, value: float | None, *, signed: bool = False) -> str:
@@ -113,18 +154,19 @@ def figure(name: str, value: float | None, *, signed: bool = False) -> str:
     if value is None:
         return "–"
     if name in INDICATORS_BY_CODE:
-        return number(name, value, signed=signed)
-    sign = "+" if signed else ""
+        unit = INDICATORS_BY_CODE[name].unit
+        if unit == "percent" and not signed:
+            return percent(value, decimals(name))
+        suffix = " pts" if signed and unit == "percent" else UNIT_SUFFIX[unit]
+        return decimal(value, decimals(name), signed=signed) + suffix
     if name in RATE_OUTCOMES:
-        return f"{value:{sign}.1f}" + (" pts" if signed else "%")
-    if name == "referrals":
-        return f"{value:{sign}.2f}"
-    return f"{value:{sign},.2f}"
+        return decimal(value, 1, signed=True) + " pts" if signed else percent(value)
+    return decimal(value, 2, signed=signed, grouped=name != "referrals")
 
 
 def label(name: str) -> str:
     if name in INDICATORS_BY_CODE:
-        return INDICATORS_BY_CODE[name].name
+        return indicator_label(name)
     return str(OUTCOME_LABELS.get(name, name))
 
 
@@ -173,7 +215,9 @@ def cost_lines(costs: dict[str, Any]) -> list[str]:
         if item["description"] and item["description"] != what:
             what += f" ({item['description']})"
         if item["kind"] == "hours":
-            how = f"{item['hours']:g} h × {money(item['hourly_cost'])} = {money(item['total'])}"
+            how = (
+                f"{hours(item['hours'])} h × {money(item['hourly_cost'])} = {money(item['total'])}"
+            )
         else:
             how = money(item["total"])
         lines.append(_("Cost: %(what)s: %(how)s", what=what, how=how))
@@ -219,7 +263,7 @@ def roi_lines(report: dict[str, Any]) -> list[str]:
     counted = [s for s in report["case_studies"] if s["counted"]]
     for study in counted:
         how = (
-            f"{study['hours']:g} h × {money(study['hourly_rate'])} = {money(study['amount'])}"
+            f"{hours(study['hours'])} h × {money(study['hourly_rate'])} = {money(study['amount'])}"
             if study["kind"] == "hours_avoided"
             else money(study["amount"])
         )
@@ -250,18 +294,18 @@ def roi_lines(report: dict[str, Any]) -> list[str]:
         return lines
     roi = (
         f"{_('ROI')} = ({money(benefits['total'])} − {money(costs['total'])}) / "
-        f"{money(costs['total'])} × 100 = {report['roi_percent']:.1f}%"
+        f"{money(costs['total'])} × 100 = {percent(report['roi_percent'])}"
     )
-    multiple = (
+    ratio = (
         f"{_('Return multiple')} = {money(benefits['total'])} / {money(costs['total'])} = "
-        f"{report['return_multiple']:.2f}"
+        f"{multiple(report['return_multiple'])}"
     )
     if report["roi_low"] is not None:
-        roi += " " + _interval(f"{report['roi_low']:.1f}%", f"{report['roi_high']:.1f}%")
-        multiple += " " + _interval(
-            f"{report['multiple_low']:.2f}", f"{report['multiple_high']:.2f}"
+        roi += " " + _interval(percent(report["roi_low"]), percent(report["roi_high"]))
+        ratio += " " + _interval(
+            multiple(report["multiple_low"]), multiple(report["multiple_high"])
         )
-    return lines + [roi, multiple]
+    return lines + [roi, ratio]
 
 
 # -- the parallel-trends chart ------------------------------------------------------------
@@ -344,7 +388,7 @@ def trend_chart(code: str, points: Sequence[dict[str, Any]], start: date, end: d
                 run = []
                 continue
             run.append(f"{'M' if not run else 'L'}{x(i):.1f},{y(p[key]):.1f}")
-            shown.append(Point(x(i), y(p[key]), number(code, p[key])))
+            shown.append(Point(x(i), y(p[key]), figure(code, p[key])))
         if len(run) > 1:
             lines.append(" ".join(run))
         return tuple(lines), tuple(shown)
@@ -365,7 +409,7 @@ def trend_chart(code: str, points: Sequence[dict[str, Any]], start: date, end: d
     words += [
         _(
             "%(period)s: treated %(treated)s, untreated %(untreated)s.", period=p["period"],
-            treated=number(code, p["treated"]), untreated=number(code, p["untreated"]),
+            treated=figure(code, p["treated"]), untreated=figure(code, p["untreated"]),
         )
         for p in points
     ]  # fmt: skip
@@ -380,7 +424,7 @@ def trend_chart(code: str, points: Sequence[dict[str, Any]], start: date, end: d
         plot_top=TOP,
         plot_bottom=HEIGHT - BOTTOM,
         x_labels=tuple(Point(x(i), HEIGHT - 8, p.replace("-", " ")) for i, p in enumerate(periods)),
-        y_ticks=tuple(Point(LEFT - 4, y(t), f"{t:g}") for t in ticks),
+        y_ticks=tuple(Point(LEFT - 4, y(t), plain(t)) for t in ticks),
         treated_lines=treated_lines,
         treated_points=treated_points,
         untreated_lines=untreated_lines,
@@ -407,6 +451,6 @@ def driver_sentence(row: dict[str, Any]) -> str:
     split = "≥" if row["split"] == ">=" else "≤"
     better, worse = row["better"]["value"], row["worse"]["value"]
     return str(DRIVER_SENTENCES[outcome]) % {
-        "indicator": label(code), "split": split, "threshold": number(code, row["threshold"]),
+        "indicator": label(code), "split": split, "threshold": figure(code, row["threshold"]),
         "better": figure(outcome, better), "worse": figure(outcome, worse),
     }  # fmt: skip

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -52,21 +53,29 @@ def windows(start: date, end: date, before: int, after: int) -> tuple[list[Perio
     quarters belong to neither: they are partly treated). InitiativeError for bad input."""
     for field, count in (("before", before), ("after", after)):
         if not isinstance(count, int) or not 1 <= count <= MAX_WINDOW:
-            raise InitiativeError(field, f"must be a number of quarters from 1 to {MAX_WINDOW}")
+            raise InitiativeError(
+                field, _l("must be a number of quarters from 1 to %(limit)s", limit=MAX_WINDOW)
+            )
     if start > end:
-        raise InitiativeError("end", f"{end} is before the start {start}")
+        raise InitiativeError(
+            "end", _l("%(end)s is before the start %(start)s", end=end, start=start)
+        )
     try:
         before_quarters = [quarter_of(start).previous()]
         while len(before_quarters) < before:
             before_quarters.append(before_quarters[-1].previous())
     except ValueError:
-        raise InitiativeError("start", f"{start} leaves no room for the before window") from None
+        raise InitiativeError(
+            "start", _l("%(start)s leaves no room for the before window", start=start)
+        ) from None
     try:
         after_quarters = [next_quarter(quarter_of(end))]
         while len(after_quarters) < after:
             after_quarters.append(next_quarter(after_quarters[-1]))
     except ValueError:
-        raise InitiativeError("end", f"{end} leaves no room for the after window") from None
+        raise InitiativeError(
+            "end", _l("%(end)s leaves no room for the after window", end=end)
+        ) from None
     before_quarters.reverse()
     check_windows(before_quarters, after_quarters)
     return before_quarters, after_quarters
@@ -75,12 +84,17 @@ def windows(start: date, end: date, before: int, after: int) -> tuple[list[Perio
 def check_windows(before: Sequence[Period], after: Sequence[Period]) -> None:
     """Windows chosen by hand (the web form) must not overlap: before ends before after."""
     if not before:
-        raise InitiativeError("before", "choose at least one quarter")
+        raise InitiativeError("before", _l("choose at least one quarter"))
     if not after:
-        raise InitiativeError("after", "choose at least one quarter")
+        raise InitiativeError("after", _l("choose at least one quarter"))
     if max(before) >= min(after):
         raise InitiativeError(
-            "after", f"the after window ({min(after)}) overlaps the before window ({max(before)})"
+            "after",
+            _l(
+                "the after window (%(after)s) overlaps the before window (%(before)s)",
+                after=min(after),
+                before=max(before),
+            ),  # fmt: skip
         )
 
 
@@ -117,7 +131,7 @@ def build_report(
         me = (viewer.email or "").lower()
         treated = [a for a in treated if owners[a] == me]
     if not untreated:
-        raise InitiativeError("participants", "no untreated accounts are left to compare with")
+        raise InitiativeError("participants", _l("no untreated accounts are left to compare with"))
     span = _span(before_q[0], after_q[-1])
     data = load_scoring_data(session, after_q[-1], history=len(span))
     stats = data.stats  # account -> quarter -> stats

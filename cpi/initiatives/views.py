@@ -26,6 +26,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from cpi.audit.operations import audit_export
@@ -33,6 +34,7 @@ from cpi.auth.access import deny, reads_own_body, require_staff
 from cpi.auth.forms import ActionForm
 from cpi.db import get_session
 from cpi.extensions import csrf
+from cpi.i18n.errors import field_message
 from cpi.imports.csvfile import ImportFailed
 from cpi.initiatives import operations as ops
 from cpi.initiatives import presentation
@@ -75,7 +77,11 @@ def _initiative(initiative_id: int) -> Initiative:
 
 
 def _form_errors(form: Any) -> list[str]:
-    return [f"{field}: {text}" for field, messages in form.errors.items() for text in messages]
+    return [
+        field_message(ops.FIELD_LABELS.get(field, form[field].label.text), text)
+        for field, messages in form.errors.items()
+        for text in messages
+    ]
 
 
 @bp.get("/")
@@ -111,7 +117,7 @@ def _cost_lines(form: NewInitiativeForm) -> list[ops.CostLine]:
     ops.check_money("hourly_cost", rate)
     if bool((hours or "").strip()) != bool((rate or "").strip()):
         raise ops.InitiativeError("hours" if not (hours or "").strip() else "hourly_cost",
-                                  "give both the hours and the hourly cost")  # fmt: skip
+                                  _l("give both the hours and the hourly cost"))  # fmt: skip
     if (hours or "").strip():
         lines.append(ops.CostLine("hours", "Participants' time", hours=hours, hourly_cost=rate))
     return lines
@@ -213,7 +219,7 @@ def _costs_page(
         "initiatives/costs.html", initiative=initiative, form=form, upload=upload,
         errors=errors, costs=ops.cost_summary(initiative), action_form=ActionForm(),
         lines=presentation.cost_lines(ops.cost_summary(initiative)),
-        kinds=presentation.KIND_LABELS, money=presentation.money,
+        kinds=presentation.KIND_LABELS, money=presentation.money, hours=presentation.hours,
     ), (400 if errors else 200)  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpi.i18n import SUPPORTED_LOCALES
+from cpi.i18n.errors import LocalisedError
 from cpi.rules.comments import comment_problem
 from cpi.rules.custom_questions import (
     CUSTOM_KINDS,
@@ -36,8 +37,10 @@ KIND_LABELS = {
 }
 
 
-class QuestionError(ValueError):
-    """Bad input for a question; the message starts with the field it is about."""
+class QuestionError(LocalisedError):
+    """Bad input for a question; the message starts with the field it is about (its
+    form name, ``label_fr``), the reason in the reader's language
+    (:class:`cpi.i18n.errors.LocalisedError`)."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,14 @@ class NewQuestion:
 def _clean_text(name: str, text: str, limit: int) -> str:
     text = " ".join(text.split())
     if not text:
-        raise QuestionError(f"{name}: this cannot be empty")
+        raise QuestionError(name, _l("this cannot be empty"))
     if len(text) > limit:
-        raise QuestionError(f"{name}: at most {limit} characters (this has {len(text)})")
+        raise QuestionError(
+            name,
+            _l("at most %(limit)s characters (this has %(count)s)", limit=limit, count=len(text)),
+        )
     if comment_problem(text) is not None:
-        raise QuestionError(f"{name}: contains characters that cannot be stored")
+        raise QuestionError(name, _l("contains characters that cannot be stored"))
     return text
 
 
@@ -70,13 +76,16 @@ def _options(raw: Mapping[str, str]) -> list[dict[str, Any]]:
     }
     count = len(by_locale["en"])
     if not 2 <= count <= MAX_OPTIONS:
-        raise QuestionError(f"options_en: give 2 to {MAX_OPTIONS} options, one per line")
+        raise QuestionError(
+            "options_en", _l("give 2 to %(limit)s options, one per line", limit=MAX_OPTIONS)
+        )
     for locale, lines in by_locale.items():
         if len(lines) != count:
             raise QuestionError(
-                f"options_{locale}: give {count} options, one per line, in the English order"
-                f" (this has {len(lines)})"
-            )
+                f"options_{locale}",
+                _l("give %(count)s options, one per line, in the English order (this has %(has)s)",
+                   count=count, has=len(lines)),
+            )  # fmt: skip
         for number, line in enumerate(lines, start=1):
             _clean_text(f"options_{locale} line {number}", line, OPTION_MAX_CHARS)
     return [
@@ -88,13 +97,15 @@ def _options(raw: Mapping[str, str]) -> list[dict[str, Any]]:
 def add_question(session: Session, survey_id: int, new: NewQuestion) -> Question:
     """A custom question at the end of the survey's form."""
     if session.get(Survey, survey_id) is None:
-        raise QuestionError("survey: no such survey")
+        raise QuestionError("survey", _l("no such survey"))
     field = new.field.strip().lower()
     taken = set(session.scalars(select(Question.field).where(Question.survey_id == survey_id)))
     if (problem := field_name_problem(field, taken)) is not None:
         raise QuestionError(problem)
     if new.kind not in CUSTOM_KINDS:
-        raise QuestionError(f"kind: choose one of {', '.join(CUSTOM_KINDS)}")
+        raise QuestionError(
+            "kind", _l("choose one of %(choices)s", choices=", ".join(CUSTOM_KINDS))
+        )
     texts = {
         locale: _clean_text(f"label_{locale}", new.texts.get(locale, ""), LABEL_MAX_CHARS)
         for locale in SUPPORTED_LOCALES
@@ -102,7 +113,7 @@ def add_question(session: Session, survey_id: int, new: NewQuestion) -> Question
     low = high = None
     if new.kind == "scale":
         if new.scale not in SCALES:
-            raise QuestionError(f"scale: choose {' or '.join(SCALES)}")
+            raise QuestionError("scale", _l("choose one of %(choices)s", choices=", ".join(SCALES)))
         low, high = SCALES[new.scale]
     options = _options(new.options or {}) if new.kind == "options" else None
     last = session.scalar(
@@ -121,7 +132,7 @@ def add_question(session: Session, survey_id: int, new: NewQuestion) -> Question
 def _custom(session: Session, question_id: int) -> Question:
     question = session.get(Question, question_id)
     if question is None or not question.custom:
-        raise QuestionError("question: no such custom question")
+        raise QuestionError("question", _l("no such custom question"))
     return question
 
 
@@ -129,7 +140,7 @@ def move_question(session: Session, question_id: int, direction: str) -> Questio
     """Swap a custom question with its neighbour on the form ("up" or "down")."""
     question = _custom(session, question_id)
     if question.retired_at is not None:
-        raise QuestionError("question: a retired question is not on the form")
+        raise QuestionError("question", _l("a retired question is not on the form"))
     asked = list(
         session.scalars(
             select(Question)
@@ -142,7 +153,9 @@ def move_question(session: Session, question_id: int, direction: str) -> Questio
     index = asked.index(question)
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= other < len(asked):
-        raise QuestionError(f"direction: the question cannot move {direction}")
+        raise QuestionError(
+            "direction", _l("the question cannot move %(direction)s", direction=direction)
+        )
     neighbour = asked[other]
     question.position, neighbour.position = neighbour.position, question.position
     session.flush()
@@ -204,7 +217,9 @@ TEMPLATE_NAMES = {"content": _l("Content")}
 def add_template(session: Session, survey_id: int, name: str) -> list[Question]:
     """Add a template's questions; those the survey already has are left as they are."""
     if name not in TEMPLATES:
-        raise QuestionError(f"template: choose one of {', '.join(TEMPLATES)}")
+        raise QuestionError(
+            "template", _l("choose one of %(choices)s", choices=", ".join(TEMPLATES))
+        )
     taken = set(session.scalars(select(Question.field).where(Question.survey_id == survey_id)))
     return [
         add_question(session, survey_id, new) for new in TEMPLATES[name] if new.field not in taken

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import gettext
+
 from cpi.scoring import Period
 
 
@@ -35,10 +37,17 @@ def askable_periods(today: date) -> tuple[Period, Period]:
 
 
 def period_problem(period: Period, today: date) -> str | None:
-    """Why a new campaign may not ask about ``period`` (a quarter), or None."""
+    """Why a new campaign may not ask about ``period`` (a quarter), or None; in the
+    reader's language."""
     previous, current = askable_periods(today)
     if period < previous:
-        return f"{period} is closed; a campaign asks about {previous} or {current}"
+        return gettext(
+            "%(period)s is closed; a campaign asks about %(previous)s or %(current)s",
+            period=period, previous=previous, current=current,
+        )  # fmt: skip
     if period > current:
-        return f"{period} has not started; a campaign asks about {previous} or {current}"
+        return gettext(
+            "%(period)s has not started; a campaign asks about %(previous)s or %(current)s",
+            period=period, previous=previous, current=current,
+        )  # fmt: skip
     return None

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from flask_babel import gettext
+
+from cpi.i18n.errors import field_message
 from cpi.rules.comments import comment_problem
 from cpi.scoring.catalogue import ANSWER_FIELDS, parse_whole_in_range
 
@@ -37,14 +40,21 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{1,39}")
 
 
 def field_name_problem(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str | None:
-    """Why ``name`` cannot be a custom question's field name, or None when it can."""
+    """Why ``name`` cannot be a custom question's field name (``field: reason``, in the
+    reader's language), or None when it can."""
     if not _NAME.fullmatch(name):
-        return "field: use 2 to 40 lowercase letters, digits or underscores, starting with a letter"
-    if name in BUILT_IN_NAMES or name.startswith("_"):
-        return f"field: {name!r} is a built-in field of the survey; choose another name"
-    if name in taken:
-        return f"field: this survey already has a question named {name!r}"
-    return None
+        reason = gettext(
+            "use 2 to 40 lowercase letters, digits or underscores, starting with a letter"
+        )
+    elif name in BUILT_IN_NAMES or name.startswith("_"):
+        reason = gettext(
+            "%(name)s is a built-in field of the survey; choose another name", name=repr(name)
+        )
+    elif name in taken:
+        reason = gettext("this survey already has a question named %(name)s", name=repr(name))
+    else:
+        return None
+    return field_message("field", reason)
 
 
 def top_box(low: int, high: int) -> tuple[int, ...]:

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
+from cpi.i18n.errors import LocalisedError
 from cpi.mail.models import OutboxMessage
 from cpi.scoring import Period
 from cpi.surveys.models import Campaign, CampaignAccount, Invitation, Survey
@@ -20,8 +22,28 @@ DEFAULT_SURVEY = "cpi-pulse"
 LIVE_STATUSES = ("sending", "open")
 
 
-class CampaignError(ValueError):
-    """A campaign command that cannot be done; the message says why, naming the option."""
+# The options of the command line and the fields of the new-campaign form, as a page
+# names them (the command line prints the option: ``--period: ...``).
+CAMPAIGN_FIELDS: dict[str, Any] = {
+    "--name": _l("name"),
+    "--period": _l("period"),
+    "period": _l("period"),
+    "--survey": _l("survey"),
+    "--account": _l("account"),
+    "--segment": _l("segment"),
+    "segment": _l("segment"),
+    "--closes": _l("closing date"),
+    "accounts": _l("accounts"),
+    "account manager": _l("account manager"),
+    "scope": _l("scope"),
+}
+
+
+class CampaignError(LocalisedError):
+    """A campaign command that cannot be done; the message says why, naming the option
+    (the field on a page, in the user's language: :class:`cpi.i18n.errors.LocalisedError`)."""
+
+    field_labels = CAMPAIGN_FIELDS
 
 
 def create_campaign(
@@ -40,27 +62,34 @@ def create_campaign(
 ) -> Campaign:
     name = " ".join((name or "").split())
     if not name or len(name) > 200:
-        raise CampaignError("--name: give a name of 1 to 200 characters")
+        raise CampaignError("--name", _l("give a name of 1 to 200 characters"))
     try:
         parsed = Period.parse(period)
     except ValueError:
-        raise CampaignError(f"--period: {period!r} is not a quarter like 2026-Q3") from None
+        raise CampaignError(
+            "--period", _l("%(period)s is not a quarter like 2026-Q3", period=repr(period))
+        ) from None
     if parsed.is_year:
-        raise CampaignError(f"--period: {period!r} is a year; a campaign asks about a quarter")
+        raise CampaignError(
+            "--period",
+            _l("%(period)s is a year; a campaign asks about a quarter", period=repr(period)),
+        )
     if segment and account_id:
         raise CampaignError("give at most one of --segment and --account")
     if account_ids and (segment or account_id or owner_email):
-        raise CampaignError("accounts: chosen accounts cannot be combined with another scope")
+        raise CampaignError("accounts", _l("chosen accounts cannot be combined with another scope"))
     survey = session.scalar(select(Survey).where(Survey.code == survey_code))
     if survey is None:
-        raise CampaignError(f"--survey: no survey with code {survey_code!r}")
+        raise CampaignError("--survey", _l("no survey with code %(code)s", code=repr(survey_code)))
     account_pk = None
     if account_id:
         account_pk = session.scalar(select(Account.id).where(Account.account_id == account_id))
         if account_pk is None:
-            raise CampaignError(f"--account: no account {account_id!r}")
+            raise CampaignError("--account", _l("no account %(account)s", account=repr(account_id)))
     if segment and session.scalar(select(Account.id).where(Account.segment == segment)) is None:
-        raise CampaignError(f"--segment: no account in segment {segment!r}")
+        raise CampaignError(
+            "--segment", _l("no account in segment %(segment)s", segment=repr(segment))
+        )
     owner_email = (owner_email or "").strip().lower() or None
     if owner_email and account_id:
         raise CampaignError("give at most one of an account manager and --account")
@@ -68,10 +97,13 @@ def create_campaign(
         session.scalar(select(Account.id).where(func.lower(Account.owner_email) == owner_email))
         is None
     ):
-        raise CampaignError(f"account manager: no account is managed by {owner_email!r}")
+        raise CampaignError(
+            "account manager",
+            _l("no account is managed by %(email)s", email=repr(owner_email)),
+        )
     chosen = _chosen_accounts(session, account_ids or [])
     if closes_on is not None and closes_on < (today or utcnow().date()):
-        raise CampaignError(f"--closes: {closes_on.isoformat()} is in the past")
+        raise CampaignError("--closes", _l("%(date)s is in the past", date=closes_on.isoformat()))
     campaign = Campaign(
         name=name,
         period=str(parsed),
@@ -100,7 +132,7 @@ def _chosen_accounts(session: Session, account_ids: list[str]) -> list[int]:
     )
     missing = [a for a in wanted if a not in found]
     if missing:
-        raise CampaignError(f"accounts: no account {missing[0]!r}")
+        raise CampaignError("accounts", _l("no account %(account)s", account=repr(missing[0])))
     return [found[a] for a in wanted]
 
 

@@ -1,5 +1,7 @@
 // The campaign page while a send runs on the worker: follow the job's progress, then
 // reload the page to show the new figures. Without script, the page says to reload.
+// Every word comes from the page (data- attributes rendered in the user's language):
+// data-running, data-done, data-failed, and data-count with {done} and {total}.
 (function () {
   "use strict";
   var box = document.getElementById("job-progress");
@@ -7,13 +9,15 @@
   var bar = box.querySelector("progress");
   var label = box.querySelector(".job-label");
   var count = box.querySelector(".job-count");
+  var words = box.dataset;
   function show(state) {
-    if (state.label) label.textContent = state.label;
-    else if (state.state === "running") label.textContent = "running";
+    if (state.state === "running") label.textContent = words.running;
     if (state.total > 0) {
       bar.max = state.total;
       bar.value = Math.min(state.done, state.total);
-      count.textContent = state.done + " of " + state.total;
+      count.textContent = words.count
+        .replace("{done}", String(state.done))
+        .replace("{total}", String(state.total));
     }
   }
   function poll() {
@@ -22,7 +26,8 @@
       .then(function (state) {
         show(state);
         if (state.over) {
-          label.textContent = state.state === "finished" ? "done" : state.message || state.state;
+          label.textContent =
+            state.state === "finished" ? words.done : words.failed + (state.message ? ": " + state.message : "");
           var url = new URL(window.location.href);
           url.searchParams.delete("job");
           if (state.state === "finished") window.location.replace(url.toString());

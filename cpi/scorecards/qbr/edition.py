@@ -16,6 +16,7 @@ from datetime import date
 
 from flask_babel import force_locale, gettext
 
+from cpi.i18n.indicators import indicator_label
 from cpi.scorecards import display
 from cpi.scorecards.charts import Chart
 from cpi.scorecards.qbr import wording
@@ -25,20 +26,6 @@ from cpi.scoring import INDICATORS_BY_CODE, IndicatorResult, Period, Scorecard
 PRINTED_COMMENTS = 6
 PRINTED_COMMENT_CHARS = 600
 MAX_ACTIONS = 5
-
-
-def indicator_name(code: str) -> str:
-    """The indicator's name in the current locale (the catalogue's names, translated)."""
-    names = {
-        "fcr": gettext("First-contact resolution"),
-        "value_added_calls": gettext("Value-added contacts"),
-        "value_added_share": gettext("Value-added share of contacts"),
-        "quote_turnaround": gettext("Quote turnaround"),
-        "csat": gettext("Customer satisfaction"),
-        "nps": gettext("Net Promoter Score"),
-        "ces": gettext("Customer effort score"),
-    }
-    return names[code]
 
 
 def indicator_measure(code: str) -> str:
@@ -198,7 +185,7 @@ def tile(
     )
     return Tile(
         code=result.code,
-        name=indicator_name(result.code),
+        name=indicator_label(result.code),
         measure=indicator_measure(result.code),
         value=figure(result, locale) if shown else gettext("too few answers"),
         shown=shown,
@@ -217,7 +204,7 @@ def local_chart(
     show: bool,
 ) -> LocalChart:  # fmt: skip
     result = history[-1]
-    name = indicator_name(chart.code)
+    name = indicator_label(chart.code)
     labels = tuple(
         (p.x, p.y, wording.short_period(period, locale))
         for p, period in zip(chart.x_labels, periods, strict=True)
@@ -279,7 +266,7 @@ def _build(
     improved = tuple(
         gettext(
             "%(indicator)s improved from %(before)s to %(after)s",
-            indicator=indicator_name(code),
+            indicator=indicator_label(code),
             before=figure(card.indicator(code), locale, card.indicator(code).previous),
             after=figure(card.indicator(code), locale),
         )

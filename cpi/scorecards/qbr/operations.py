@@ -10,12 +10,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
 from cpi.audit.operations import record
 from cpi.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalise
+from cpi.i18n.errors import LocalisedError
 from cpi.scorecards.qbr.edition import MAX_ACTIONS, PRINTED_COMMENT_CHARS, PRINTED_COMMENTS
 from cpi.scorecards.qbr.models import AccountBranding, QbrPlan
 from cpi.scoring import Period
@@ -30,8 +32,18 @@ LOGO_STORED_WIDTH = 600  # re-encoded no wider: a small, clean file in every PDF
 OFFERED_COMMENTS = 50
 
 
-class QbrError(ValueError):
-    """Bad input, with a message that names the field."""
+class QbrError(LocalisedError):
+    """Bad input, with a message that names the field, in the reader's language
+    (:class:`cpi.i18n.errors.LocalisedError`)."""
+
+    field_labels = {
+        "edition": _l("edition"),
+        "language": _l("language"),
+        "page size": _l("page size"),
+        "actions": _l("actions"),
+        "comments": _l("comments"),
+        "logo": _l("logo"),
+    }
 
 
 @dataclass(frozen=True)
@@ -135,22 +147,27 @@ def hidden_by_account(session: Session, period: Period | str) -> dict[str, list[
 def check_choices(chosen: Choices, offered: Sequence[AccountComment]) -> Choices:
     """Clean what a form or command sent; QbrError names the first bad field."""
     if chosen.edition not in EDITIONS:
-        raise QbrError("edition: choose customer or internal")
+        raise QbrError("edition", _l("choose customer or internal"))
     if chosen.language is not None and normalise(chosen.language) != chosen.language:
-        raise QbrError(f"language: choose one of {', '.join(SUPPORTED_LOCALES)}")
+        raise QbrError(
+            "language", _l("choose one of %(choices)s", choices=", ".join(SUPPORTED_LOCALES))
+        )
     if chosen.page_size is not None and chosen.page_size not in PAGE_SIZES:
-        raise QbrError("page size: choose A4 or letter")
+        raise QbrError("page size", _l("choose A4 or letter"))
     actions = [" ".join(a.split()) for a in chosen.actions if a and a.strip()]
     if len(actions) > MAX_ACTIONS:
-        raise QbrError(f"actions: at most {MAX_ACTIONS}")
+        raise QbrError("actions", _l("at most %(limit)s", limit=MAX_ACTIONS))
     for number, action in enumerate(actions, 1):
         if len(action) > ACTION_CHARS:
-            raise QbrError(f"action {number}: at most {ACTION_CHARS} characters")
+            raise QbrError(
+                _l("action %(number)s: at most %(limit)s characters",
+                   number=number, limit=ACTION_CHARS)
+            )  # fmt: skip
     known = {c.id for c in offered}
     hidden = [i for i in dict.fromkeys(chosen.hidden) if i in known]
     picked = [i for i in dict.fromkeys(chosen.chosen) if i in known and i not in hidden]
     if len(picked) > PRINTED_COMMENTS:
-        raise QbrError(f"comments: choose at most {PRINTED_COMMENTS} to print")
+        raise QbrError("comments", _l("choose at most %(limit)s to print", limit=PRINTED_COMMENTS))
     return Choices(chosen.edition, chosen.language, chosen.page_size, chosen.show_internal,
                    actions, picked, hidden)  # fmt: skip
 
@@ -212,7 +229,9 @@ def _branding_for_update(session: Session, account: Account) -> AccountBranding:
 
 def set_language(session: Session, account: Account, locale: str | None, actor: str) -> None:
     if locale is not None and normalise(locale) != locale:
-        raise QbrError(f"language: choose one of {', '.join(SUPPORTED_LOCALES)}")
+        raise QbrError(
+            "language", _l("choose one of %(choices)s", choices=", ".join(SUPPORTED_LOCALES))
+        )
     found = _branding_for_update(session, account)
     found.locale = locale
     found.updated_by = actor
@@ -228,24 +247,28 @@ def clean_logo(data: bytes) -> bytes:
     from PIL import Image, UnidentifiedImageError
 
     if not data:
-        raise QbrError("logo: the file is empty")
+        raise QbrError("logo", _l("the file is empty"))
     if len(data) > LOGO_MAX_BYTES:
-        raise QbrError(f"logo: the file is larger than {LOGO_MAX_BYTES // 1024} kB")
+        raise QbrError(
+            "logo", _l("the file is larger than %(limit)s kB", limit=LOGO_MAX_BYTES // 1024)
+        )
     if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data.startswith(b"\xff\xd8\xff")):
-        raise QbrError("logo: upload a PNG or JPEG image")
+        raise QbrError("logo", _l("upload a PNG or JPEG image"))
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in ("PNG", "JPEG"):
-                raise QbrError("logo: upload a PNG or JPEG image")
+                raise QbrError("logo", _l("upload a PNG or JPEG image"))
             width, height = image.size
             if width > LOGO_MAX_PIXELS or height > LOGO_MAX_PIXELS:
-                raise QbrError(f"logo: at most {LOGO_MAX_PIXELS} pixels wide and high")
+                raise QbrError(
+                    "logo", _l("at most %(limit)s pixels wide and high", limit=LOGO_MAX_PIXELS)
+                )
             image.load()
             picture = image.convert("RGBA")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         if isinstance(error, QbrError):
             raise
-        raise QbrError("logo: the image cannot be read") from None
+        raise QbrError("logo", _l("the image cannot be read")) from None
     if picture.width > LOGO_STORED_WIDTH:
         ratio = LOGO_STORED_WIDTH / picture.width
         picture = picture.resize((LOGO_STORED_WIDTH, max(1, round(picture.height * ratio))))
