@@ -17,7 +17,7 @@ from survey_support import GOOD_ANSWERS, setup_campaign, tokens_by_email
 
 from cpi.surveys.models import Response
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database]
 PASSWORD = "correct horse battery staple 42"
 
 

@@ -17,7 +17,7 @@ from cpi.mail.models import OutboxMessage
 from cpi.surveys.models import Campaign, Invitation
 from cpi.timeutil import utcnow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database]
 
 
 def contacts_csv(n: int) -> str:

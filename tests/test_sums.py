@@ -256,6 +256,7 @@ SUBMITTER = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.database
 def test_concurrent_submits_lose_no_increment(app: Flask, db: Session, tmp_path: Path) -> None:
     data = seed(db)
     account = ACCOUNTS[0]
@@ -359,6 +360,7 @@ def test_import_failing_after_sums_were_applied_changes_nothing(
 
 
 @pytest.mark.slow
+@pytest.mark.database
 def test_killed_import_changes_nothing(app: Flask, db: Session, tmp_path: Path) -> None:
     seed(db)
     contacts = "".join(

@@ -22,7 +22,7 @@ from support import PG_URL, csrf_token
 from cpi import create_app
 from cpi.db import database
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database]
 pg_only = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (CPI_TEST_DATABASE_URL)")
 
 EMAIL, PASSWORD = "admin@example.test", "password-123"

@@ -23,7 +23,7 @@ from cpi.accounts.models import Account, Contact
 from cpi.db import database
 from cpi.surveys.models import Response
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.database]
 sqlite_only = pytest.mark.skipif(bool(PG_URL), reason="SQLite file faults")
 
 CPI = [sys.executable, "-c", "from cpi.cli import cli; cli()"]
