@@ -162,12 +162,13 @@ def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
         args: Any = tuple(params[name] for name in compiled.positiontup)
     else:
         args = params
-    cursor = connection.connection.cursor()
+    # Executed by SQLAlchemy (its events run: the statement watchdog of cpi.db, tests'
+    # statement counts), fetched from the DBAPI cursor (no Row per entry).
+    result = connection.exec_driver_sql(str(compiled), args)
     try:
-        cursor.execute(str(compiled), args)
-        return list(cursor.fetchall())
+        return list(result.cursor.fetchall())
     finally:
-        cursor.close()
+        result.close()
 
 
 def load_scoring_data(
