@@ -280,6 +280,7 @@ def test_staff_texts_are_in_the_catalogue() -> None:
         ("cpi/auth/**.py", "python"),
         ("cpi/scorecards/views.py", "python"),
         ("cpi/scorecards/scope_views.py", "python"),
+        ("cpi/scorecards/localised.py", "python"),
         ("templates/base.html", "jinja2"),
         ("templates/auth/**.html", "jinja2"),
         ("templates/admin/**.html", "jinja2"),

@@ -1,0 +1,140 @@
+"""Issue 15 item 4: the scorecard pages' words and figures in the staff user's language.
+
+Reports are cached once for readers of every language, so they carry codes and
+numbers; a French reader sees French status words, headline sentences and ``80,0 %``,
+and the same cached report then reads in English for an English reader.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from typing import Any
+
+import pytest
+from staff_support import sign_in
+from support import csrf_token, pdf_text
+
+from cpi.scorecards import cache
+
+PERIOD = "2026-Q3"
+OWNER = "owner.fr@example.test"
+ANSWERS = 20
+
+
+@pytest.fixture
+def moving_account(runner, write_csv) -> None:  # type: ignore[no-untyped-def]
+    """ACC-9: 20 answers a quarter; first-contact resolution 20% in 2026-Q2, 80% in
+    2026-Q3 (a significant change), the internal KPI 99 (a significant gap)."""
+    contacts = ["account_id,account_name,segment,owner_email,contact_email,contact_name"]
+    responses = ["account_id,contact_email,period,fcr,csat,nps,ces,quote_turnaround_days"]
+    for i in range(ANSWERS):
+        email = f"c{i}@acc9.test"
+        contacts.append(f"ACC-9,Mouvement SA,Retail,{OWNER},{email},Person {i}")
+        for period, yes in (("2026-Q2", i < 4), ("2026-Q3", i < 16)):
+            fcr = "yes" if yes else "no"
+            responses.append(f"ACC-9,{email},{period},{fcr},{4 + i % 2},{7 + i % 3},5,{2 + i % 3}")
+    files = {
+        "contacts": contacts,
+        "responses": responses,
+        "kpis": ["indicator,period,account_id,value", f"fcr,{PERIOD},ACC-9,99"],
+        "targets": ["indicator,period,target", f"fcr,{PERIOD},95", f"csat,{PERIOD},10"],
+    }
+    for kind, lines in files.items():
+        path = write_csv(f"{kind}.csv", "\n".join(lines) + "\n")
+        result = runner.invoke("import", kind, str(path))
+        assert result.exit_code == 0, result.output
+    for email, role in (("lead@example.test", "enablement"), (OWNER, "account_manager")):
+        result = runner.invoke(
+            "user", "create", "--email", email, "--role", role, env={"CPI_PASSWORD": "password-123"}
+        )
+        assert result.exit_code == 0, result.output
+
+
+def choose_language(client: Any, locale: str) -> None:
+    token = csrf_token(client, "/account/password")
+    response = client.post("/account/language", data={"csrf_token": token, "locale": locale})
+    assert response.status_code == 302
+
+
+def page(client: Any, url: str) -> str:
+    """The page's text with Babel's no-break spaces (``80,0\xa0%``) read as spaces."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return re.sub("[\u00a0\u202f]", " ", response.get_data(as_text=True))
+
+
+def cached_bytes() -> bytes:
+    """Everything the in-process dashboard cache holds, pickled (as Redis would hold it)."""
+    stores = (cache._entries, cache._small, cache._pieces)
+    return b"".join(pickle.dumps(list(store.values())) for store in stores)
+
+
+FRENCH_CHANGE = "Résolution au premier contact en hausse de 60,0 pts, de 20,0 % à 80,0 %"
+ENGLISH_CHANGE = "First-contact resolution up 60.0 pts, from 20.0% to 80.0%"
+FRENCH_GAP = "Résolution au premier contact : selon les clients 80,0 %, selon le KPI interne 99,0 %"
+
+
+def test_a_french_lead_reads_the_dashboard_in_french_then_the_cached_one_in_english(
+    moving_account, client
+) -> None:  # type: ignore[no-untyped-def]
+    cache.clear()
+    sign_in(client, "lead@example.test", "password-123")
+    choose_language(client, "fr")
+    html = page(client, f"/?period={PERIOD}")
+    assert FRENCH_CHANGE in html
+    assert FRENCH_GAP in html
+    assert "hors objectif" in html  # 80% against a target of 95%: a status word
+    assert "part des réponses « oui »" in html  # the measure beside the name
+    for english in ("up 60.0", " from 20.0", "off target", "on target", "share of yes answers",
+                    "customers say", "Customers: ", "80.0%"):  # fmt: skip
+        assert english not in html, english
+    held = cached_bytes()
+    assert held  # the dashboard was cached ...
+    for word in (b"en hausse", b"hors objectif", b"80,0", b"up 60.0", b"off target"):
+        assert word not in held, word  # ... as figures, without a word of either language
+
+    hits = cache.stats["hits"]
+    choose_language(client, "en")
+    english = page(client, f"/?period={PERIOD}")
+    assert cache.stats["hits"] > hits  # the same cached report
+    assert ENGLISH_CHANGE in english
+    assert "off target" in english and "share of yes answers" in english
+    for french in ("en hausse", "hors objectif", "80,0 %", "Clients : "):
+        assert french not in english, french
+
+
+def test_a_french_account_manager_reads_the_account_page_and_pdf_in_french(
+    moving_account, client
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, OWNER, "password-123")
+    choose_language(client, "fr")
+    html = page(client, f"/accounts/ACC-9?period={PERIOD}")
+    assert FRENCH_CHANGE in html and FRENCH_GAP in html
+    assert "hors objectif" in html
+    # the trend chart's summary, axis and quarters
+    assert "Clients : 80,0 %. KPI interne : 99,0 %. Objectif : 95,0 %." in html
+    assert "T3 ’26" in html and "Q3 ’26" not in html
+    assert "Customers: " not in html and "Internal KPI: " not in html
+    response = client.get(f"/accounts/ACC-9/scorecard.pdf?period={PERIOD}")
+    assert response.status_code == 200
+    text = " ".join(re.sub("[\u00a0\u202f]", " ", pdf_text(response.data)).split())
+    assert "en hausse de 60,0 pts" in text and "80,0 %" in text
+    assert " up 60.0" not in text and "80.0%" not in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "status", "change"),
+    [
+        ("de", "Ziel verfehlt", "um 60,0 Pkt. gestiegen, von 20,0 % auf 80,0 %"),
+        ("hu", "cél alatt", "60,0 pont emelkedés, 20,0% értékről 80,0% értékre"),
+        ("ru", "вне цели", "рост на 60,0 п., с 20,0 % до 80,0 %"),
+    ],
+)
+def test_the_account_page_in_other_languages(
+    moving_account, client, locale: str, status: str, change: str
+) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client, OWNER, "password-123")
+    choose_language(client, locale)
+    html = page(client, f"/accounts/ACC-9?period={PERIOD}")
+    assert status in html and change in html, html[html.find("headline") :][:1500]
