@@ -7,6 +7,7 @@ and the same cached report then reads in English for an English reader.
 
 from __future__ import annotations
 
+import io
 import pickle
 import re
 from typing import Any
@@ -138,3 +139,42 @@ def test_the_account_page_in_other_languages(
     choose_language(client, locale)
     html = page(client, f"/accounts/ACC-9?period={PERIOD}")
     assert status in html and change in html, html[html.find("headline") :][:1500]
+
+
+BAD_RESPONSES = (
+    "account_id,contact_email,period,fcr,csat,nps,ces,quote_turnaround_days\n"
+    "ACC-9,c0@acc9.test,2026-Q5,maybe,5,9,5,2\n"
+    "ACC-9,c1@acc9.test,2026-Q4,yes,5,9,5,-1\n"
+)
+
+
+def test_a_french_admins_upload_lists_the_bad_lines_in_french_the_cli_in_english(
+    moving_account, runner, write_csv, client
+) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke("user", "create", "--email", "admin@example.test", "--role", "admin",
+                           env={"CPI_PASSWORD": "password-123"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sign_in(client, "admin@example.test", "password-123")
+    choose_language(client, "fr")
+    token = csrf_token(client, "/admin/uploads")
+    file = (io.BytesIO(BAD_RESPONSES.encode()), "bad.csv")
+    response = client.post(
+        "/admin/uploads", data={"kind": "responses", "csrf_token": token, "file": file}
+    )
+    assert response.status_code == 400
+    page = re.sub("[\u00a0\u202f]", " ", response.get_data(as_text=True))
+    html = page[page.index('<div class="errors"') :].split("</div>", 1)[0]
+    assert (
+        "ligne 2 : period : &#39;2026-Q5&#39; n’est pas une période comme 2026-Q3 ou 2026" in html
+    )
+    assert "ligne 2 : fcr : doit être yes, no ou na" in html
+    assert "ligne 3 : quote_turnaround_days : doit être un nombre de jours de 0 à 365" in html
+    assert "line 2" not in html and "must be" not in html
+
+    bad = str(write_csv("bad.csv", BAD_RESPONSES))
+    printed = runner.invoke("import", "responses", bad, expect_exit="error")
+    assert printed.exit_code != 0
+    assert "line 2: period: '2026-Q5' is not a period like 2026-Q3 or 2026" in printed.output
+    assert "line 2: fcr: must be yes, no or na" in printed.output
+    assert "line 3: quote_turnaround_days: must be a number of days from 0 to 365" in printed.output
+    assert "ligne" not in printed.output
