@@ -178,3 +178,30 @@ def test_a_french_admins_upload_lists_the_bad_lines_in_french_the_cli_in_english
     assert "line 2: fcr: must be yes, no or na" in printed.output
     assert "line 3: quote_turnaround_days: must be a number of days from 0 to 365" in printed.output
     assert "ligne" not in printed.output
+
+
+def test_a_french_admin_reads_form_errors_and_flashes_in_french(
+    moving_account, runner, client
+) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke("user", "create", "--email", "admin@example.test", "--role", "admin",
+                           env={"CPI_PASSWORD": "password-123"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sign_in(client, "admin@example.test", "password-123")
+    choose_language(client, "fr")
+    token = csrf_token(client, "/admin/targets")
+    empty = client.post("/admin/targets", data={"csrf_token": token, "indicator": "fcr"})
+    assert empty.status_code == 400
+    html = empty.get_data(as_text=True)
+    # WTForms' own message, from WTForms' French catalogue
+    assert "period : Ce champ est requis." in html and "This field is required" not in html
+    saved = client.post(
+        "/admin/targets",
+        data={"csrf_token": token, "indicator": "fcr", "period": "2026-Q4", "target": "82",
+              "segment": "Retail"},
+        follow_redirects=True,
+    )  # fmt: skip
+    text = saved.get_data(as_text=True)
+    assert (
+        "Objectif enregistré : Résolution au premier contact, 2026-Q4, segment Retail = 82." in text
+    )
+    assert "Target saved" not in text
