@@ -87,6 +87,7 @@ def test_a_french_lead_reads_the_dashboard_in_french_then_the_cached_one_in_engl
     assert FRENCH_GAP in html
     assert "hors objectif" in html  # 80% against a target of 95%: a status word
     assert "part des réponses « oui »" in html  # the measure beside the name
+    assert "<h3>Responsables de compte</h3>" in html  # the rankings' titles
     for english in ("up 60.0", " from 20.0", "off target", "on target", "share of yes answers",
                     "customers say", "Customers: ", "80.0%"):  # fmt: skip
         assert english not in html, english
@@ -101,6 +102,7 @@ def test_a_french_lead_reads_the_dashboard_in_french_then_the_cached_one_in_engl
     assert cache.stats["hits"] > hits  # the same cached report
     assert ENGLISH_CHANGE in english
     assert "off target" in english and "share of yes answers" in english
+    assert "<h3>Account managers</h3>" in english and "1 accounts" in english
     for french in ("en hausse", "hors objectif", "80,0 %", "Clients : "):
         assert french not in english, french
 
