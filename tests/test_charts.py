@@ -114,8 +114,11 @@ def test_the_svg_is_well_formed_and_escapes_labels(app: Flask) -> None:
     name = 'Net <promoter> & "score"'
     results = [result("nps", v) for v in (-20.0, 10.0, 35.0)]
     c = chart("nps", name, ["2026-Q1", "2026-Q2", "2026-Q3"], results)
-    macro = app.jinja_env.get_template("scorecards/_chart.html").module.trend_chart  # type: ignore[attr-defined]
-    figure = parse(macro(c))
+    from cpi.scorecards import localised
+
+    template = app.jinja_env.get_template("scorecards/_chart.html")
+    with app.test_request_context():  # an English reader
+        figure = parse(template.module.trend_chart(c, localised))  # type: ignore[attr-defined]
     svg = figure.find(f"{SVG}svg")
     assert svg is not None and svg.get("viewBox") == "0 0 320 150"
     assert len(svg.findall(f"{SVG}circle")) == 3
@@ -125,6 +128,7 @@ def test_the_svg_is_well_formed_and_escapes_labels(app: Flask) -> None:
 
     empty = chart("nps", name, ["2026-Q3"], [result("nps", 40.0, status="insufficient")])
     assert empty.empty
-    drawn = parse(macro(empty))
+    with app.test_request_context():
+        drawn = parse(template.module.trend_chart(empty, localised))  # type: ignore[attr-defined]
     assert not drawn.findall(f".//{SVG}circle")
     assert "No figures to show yet" in "".join(drawn.itertext())

@@ -3,6 +3,8 @@ the audit log. Every route is for administrators only (403 for other staff)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     Response,
@@ -15,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -35,6 +38,8 @@ from cpi.auth.models import User
 from cpi.auth.operations import UserError, create_user, update_user
 from cpi.db import get_session
 from cpi.extensions import csrf
+from cpi.i18n.errors import field_message
+from cpi.i18n.indicators import indicator_label
 from cpi.imports.csvfile import ImportFailed
 from cpi.imports.operations import import_csv
 from cpi.imports.rows import KINDS
@@ -76,7 +81,7 @@ def uploads() -> ResponseReturnValue:
     except ImportFailed as failure:
         session.rollback()
         lines = failure.errors + (
-            [f"... and {failure.total - len(failure.errors)} more"]
+            [_("... and %(count)s more", count=failure.total - len(failure.errors))]
             if failure.total > len(failure.errors)
             else []
         )
@@ -85,8 +90,15 @@ def uploads() -> ResponseReturnValue:
     record(session, current_user.email, f"import.{kind}", f"{name}: {summary.rows} rows")
     session.commit()
     flash(
-        f"Imported {summary.rows} {kind} rows from {name} ({summary.created} new, "
-        f"{summary.updated} updated or unchanged).",
+        _(
+            "Imported %(rows)s %(kind)s rows from %(name)s (%(created)s new, "
+            "%(updated)s updated or unchanged).",
+            rows=summary.rows,
+            kind=kind,
+            name=name,
+            created=summary.created,
+            updated=summary.updated,
+        ),  # fmt: skip
         "success",
     )
     return redirect(url_for("admin.uploads"))
@@ -150,7 +162,7 @@ def create_user_view() -> ResponseReturnValue:
         return confirm
     form = NewUserForm()
     if not form.validate_on_submit():
-        return _users_page(form, [f"{k}: {m}" for k, ms in form.errors.items() for m in ms])
+        return _users_page(form, _form_errors(form))
     session = get_session()
     try:
         user = create_user(
@@ -165,7 +177,7 @@ def create_user_view() -> ResponseReturnValue:
         return _users_page(form, [str(error)])
     record(session, current_user.email, "user.create", f"{user.email} as {user.role}")
     session.commit()
-    flash(f"Created {user.email}.", "success")
+    flash(_("Created %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -194,7 +206,7 @@ def edit_user(user_id: int) -> ResponseReturnValue:
         changes += ", password reset"
     record(session, current_user.email, "user.update", changes)
     session.commit()
-    flash(f"Updated {user.email}; their sessions were signed out.", "success")
+    flash(_("Updated %(email)s; their sessions were signed out.", email=user.email), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -203,9 +215,9 @@ def _number(field: str, value: object) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (ValueError, OverflowError):  # float(Decimal("sNaN")) raises
-        raise AdminError(f"{field}: must be a finite number") from None
+        raise AdminError(field_message(field, _("must be a finite number"))) from None
     if number != number or number in (float("inf"), float("-inf")):
-        raise AdminError(f"{field}: must be a finite number")
+        raise AdminError(field_message(field, _("must be a finite number")))
     return number
 
 
@@ -235,10 +247,12 @@ def targets() -> ResponseReturnValue:
             detail = f"{row.indicator} {row.period} {row.segment_key or 'company'} = {row.target:g}"
             record(session, current_user.email, "target.set", detail)
             session.commit()
-            flash(f"Target saved: {_target_words(row)} = {row.target:g}.", "success")
+            saved = _("Target saved: %(target)s = %(value)s.", target=_target_words(row),
+                      value=f"{row.target:g}")  # fmt: skip
+            flash(saved, "success")
             return redirect(url_for("admin.targets", period=row.period))
     elif request.method == "POST":
-        errors = [f"{k}: {m}" for k, ms in form.errors.items() for m in ms]
+        errors = _form_errors(form)
     period = request.args.get("period", "").strip()[:7] or None
     return render_template(
         "admin/targets.html",
@@ -251,11 +265,18 @@ def targets() -> ResponseReturnValue:
     ), (400 if errors else 200)
 
 
+def _form_errors(form: Any) -> list[str]:
+    """``field: message`` lines; WTForms' own messages come in the reader's language
+    (Flask-WTF loads WTForms' catalogues for Flask-Babel's locale)."""
+    return [field_message(name, message) for name, ms in form.errors.items() for message in ms]
+
+
 def _target_words(row: Target) -> str:
     """A target for people: the indicator's name, not its code (the audit log keeps codes)."""
-    spec = INDICATORS_BY_CODE.get(row.indicator)
-    where = f"segment {row.segment_key}" if row.segment_key else "company-wide"
-    return f"{spec.name if spec else row.indicator}, {row.period}, {where}"
+    where = (
+        _("segment %(segment)s", segment=row.segment_key) if row.segment_key else _("company-wide")
+    )
+    return f"{indicator_label(row.indicator)}, {row.period}, {where}"
 
 
 @bp.post("/targets/<int:target_id>/delete")
@@ -271,7 +292,7 @@ def remove_target(target_id: int) -> ResponseReturnValue:
             detail = f"{row.indicator} {row.period} {row.segment_key or 'company'}"
             record(session, current_user.email, "target.delete", detail)
             session.commit()
-            flash(f"Target removed: {_target_words(row)}.", "success")
+            flash(_("Target removed: %(target)s.", target=_target_words(row)), "success")
     return redirect(url_for("admin.targets"))
 
 

@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import Any, BinaryIO
 
+from flask_babel import gettext
+
 MAX_LINE_BYTES = 64 * 1024
 MAX_ERRORS_LISTED = 1000
 WIDTH_ERROR = "__row__"
+
+
+def line_message(line: int, message: object) -> str:
+    """``line N: column: reason`` in the active locale (English on the command line)."""
+    return str(gettext("line %(line)s: %(message)s", line=line, message=message))
 
 
 class ImportFailed(Exception):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from flask_babel import lazy_gettext as _l
+
+from cpi.i18n.errors import LocalisedError
 from cpi.rules.addresses import InvalidEmail, check_email
 from cpi.rules.comments import COMMENT_MAX_CHARS, comment_problem
 from cpi.scoring import Period
@@ -14,30 +17,28 @@ LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
 MAX_TEXT = {"account_name": 200, "segment": 100, "contact_name": 200, "account_id": 64}
 
 
-class FieldError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
+class FieldError(LocalisedError):
+    """A bad cell, ``column: reason``: in the reader's language on the upload page, in
+    English on the command line (:class:`cpi.i18n.errors.LocalisedError`)."""
 
 
 def text(field: str, value: str, *, required: bool = False) -> str | None:
     if not value:
         if required:
-            raise FieldError(field, "is required")
+            raise FieldError(field, _l("is required"))
         return None
     if any(ch in value for ch in "\r\n\x00"):
-        raise FieldError(field, "must be on one line")
+        raise FieldError(field, _l("must be on one line"))
     limit = MAX_TEXT.get(field, 200)
     if len(value) > limit:
-        raise FieldError(field, f"is longer than {limit} characters")
+        raise FieldError(field, _l("is longer than %(limit)s characters", limit=limit))
     return value
 
 
 def email(field: str, value: str, *, required: bool = False) -> str | None:
     if not value:
         if required:
-            raise FieldError(field, "is required")
+            raise FieldError(field, _l("is required"))
         return None
     try:
         return check_email(value)
@@ -49,33 +50,37 @@ def locale(field: str, value: str) -> str | None:
     if not value:
         return None
     if not LOCALE_RE.match(value):
-        raise FieldError(field, f"{value!r} is not a language code like en, fr or de-AT")
+        raise FieldError(
+            field, _l("%(value)s is not a language code like en, fr or de-AT", value=repr(value))
+        )
     return value.replace("_", "-").lower()
 
 
 def period(field: str, value: str, *, quarter_only: bool = False) -> str:
     if not value:
-        raise FieldError(field, "is required")
+        raise FieldError(field, _l("is required"))
     try:
         parsed = Period.parse(value)
     except ValueError:
-        raise FieldError(field, f"{value!r} is not a period like 2026-Q3 or 2026") from None
+        raise FieldError(
+            field, _l("%(value)s is not a period like 2026-Q3 or 2026", value=repr(value))
+        ) from None
     if quarter_only and parsed.is_year:
-        raise FieldError(field, f"{value!r} must be a quarter like 2026-Q3")
+        raise FieldError(field, _l("%(value)s must be a quarter like 2026-Q3", value=repr(value)))
     return str(parsed)
 
 
 def number(field: str, value: str, *, required: bool = False) -> float | None:
     if not value:
         if required:
-            raise FieldError(field, "is required")
+            raise FieldError(field, _l("is required"))
         return None
     try:
         result = float(value)
     except ValueError:
-        raise FieldError(field, f"{value!r} is not a number") from None
+        raise FieldError(field, _l("%(value)s is not a number", value=repr(value))) from None
     if result != result or result in (float("inf"), float("-inf")):
-        raise FieldError(field, f"{value!r} is not a number")
+        raise FieldError(field, _l("%(value)s is not a number", value=repr(value)))
     return result
 
 
@@ -85,12 +90,16 @@ def timestamp(field: str, value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise FieldError(field, f"{value!r} is not an ISO 8601 date and time") from None
+        raise FieldError(
+            field, _l("%(value)s is not an ISO 8601 date and time", value=repr(value))
+        ) from None
     if parsed.tzinfo is not None:
         try:
             parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-            raise FieldError(field, f"{value!r} is out of the range of dates") from None
+            raise FieldError(
+                field, _l("%(value)s is out of the range of dates", value=repr(value))
+            ) from None
     return parsed
 
 
@@ -99,9 +108,11 @@ def comment(field: str, value: str) -> str | None:
         return None
     problem = comment_problem(value)
     if problem == "too_long":
-        raise FieldError(field, f"is longer than {COMMENT_MAX_CHARS:,} characters")
+        raise FieldError(
+            field, _l("is longer than %(limit)s characters", limit=f"{COMMENT_MAX_CHARS:,}")
+        )
     if problem == "characters":
-        raise FieldError(field, "contains characters we cannot store (control characters)")
+        raise FieldError(field, _l("contains characters we cannot store (control characters)"))
     return value
 
 
@@ -114,7 +125,7 @@ def yes_no(field: str, value: str) -> bool | None:
         return None
     answer = value.strip().lower()
     if answer not in ("yes", "no"):
-        raise FieldError(field, f"{value[:40]!r} must be yes or no")
+        raise FieldError(field, _l("%(value)s must be yes or no", value=repr(value[:40])))
     return answer == "yes"
 
 
@@ -122,9 +133,9 @@ def amount(field: str, value: str) -> float | None:
     """A sum of money: a number from 0 (blank: not known)."""
     result = number(field, value)
     if result is not None and result < 0:
-        raise FieldError(field, "must not be negative")
+        raise FieldError(field, _l("must not be negative"))
     if result is not None and result > MAX_AMOUNT:
-        raise FieldError(field, "is implausibly large")
+        raise FieldError(field, _l("is implausibly large"))
     return result
 
 
@@ -134,7 +145,7 @@ def count(field: str, value: str) -> int | None:
     if result is None:
         return None
     if result != int(result) or result < 0 or result > 1_000_000:
-        raise FieldError(field, f"{value!r} must be a whole number from 0")
+        raise FieldError(field, _l("%(value)s must be a whole number from 0", value=repr(value)))
     return int(result)
 
 

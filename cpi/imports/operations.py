@@ -22,6 +22,7 @@ from cpi.imports.csvfile import (
     WIDTH_ERROR,
     ImportFailed,
     ImportSummary,
+    line_message,
     read_rows,
 )
 from cpi.imports.responses import BATCH_ROWS, import_responses
@@ -69,7 +70,7 @@ def import_csv(
         except RowErrors as problem:
             error_count += len(problem.errors)
             if len(errors) < MAX_ERRORS_LISTED:
-                errors.extend(f"line {line}: {message}" for message in problem.errors)
+                errors.extend(line_message(line, message) for message in problem.errors)
             continue
         if error_count:
             continue  # the import will fail; only keep checking

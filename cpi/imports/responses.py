@@ -36,6 +36,7 @@ from cpi.imports.csvfile import (
     Batch,
     ImportFailed,
     ImportSummary,
+    line_message,
     read_batches,
     row_cells,
 )
@@ -237,7 +238,7 @@ class ResponsesImport:
         if self.errors.total:
             listed = self.errors.listed[:MAX_ERRORS_LISTED]  # in the file's order
             raise ImportFailed(
-                [f"line {line}: {message}" for line, message in listed], total=self.errors.total
+                [line_message(line, message) for line, message in listed], total=self.errors.total
             )
         if self.rows == 0:
             raise ImportFailed(["line 2: file: the file has a header but no rows"])

@@ -6,10 +6,14 @@ every problem of the row, each naming its field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
+from cpi.i18n.errors import field_message
 from cpi.imports import fields
 from cpi.imports.csvfile import Columns
 from cpi.imports.fields import FieldError
@@ -94,17 +98,39 @@ class _Collector:
             self.errors.append(str(error))
             return None
 
-    def add(self, field_name: str, reason: str) -> None:
-        self.errors.append(f"{field_name}: {reason}")
+    def add(self, field_name: str, reason: object) -> None:
+        self.errors.append(field_message(field_name, reason))
 
     def raise_if_any(self) -> None:
         if self.errors:
             raise RowErrors(self.errors)
 
 
+# The answer rules (cpi.scoring, which knows no language) word their errors in English;
+# the upload page shows them in the reader's language.
+_ANSWER_RULES = (
+    (re.compile(r"(\w+): must be a whole number from (-?\d+) to (-?\d+)"),
+     lambda m: _l("must be a whole number from %(low)s to %(high)s", low=m[2], high=m[3])),
+    (re.compile(r"(\w+): must be a number of days from (\d+) to (\d+)"),
+     lambda m: _l("must be a number of days from %(low)s to %(high)s", low=m[2], high=m[3])),
+    (re.compile(r"(\w+): must be yes, no or na"), lambda m: _l("must be yes, no or na")),
+    (re.compile(r"(\w+): must not be more than (\w+)"),
+     lambda m: _l("must not be more than %(field)s", field=m[2])),
+)  # fmt: skip
+
+
+def answer_message(message: str) -> str:
+    """An answer rule's ``field: reason`` in the active locale (English as given)."""
+    for pattern, reason in _ANSWER_RULES:
+        match = pattern.fullmatch(message)
+        if match:
+            return field_message(match[1], reason(match))
+    return message
+
+
 def _indicator(check: _Collector, value: str) -> str | None:
     if not value:
-        check.add("indicator", "is required")
+        check.add("indicator", _l("is required"))
         return None
     if value not in INDICATORS_BY_CODE:
         check.add("indicator", f"{value!r} is not one of {', '.join(INDICATORS_BY_CODE)}")
@@ -244,7 +270,7 @@ def parse_responses(row: Mapping[str, str], line: int, context: Context) -> Reco
     submitted_at = check(fields.timestamp, "submitted_at", row.get("submitted_at", ""))
     comment = check(fields.comment, "comment", row.get("comment", ""))
     answers, answer_errors = validate_answers(row)
-    check.errors.extend(answer_errors.values())
+    check.errors.extend(map(answer_message, answer_errors.values()))
     check.raise_if_any()
     _duplicate(context, ("response", account_pk, contact_email, period), line)
     return {

@@ -48,9 +48,25 @@ class Chart:
     kpi_points: tuple[Point, ...]
     target_band: str  # polygon: from the amber threshold to the target
     target_line: str
-    summary: str  # the chart in words, for screen readers and text extraction
-    y_unit: str = ""  # the unit of the vertical axis, printed above it
-    measure: str = ""  # what the figure is ("median days")
+    # Figures only, no words: a chart is cached and shared by readers of every language
+    # (cpi/scorecards/localised.py writes its words in the reader's).
+    periods: tuple[str, ...] = ()  # the quarters, oldest first
+    latest: IndicatorResult | None = None  # the last quarter's figures
+
+    @property
+    def summary(self) -> str:
+        """The chart in words (English), for screen readers and text extraction."""
+        return _summary(self.code, self.name, self.periods, self.latest)
+
+    @property
+    def y_unit(self) -> str:
+        """The unit of the vertical axis, printed above it."""
+        return display.axis_unit(self.code)
+
+    @property
+    def measure(self) -> str:
+        """What the figure is ("median days")."""
+        return display.measure(self.code)
 
     @property
     def empty(self) -> bool:
@@ -182,9 +198,8 @@ def chart(
         kpi_points=kpi_points,
         target_band=target_band,
         target_line=target_line,
-        summary=_summary(code, name, periods, results),
-        y_unit=display.axis_unit(code),
-        measure=display.measure(code),
+        periods=tuple(periods),
+        latest=results[-1] if results else None,
     )
 
 
@@ -259,14 +274,12 @@ def _target_series(scale: _Scale, results: Sequence[IndicatorResult]) -> tuple[s
     return _target_band(scale, targets), line
 
 
-def _summary(
-    code: str, name: str, periods: Sequence[str], results: Sequence[IndicatorResult]
-) -> str:
+def _summary(code: str, name: str, periods: Sequence[str], latest: IndicatorResult | None) -> str:
     """The chart in words: the range of quarters, then the latest quarter's figures."""
     words = [f"{name} ({display.measure(code)})"]
     words[0] += f", {periods[0]} to {periods[-1]}." if periods else "."
-    if results:
-        words += _latest_words(code, results[-1])
+    if latest is not None:
+        words += _latest_words(code, latest)
     return " ".join(words)
 
 

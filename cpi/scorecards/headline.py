@@ -33,20 +33,46 @@ NO_GAP = "No significant gap between what customers say and the internal KPIs."
 
 @dataclass(frozen=True)
 class Headline:
-    improved: tuple[str, ...]
-    slipped: tuple[str, ...]
-    largest_gap: str | None
-    # the indicator codes behind each line, in the same order (for tests and links)
-    improved_codes: tuple[str, ...] = ()
-    slipped_codes: tuple[str, ...] = ()
-    largest_gap_code: str | None = None
+    """Codes and figures only: a headline is cached and shared by readers of every
+    language, so its sentences are written when shown (English here, for the command
+    line and the tests; :mod:`cpi.scorecards.localised` in the reader's language)."""
+
+    improved_results: tuple[IndicatorResult, ...] = ()
+    slipped_results: tuple[IndicatorResult, ...] = ()
+    largest_gap_result: IndicatorResult | None = None
 
     no_change: ClassVar[str] = NO_CHANGE  # what an empty "Improved" or "Slipped" list says
     no_gap: ClassVar[str] = NO_GAP
 
     @property
+    def improved(self) -> tuple[str, ...]:
+        return tuple(change_text(r) for r in self.improved_results)
+
+    @property
+    def slipped(self) -> tuple[str, ...]:
+        return tuple(change_text(r) for r in self.slipped_results)
+
+    @property
+    def largest_gap(self) -> str | None:
+        r = self.largest_gap_result
+        return None if r is None else gap_text(r)
+
+    # the indicator codes behind each line, in the same order (for tests and links)
+    @property
+    def improved_codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.improved_results)
+
+    @property
+    def slipped_codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.slipped_results)
+
+    @property
+    def largest_gap_code(self) -> str | None:
+        return None if self.largest_gap_result is None else self.largest_gap_result.code
+
+    @property
     def empty(self) -> bool:
-        return not (self.improved or self.slipped or self.largest_gap)
+        return not (self.improved_results or self.slipped_results or self.largest_gap_result)
 
 
 def _span(result: IndicatorResult, reference: float | None) -> float:
@@ -69,13 +95,21 @@ def gap_size(result: IndicatorResult) -> float:
     return abs(result.gap) / _span(result, result.kpi)
 
 
-def _change_text(result: IndicatorResult) -> str:
+def change_text(result: IndicatorResult) -> str:
     assert result.delta is not None
     direction = "up" if result.delta > 0 else "down"
     size = display.number(result.code, abs(result.delta), unit=False) + UNIT_WORD[result.unit]
     return (
         f"{result.name} {direction} {size}, from "
         f"{display.number(result.code, result.previous)} to {display.value(result)}"
+    )
+
+
+def gap_text(r: IndicatorResult) -> str:
+    assert r.kpi is not None
+    return (
+        f"{r.name}: customers say {display.value(r)}, the internal KPI says "
+        f"{display.number(r.code, r.kpi)} (gap {display.gap(r).rstrip(' *')})"
     )
 
 
@@ -99,18 +133,8 @@ def headline(card: Scorecard, previous_hidden: frozenset[str] = frozenset()) -> 
         if r.gap_significant and r.gap is not None and r.kpi is not None and not display.hidden(r)
     ]
     gaps.sort(key=lambda r: (-gap_size(r), r.code))
-    largest = None
-    if gaps:
-        r = gaps[0]
-        largest = (
-            f"{r.name}: customers say {display.value(r)}, the internal KPI says "
-            f"{display.number(r.code, r.kpi)} (gap {display.gap(r).rstrip(' *')})"
-        )
     return Headline(
-        improved=tuple(_change_text(r) for r in improved),
-        slipped=tuple(_change_text(r) for r in slipped),
-        largest_gap=largest,
-        improved_codes=tuple(r.code for r in improved),
-        slipped_codes=tuple(r.code for r in slipped),
-        largest_gap_code=gaps[0].code if gaps else None,
+        improved_results=tuple(improved),
+        slipped_results=tuple(slipped),
+        largest_gap_result=gaps[0] if gaps else None,
     )

@@ -55,8 +55,9 @@ class RankRow:
     kind: str  # segment | owner | account
     key: str
     label: str
-    detail: str
+    detail: str  # an account's id and segment; "" for a segment or owner (see accounts)
     result: IndicatorResult
+    accounts: int | None = None  # a segment's or owner's number of accounts
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,9 @@ def build_overview(
         ):
             ranked = pieces.ranking(kind, indicator.code)
             rankings.append(rank(kind, title, [
-                RankRow(kind, key, labels.get(key, key), f"{ranked[key].accounts} accounts",
-                        disclosure.result(kind, key, period, ranked[key].result))
+                RankRow(kind, key, labels.get(key, key), "",
+                        disclosure.result(kind, key, period, ranked[key].result),
+                        accounts=ranked[key].accounts)
                 for key in sorted(keys)
             ]))  # fmt: skip
     ranked = pieces.ranking("account", indicator.code)

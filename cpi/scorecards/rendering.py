@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from flask import current_app, render_template
 
-from cpi.scorecards import display
+from cpi.scorecards import localised
 from cpi.scorecards.pdf import LOGO_URL, asset_url, render_pdf
 from cpi.scorecards.reports import Report
 
@@ -30,7 +30,7 @@ def pdf_html(report: Report, *, generated_at: datetime | None = None) -> str:
         "scorecards/pdf.html",
         report=report,
         card=report.card,
-        fmt=display,
+        fmt=localised,
         min_n=report.min_n,
         page_size=page_size(),
         asset=asset_url,

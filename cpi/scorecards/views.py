@@ -22,7 +22,7 @@ from cpi.audit.operations import audit_export
 from cpi.auth import access
 from cpi.db import get_session
 from cpi.questions.figures import QuestionFigures, custom_figures
-from cpi.scorecards import display
+from cpi.scorecards import localised
 from cpi.scorecards.operations import ScopeNotFound
 from cpi.scorecards.overview import PeriodMenu, cached_overview, cached_period_menu
 from cpi.scorecards.pdf import PdfError
@@ -83,7 +83,7 @@ def _overview_page(scope_type: str, scope_id: str | None, heading: str) -> Respo
         overview=overview,
         fresh_install=period is None and not session.scalar(select(Account.id).limit(1)),
         report=overview.report if overview else None,
-        fmt=display,
+        fmt=localised,
         min_n=_min_n(),
         custom_questions=_custom(scope_type, scope_id, period) if overview else [],
     )
@@ -150,7 +150,7 @@ def account(account_id: str) -> ResponseReturnValue:
         periods=menu.choices,
         report=report,
         card=report.card if report else None,
-        fmt=display,
+        fmt=localised,
         min_n=_min_n(),
     )
 
