@@ -276,6 +276,7 @@ def test_file_over_the_limit_is_refused_before_reading(app, runner, write_csv, d
     assert count(db, Account) == 0
 
 
+@pytest.mark.slow
 def test_large_file_is_streamed(runner, tmp_path, db) -> None:  # type: ignore[no-untyped-def]
     """A 50 MB contacts file imports, streamed in batches."""
     path = tmp_path / "big.csv"
