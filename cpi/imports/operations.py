@@ -50,7 +50,8 @@ def import_csv(
     """Import one file of ``kind``; raises ImportFailed listing every problem.
     ``batch_rows``: rows checked and written at a time (responses)."""
     if kind not in PARSERS:
-        raise ImportFailed([f"kind: must be one of {', '.join(PARSERS)}"])
+        reason = _l("must be one of %(choices)s", choices=", ".join(PARSERS))
+        raise ImportFailed([field_message("kind", reason)])
     context = _context(session, kind)
     if kind == "responses":
         return import_responses(
