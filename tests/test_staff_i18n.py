@@ -207,3 +207,67 @@ def test_a_french_admin_reads_form_errors_and_flashes_in_french(
         "Objectif enregistré : Résolution au premier contact, 2026-Q4, segment Retail = 82." in text
     )
     assert "Target saved" not in text
+
+
+UNKNOWN_COLUMN = "account_id,contact_email,period,mood\nACC-9,c0@acc9.test,2026-Q4,5\n"
+NUL_BYTE = "account_id,contact_email,period,csat\nACC-9,c0@acc9.test,2026-Q4,5\x00\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "french", "english"),
+    [
+        (
+            UNKNOWN_COLUMN,
+            "ligne 1 : en-tête : colonne inconnue &#39;mood&#39; (attendues : account_id,",
+            "line 1: header: unknown column 'mood' (expected: account_id, contact_email, period,",
+        ),
+        (
+            NUL_BYTE,
+            "ligne 2 : fichier : contient un octet NUL (pas un fichier CSV texte)",
+            "line 2: file: contains a NUL byte (not a text CSV file)",
+        ),
+    ],
+)
+def test_a_french_admins_bad_file_is_refused_in_french_the_cli_in_english(
+    moving_account, runner, write_csv, client, content: str, french: str, english: str
+) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke("user", "create", "--email", "admin@example.test", "--role", "admin",
+                           env={"CPI_PASSWORD": "password-123"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sign_in(client, "admin@example.test", "password-123")
+    choose_language(client, "fr")
+    token = csrf_token(client, "/admin/uploads")
+    file = (io.BytesIO(content.encode()), "bad.csv")
+    response = client.post(
+        "/admin/uploads", data={"kind": "responses", "csrf_token": token, "file": file}
+    )
+    assert response.status_code == 400
+    page = re.sub("[\u00a0\u202f]", " ", response.get_data(as_text=True))
+    html = page[page.index('<div class="errors"') :].split("</div>", 1)[0]
+    assert french in html, html
+    assert "line " not in html and "header:" not in html and "file:" not in html
+
+    bad = str(write_csv("bad.csv", content))
+    printed = runner.invoke("import", "responses", bad, expect_exit="error")
+    assert printed.exit_code != 0
+    assert english in printed.output
+    assert "ligne" not in printed.output and "fichier" not in printed.output
+
+
+def test_a_french_admins_target_out_of_range_is_refused_in_french(
+    moving_account, runner, client
+) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke("user", "create", "--email", "admin@example.test", "--role", "admin",
+                           env={"CPI_PASSWORD": "password-123"})  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sign_in(client, "admin@example.test", "password-123")
+    choose_language(client, "fr")
+    token = csrf_token(client, "/admin/targets")
+    refused = client.post(
+        "/admin/targets",
+        data={"csrf_token": token, "indicator": "fcr", "period": "2026-Q4", "target": "150"},
+    )
+    assert refused.status_code == 400
+    html = re.sub("[\u00a0\u202f]", " ", refused.get_data(as_text=True))
+    assert "target : doit être compris entre 0 et 100" in html
+    assert "must be from" not in html

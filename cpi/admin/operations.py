@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpi.audit.models import AuditEvent
+from cpi.i18n.errors import field_message
 from cpi.kpis.models import Target
 from cpi.rules.targets import range_problem, tolerance_problem
 from cpi.scoring import INDICATORS_BY_CODE, Period
@@ -16,7 +18,8 @@ AUDIT_PAGE_SIZE = 100
 
 
 class AdminError(ValueError):
-    """Bad input on an admin form; the message names the field."""
+    """Bad input on an admin form; the message names the field (``field: reason``, in the
+    reader's language on a page, English on the command line)."""
 
 
 def set_target(
@@ -30,17 +33,19 @@ def set_target(
 ) -> Target:
     """Create or change the target for an indicator, period and (optional) segment."""
     if indicator not in INDICATORS_BY_CODE:
-        raise AdminError(f"indicator: unknown indicator {indicator!r}")
+        reason = _l("unknown indicator %(value)s", value=repr(indicator))
+        raise AdminError(field_message("indicator", reason))
     try:
         period = str(Period.parse(period))
     except ValueError:
-        raise AdminError(f"period: {period[:20]!r} is not a period like 2026-Q3 or 2026") from None
+        reason = _l("%(value)s is not a period like 2026-Q3 or 2026", value=repr(period[:20]))
+        raise AdminError(field_message("period", reason)) from None
     problem = range_problem(INDICATORS_BY_CODE[indicator], target)
     if problem:
-        raise AdminError(f"target: {problem}")
+        raise AdminError(field_message("target", problem))
     problem = tolerance_problem(tolerance) if tolerance is not None else None
     if problem:
-        raise AdminError(f"tolerance: {problem}")
+        raise AdminError(field_message("tolerance", problem))
     key = (segment or "").strip()
     row = session.scalar(
         select(Target).where(
@@ -59,7 +64,7 @@ def set_target(
 def delete_target(session: Session, target_id: int) -> Target:
     row = session.get(Target, target_id)
     if row is None:
-        raise AdminError(f"target: no target {target_id}")
+        raise AdminError(field_message("target", _l("no target %(id)s", id=target_id)))
     session.delete(row)
     session.flush()
     return row

@@ -16,6 +16,9 @@ from itertools import chain, islice
 from typing import Any, BinaryIO
 
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from cpi.i18n.errors import field_message
 
 MAX_LINE_BYTES = 64 * 1024
 MAX_ERRORS_LISTED = 1000
@@ -25,6 +28,15 @@ WIDTH_ERROR = "__row__"
 def line_message(line: int, message: object) -> str:
     """``line N: column: reason`` in the active locale (English on the command line)."""
     return str(gettext("line %(line)s: %(message)s", line=line, message=message))
+
+
+# Where a file-level error is: words, not columns, so translated on a page too.
+PLACES = {"file": _l("file"), "header": _l("header"), "row": _l("row")}
+
+
+def place_message(line: int, place: str, reason: object) -> str:
+    """``line N: file: reason`` (or ``header:``) in the active locale (English on the CLI)."""
+    return line_message(line, field_message(PLACES[place], reason))
 
 
 class ImportFailed(Exception):
@@ -38,7 +50,8 @@ class ImportFailed(Exception):
     def report(self) -> str:
         lines = list(self.errors)
         if self.total > len(lines):
-            lines.append(f"... and {self.total - len(lines)} more errors")
+            more = self.total - len(lines)
+            lines.append(str(gettext("... and %(count)s more errors", count=more)))
         return "\n".join(lines)
 
 
@@ -68,20 +81,20 @@ def _decoded_lines(raw: BinaryIO, number: int = 0) -> Iterator[str]:
             return
         number += 1
         if len(line) > MAX_LINE_BYTES:
-            raise ImportFailed(
-                [f"line {number}: file: line is longer than {MAX_LINE_BYTES // 1024} kB"]
-            )
+            reason = _l("line is longer than %(limit)s kB", limit=MAX_LINE_BYTES // 1024)
+            raise ImportFailed([place_message(number, "file", reason)])
         if number == 1 and line.startswith(codecs.BOM_UTF8):
             line = line[len(codecs.BOM_UTF8) :]
         if b"\x00" in line:
-            raise ImportFailed([f"line {number}: file: contains a NUL byte (not a text CSV file)"])
+            reason = _l("contains a NUL byte (not a text CSV file)")
+            raise ImportFailed([place_message(number, "file", reason)])
         try:
             yield line.decode("utf-8")
         except UnicodeDecodeError as error:
             bad = line[error.start]
-            raise ImportFailed(
-                [f"line {number}: file: not valid UTF-8 (byte 0x{bad:02x}); save the file as UTF-8"]
-            ) from None
+            byte = f"0x{bad:02x}"
+            reason = _l("not valid UTF-8 (byte %(byte)s); save the file as UTF-8", byte=byte)
+            raise ImportFailed([place_message(number, "file", reason)]) from None
 
 
 CHUNK_BYTES = 1 << 20
@@ -128,21 +141,28 @@ def check_header(header: list[str], columns: Columns) -> list[str]:
     names = [name.strip() for name in header]
     errors: list[str] = []
     if len(names) == 1:
-        for mark, separator in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
+        separators = ((";", _l("semicolons")), ("\t", _l("tabs")), ("|", _l("vertical bars")))
+        for mark, separator in separators:
             if mark in names[0]:
-                return [f"line 1: header: columns are separated by {separator}; use commas"]
+                reason = _l("columns are separated by %(sep)s; use commas", sep=separator)
+                return [place_message(1, "header", reason)]
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            errors.append(f"line 1: header: column {name!r} appears twice")
+            reason = _l("column %(name)s appears twice", name=repr(name))
+            errors.append(place_message(1, "header", reason))
         seen.add(name)
         if name not in columns.known:
-            errors.append(
-                f"line 1: header: unknown column {name!r} (expected: {', '.join(columns.known)})"
+            reason = _l(
+                "unknown column %(name)s (expected: %(expected)s)",
+                name=repr(name),
+                expected=", ".join(columns.known),
             )
+            errors.append(place_message(1, "header", reason))
     for name in columns.required:
         if name not in seen:
-            errors.append(f"line 1: header: missing required column {name!r}")
+            reason = _l("missing required column %(name)s", name=repr(name))
+            errors.append(place_message(1, "header", reason))
     return errors
 
 
@@ -160,9 +180,11 @@ def _reader(lines: Iterator[str], columns: Columns) -> tuple[Any, list[str]]:
     try:
         header = next(reader)
     except StopIteration:
-        raise ImportFailed(["line 1: file: the file is empty; expected a header row"]) from None
+        reason = _l("the file is empty; expected a header row")
+        raise ImportFailed([place_message(1, "file", reason)]) from None
     except csv.Error as error:
-        raise ImportFailed([f"line 1: file: not readable as CSV ({error})"]) from None
+        reason = _l("not readable as CSV (%(error)s)", error=str(error))
+        raise ImportFailed([place_message(1, "file", reason)]) from None
     header_errors = check_header(header, columns)
     if header_errors:
         raise ImportFailed(header_errors)
@@ -178,7 +200,8 @@ def _rows(reader: Any, names: list[str]) -> Iterator[tuple[int, dict[str, str]]]
         except StopIteration:
             return
         except csv.Error as error:
-            raise ImportFailed([f"line {start}: file: broken CSV quoting ({error})"]) from None
+            reason = _l("broken CSV quoting (%(error)s)", error=str(error))
+            raise ImportFailed([place_message(start, "file", reason)]) from None
         line_done = reader.line_num
         row = row_cells(cells, names)
         if row is not None:
@@ -191,8 +214,15 @@ def row_cells(cells: list[str], names: list[str]) -> dict[str, str] | None:
     if not any(cell.strip() for cell in cells):
         return None
     if len(cells) != len(names):
-        return {WIDTH_ERROR: f"has {len(cells)} cells but the header has {len(names)}"}
+        return {WIDTH_ERROR: width_message(len(cells), len(names))}
     return {name: cell.strip() for name, cell in zip(names, cells, strict=True)}
+
+
+def width_message(cells: int, columns: int) -> str:
+    """``has N cells but the header has M`` in the active locale."""
+    return str(
+        gettext("has %(cells)s cells but the header has %(columns)s", cells=cells, columns=columns)
+    )
 
 
 @dataclass
@@ -220,9 +250,8 @@ def read_batches(raw: BinaryIO, columns: Columns, size: int) -> Iterator[Batch]:
                 add_row(cells)
                 line_done = reader.line_num
         except csv.Error as error:
-            raise ImportFailed(
-                [f"line {line_done + 1}: file: broken CSV quoting ({error})"]
-            ) from None
+            reason = _l("broken CSV quoting (%(error)s)", error=str(error))
+            raise ImportFailed([place_message(line_done + 1, "file", reason)]) from None
         if not rows:
             return
         yield Batch(names, lines, rows)

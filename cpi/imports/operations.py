@@ -12,17 +12,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
 from cpi.db import dialect_insert
+from cpi.i18n.errors import field_message
 from cpi.imports.csvfile import (
     MAX_ERRORS_LISTED,
+    PLACES,
     WIDTH_ERROR,
     ImportFailed,
     ImportSummary,
     line_message,
+    place_message,
     read_rows,
 )
 from cpi.imports.responses import BATCH_ROWS, import_responses
@@ -46,7 +50,8 @@ def import_csv(
     """Import one file of ``kind``; raises ImportFailed listing every problem.
     ``batch_rows``: rows checked and written at a time (responses)."""
     if kind not in PARSERS:
-        raise ImportFailed([f"kind: must be one of {', '.join(PARSERS)}"])
+        reason = _l("must be one of %(choices)s", choices=", ".join(PARSERS))
+        raise ImportFailed([field_message("kind", reason)])
     context = _context(session, kind)
     if kind == "responses":
         return import_responses(
@@ -65,7 +70,7 @@ def import_csv(
         rows += 1
         try:
             if WIDTH_ERROR in row:
-                raise RowErrors([f"row: {row[WIDTH_ERROR]}"])
+                raise RowErrors([field_message(PLACES["row"], row[WIDTH_ERROR])])
             record = parse(row, line, context)
         except RowErrors as problem:
             error_count += len(problem.errors)
@@ -83,7 +88,7 @@ def import_csv(
     if error_count:
         raise ImportFailed(errors[:MAX_ERRORS_LISTED], total=error_count)
     if rows == 0:
-        raise ImportFailed(["line 2: file: the file has a header but no rows"])
+        raise ImportFailed([place_message(2, "file", _l("the file has a header but no rows"))])
     if batch:
         writer.write(batch)
     writer.finish()

@@ -24,24 +24,28 @@ from itertools import repeat
 from typing import Any, BinaryIO
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Contact
 from cpi.db import dialect_insert
+from cpi.i18n.errors import field_message
 from cpi.imports import fields
 from cpi.imports.csvfile import (
     MAX_ERRORS_LISTED,
+    PLACES,
     WIDTH_ERROR,
     Batch,
     ImportFailed,
     ImportSummary,
     line_message,
+    place_message,
     read_batches,
     row_cells,
 )
 from cpi.imports.fields import FieldError
-from cpi.imports.rows import COLUMNS, Context, RowErrors, parse_responses
+from cpi.imports.rows import COLUMNS, Context, RowErrors, duplicate_message, parse_responses
 from cpi.scoring import ANSWER_FIELDS, validate_answers
 from cpi.surveys import sums
 from cpi.surveys.models import Response
@@ -212,7 +216,7 @@ class ResponsesImport:
             self.rows += 1
             try:
                 if WIDTH_ERROR in row:
-                    raise RowErrors([f"row: {row[WIDTH_ERROR]}"])
+                    raise RowErrors([field_message(PLACES["row"], row[WIDTH_ERROR])])
                 records.append(parse_responses(row, line, self.context))
                 lines.append(line)
             except RowErrors as problem:
@@ -241,7 +245,7 @@ class ResponsesImport:
                 [line_message(line, message) for line, message in listed], total=self.errors.total
             )
         if self.rows == 0:
-            raise ImportFailed(["line 2: file: the file has a header but no rows"])
+            raise ImportFailed([place_message(2, "file", _l("the file has a header but no rows"))])
         sums.recompute(self.session, self.touched)
 
     def _duplicates(self) -> None:
@@ -260,7 +264,7 @@ class ResponsesImport:
         found = sorted(zip(lines[repeated].tolist(), first_line[repeated].tolist(), strict=True))
         duplicates = _Errors()
         for line, first in found:
-            duplicates.add(line, [f"row: duplicate of line {first}"])
+            duplicates.add(line, [duplicate_message(first)])
         self.errors.listed = list(
             heapq.merge(self.errors.listed, duplicates.listed, key=lambda error: error[0])
         )

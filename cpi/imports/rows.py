@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from cpi.i18n.errors import field_message
 from cpi.imports import fields
-from cpi.imports.csvfile import Columns
+from cpi.imports.csvfile import PLACES, Columns
 from cpi.imports.fields import FieldError
 from cpi.rules.targets import range_problem, tolerance_problem
 from cpi.scoring import INDICATORS_BY_CODE, validate_answers
@@ -133,7 +133,11 @@ def _indicator(check: _Collector, value: str) -> str | None:
         check.add("indicator", _l("is required"))
         return None
     if value not in INDICATORS_BY_CODE:
-        check.add("indicator", f"{value!r} is not one of {', '.join(INDICATORS_BY_CODE)}")
+        choices = ", ".join(INDICATORS_BY_CODE)
+        check.add(
+            "indicator",
+            _l("%(value)s is not one of %(choices)s", value=repr(value), choices=choices),
+        )
         return None
     return value
 
@@ -146,10 +150,15 @@ def row_key(parts: tuple[Any, ...]) -> str:
     return "\x00".join(map(repr, parts))
 
 
+def duplicate_message(first: int) -> str:
+    """``row: duplicate of line N`` in the active locale (English on the command line)."""
+    return field_message(PLACES["row"], _l("duplicate of line %(line)s", line=first))
+
+
 def _duplicate(context: Context, key: tuple[Any, ...], line: int) -> None:
     first = context.seen.setdefault(row_key(key), line)
     if first != line:
-        raise RowErrors([f"row: duplicate of line {first}"])
+        raise RowErrors([duplicate_message(first)])
 
 
 def parse_contacts(row: Mapping[str, str], line: int, context: Context) -> Record:
@@ -165,12 +174,12 @@ def parse_contacts(row: Mapping[str, str], line: int, context: Context) -> Recor
     _duplicate(context, ("contact", account_id, contact_email), line)
     earlier = context.file_accounts.setdefault(account_id, (line, name, segment, owner))
     if earlier[1:] != (name, segment, owner):
-        raise RowErrors(
-            [
-                f"account_id: {account_id!r} has another account_name, segment or owner_email "
-                f"on line {earlier[0]}"
-            ]
+        reason = _l(
+            "%(account)s has another account_name, segment or owner_email on line %(line)s",
+            account=repr(account_id),
+            line=earlier[0],
         )
+        raise RowErrors([field_message("account_id", reason)])
     return {
         "account_id": account_id, "account_name": name, "segment": segment,
         "owner_email": owner, "contact_email": contact_email, "contact_name": contact_name,
@@ -181,18 +190,19 @@ def parse_contacts(row: Mapping[str, str], line: int, context: Context) -> Recor
 def _account(check: _Collector, context: Context, value: str, *, required: bool) -> int | None:
     if not value:
         if required:
-            check.add("account_id", "is required")
+            check.add("account_id", _l("is required"))
         return None
     known = context.accounts.get(value)
     if known is None:
-        check.add("account_id", f"no account {value!r}; import it with the contacts first")
+        reason = _l("no account %(value)s; import it with the contacts first", value=repr(value))
+        check.add("account_id", reason)
         return None
     return known[0]
 
 
 def _segment(check: _Collector, context: Context, value: str) -> str | None:
     if value and value not in context.segments:
-        check.add("segment", f"no account is in segment {value!r}")
+        check.add("segment", _l("no account is in segment %(value)s", value=repr(value)))
         return None
     return value or None
 
@@ -210,21 +220,26 @@ def parse_kpis(row: Mapping[str, str], line: int, context: Context) -> Record:
     if account_pk is not None and segment is not None:
         account_segment = context.accounts[row["account_id"]][1]
         if segment != account_segment:
-            check.add("segment", f"account {row['account_id']!r} is in segment {account_segment!r}")
+            reason = _l(
+                "account %(account)s is in segment %(segment)s",
+                account=repr(row["account_id"]),
+                segment=repr(account_segment),
+            )
+            check.add("segment", reason)
     indicator_def = INDICATORS_BY_CODE[indicator]
     if (numerator is None) != (denominator is None):
         check.add(
             "denominator" if denominator is None else "numerator",
-            "give both numerator and denominator, or neither",
+            _l("give both numerator and denominator, or neither"),
         )
     elif denominator is not None and denominator <= 0:
-        check.add("denominator", "must be greater than 0")
+        check.add("denominator", _l("must be greater than 0"))
     elif numerator is not None and numerator < 0:
-        check.add("numerator", "must not be negative")
+        check.add("numerator", _l("must not be negative"))
     if value is None and denominator and numerator is not None and not check.errors:
         value = numerator / denominator * (100 if indicator_def.is_percent else 1)
     if value is None and not check.errors:
-        check.add("value", "is required (or give numerator and denominator)")
+        check.add("value", _l("is required (or give numerator and denominator)"))
     elif value is not None and (problem := range_problem(indicator_def, value)):
         check.add("value", problem)
     check.raise_if_any()
