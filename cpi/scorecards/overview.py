@@ -30,6 +30,7 @@ from cpi.scorecards.reports import (
     TREND_QUARTERS,
     Benchmark,
     Report,
+    benchmark_as_seen,
     benchmark_scopes,
     owner_names,
     report_from_cards,
@@ -184,14 +185,7 @@ def _benchmarks(
     shown = []
     holder = _Accounts(pieces.accounts())
     for label, wider in benchmark_scopes(holder, scope):  # type: ignore[arg-type]
-        card = pieces.card(wider, period)
-        seen = disclosure.card(card)
-        withheld = frozenset(
-            r.code
-            for r, computed in zip(seen.indicators, card.indicators, strict=True)
-            if r.status == "insufficient" and computed.status != "insufficient"
-        )
-        shown.append(Benchmark(label, seen, withheld))
+        shown.append(benchmark_as_seen(label, pieces.card(wider, period), disclosure))
     return tuple(shown)
 
 

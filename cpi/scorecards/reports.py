@@ -453,14 +453,19 @@ def benchmarks(
     shown = []
     for label, wider in benchmark_scopes(data, scope):
         card = score(data, wider, min_n=min_n, by_account=by_account)
-        seen = disclosure.card(card) if disclosure is not None else card
-        withheld = frozenset(
-            r.code
-            for r, computed in zip(seen.indicators, card.indicators, strict=True)
-            if r.status == "insufficient" and computed.status != "insufficient"
-        )
-        shown.append(Benchmark(label, seen, withheld))
+        shown.append(benchmark_as_seen(label, card, disclosure))
     return tuple(shown)
+
+
+def benchmark_as_seen(label: str, card: Scorecard, disclosure: Disclosure | None) -> Benchmark:
+    """A wider scope's card as the viewer may see it, naming the figures withheld."""
+    seen = disclosure.card(card) if disclosure is not None else card
+    withheld = frozenset(
+        r.code
+        for r, computed in zip(seen.indicators, card.indicators, strict=True)
+        if r.status == "insufficient" and computed.status != "insufficient"
+    )
+    return Benchmark(label, seen, withheld)
 
 
 def audit_window(period: Period) -> tuple[Period, int]:
