@@ -25,7 +25,7 @@ from cpi.scorecards.operations import (
     periods_needed,
     quarter_activity,
 )
-from cpi.scorecards.pieces import Pieces
+from cpi.scorecards.pieces import AccountsOnly, Pieces
 from cpi.scorecards.reports import (
     TREND_QUARTERS,
     Benchmark,
@@ -183,15 +183,10 @@ def _benchmarks(
     """``reports.benchmarks`` from the pieces: the segment and company figures beside a
     scope's own, as the viewer may see them."""
     shown = []
-    holder = _Accounts(pieces.accounts())
+    holder = AccountsOnly(pieces.accounts())
     for label, wider in benchmark_scopes(holder, scope):  # type: ignore[arg-type]
         shown.append(benchmark_as_seen(label, pieces.card(wider, period), disclosure))
     return tuple(shown)
-
-
-@dataclass(frozen=True)
-class _Accounts:
-    accounts: dict[str, AccountInfo]
 
 
 def available_periods(session: Session) -> list[str]:

@@ -57,7 +57,7 @@ class RankedScope:
 
 
 @dataclass(frozen=True)
-class _AccountsOnly:
+class AccountsOnly:
     """What ``resolve_scope`` reads of a load: the accounts."""
 
     accounts: dict[str, AccountInfo]
@@ -140,7 +140,7 @@ class Pieces:
 
     def scope(self, scope_type: str, scope_id: str | None) -> Scope:
         """The scope as ``resolve_scope`` names it (ScopeNotFound if unknown)."""
-        accounts = cast(ScoringData, _AccountsOnly(self.accounts()))
+        accounts = cast(ScoringData, AccountsOnly(self.accounts()))
         return resolve_scope(accounts, scope_type, scope_id)
 
     def card(self, scope: Scope, period: Period) -> Scorecard:
