@@ -150,22 +150,27 @@ BAD_RESPONSES = (
 )
 
 
-def test_a_french_admins_upload_lists_the_bad_lines_in_french_the_cli_in_english(
-    moving_account, runner, write_csv, client
-) -> None:  # type: ignore[no-untyped-def]
+def french_admin_upload(runner, client, content: str) -> str:  # type: ignore[no-untyped-def]
+    """A French admin uploads ``content`` as responses: the page's error list (refused)."""
     result = runner.invoke("user", "create", "--email", "admin@example.test", "--role", "admin",
                            env={"CPI_PASSWORD": "password-123"})  # fmt: skip
     assert result.exit_code == 0, result.output
     sign_in(client, "admin@example.test", "password-123")
     choose_language(client, "fr")
     token = csrf_token(client, "/admin/uploads")
-    file = (io.BytesIO(BAD_RESPONSES.encode()), "bad.csv")
+    file = (io.BytesIO(content.encode()), "bad.csv")
     response = client.post(
         "/admin/uploads", data={"kind": "responses", "csrf_token": token, "file": file}
     )
     assert response.status_code == 400
     page = re.sub("[\u00a0\u202f]", " ", response.get_data(as_text=True))
-    html = page[page.index('<div class="errors"') :].split("</div>", 1)[0]
+    return page[page.index('<div class="errors"') :].split("</div>", 1)[0]
+
+
+def test_a_french_admins_upload_lists_the_bad_lines_in_french_the_cli_in_english(
+    moving_account, runner, write_csv, client
+) -> None:  # type: ignore[no-untyped-def]
+    html = french_admin_upload(runner, client, BAD_RESPONSES)
     assert (
         "ligne 2 : period : &#39;2026-Q5&#39; n’est pas une période comme 2026-Q3 ou 2026" in html
     )
@@ -231,19 +236,7 @@ NUL_BYTE = "account_id,contact_email,period,csat\nACC-9,c0@acc9.test,2026-Q4,5\x
 def test_a_french_admins_bad_file_is_refused_in_french_the_cli_in_english(
     moving_account, runner, write_csv, client, content: str, french: str, english: str
 ) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke("user", "create", "--email", "admin@example.test", "--role", "admin",
-                           env={"CPI_PASSWORD": "password-123"})  # fmt: skip
-    assert result.exit_code == 0, result.output
-    sign_in(client, "admin@example.test", "password-123")
-    choose_language(client, "fr")
-    token = csrf_token(client, "/admin/uploads")
-    file = (io.BytesIO(content.encode()), "bad.csv")
-    response = client.post(
-        "/admin/uploads", data={"kind": "responses", "csrf_token": token, "file": file}
-    )
-    assert response.status_code == 400
-    page = re.sub("[\u00a0\u202f]", " ", response.get_data(as_text=True))
-    html = page[page.index('<div class="errors"') :].split("</div>", 1)[0]
+    html = french_admin_upload(runner, client, content)
     assert french in html, html
     assert "line " not in html and "header:" not in html and "file:" not in html
 
