@@ -218,19 +218,24 @@ class Figures:
             if group_sizes[g].any():
                 size[(kind, key, year)] = int(group_sizes[g].sum())
         classes: list[_Class] = []
-        for i in self.own_rows:
-            answered = np.flatnonzero(counts[i] > 0).tolist()
-            if not answered:
-                continue
-            account_year: Cell = ("account", accounts[i], year)
-            size[account_year] = int(counts[i].sum())
+        own = counts[self.own_rows]
+        rows, columns = np.nonzero(own > 0)  # each answered atom of an account seen on its own
+        account_years: dict[int, Cell] = {}
+        for row, j, n, first in zip(
+            rows.tolist(), columns.tolist(), own[rows, columns].tolist(),
+            order[self.own_rows][rows, columns].tolist(), strict=True,
+        ):  # fmt: skip
+            i = self.own_rows[row]
+            account_year = account_years.get(i)
+            if account_year is None:
+                account_year = account_years[i] = ("account", accounts[i], year)
+                size[account_year] = int(own[row].sum())
+            cell: Cell = ("account", accounts[i], quarters[j])
+            size[cell] = n
             groups = self.own_groups[i]
-            for j in answered:
-                cell: Cell = ("account", accounts[i], quarters[j])
-                size[cell] = int(counts[i, j])
-                containing = (account_year, cell, *(year_cells[g] for g in groups),
-                              *(quarter_cells[g][j] for g in groups))  # fmt: skip
-                classes.append(_Class(containing, size[cell], int(order[i, j]), cell))
+            containing = (account_year, cell, *[year_cells[g] for g in groups],
+                          *[quarter_cells[g][j] for g in groups])  # fmt: skip
+            classes.append(_Class(containing, n, first, cell))
         if self.others.size:
             for j in range(len(quarters)):
                 column = counts[self.others, j]
