@@ -195,14 +195,21 @@ def render_account_pdfs(
 ) -> BatchResult:
     """Write ``<account_id>-<period>.pdf`` for every account (or ``account_ids``)."""
     period = Period.parse(period)
-    pages = AccountPages(get_session(), period, account_ids, min_n=int(current_app.config["MIN_N"]))
-    static_dir, logo = current_app.static_folder or "", logo_path()
     workers = processes or os.cpu_count() or 1
     if recycle_after is None:
         recycle_after = int(current_app.config.get("PDF_RECYCLE_AFTER", PDF_RECYCLE_AFTER))
-    result = BatchResult(path=str(destination))
-    output = _Output(Path(destination))
     renderer = PdfRenderer(workers, recycle_after=recycle_after)
+    renderer.start()  # the renderers start while the data loads
+    try:
+        pages = AccountPages(
+            get_session(), period, account_ids, min_n=int(current_app.config["MIN_N"])
+        )
+        output = _Output(Path(destination))
+    except BaseException:
+        renderer.close()
+        raise
+    static_dir, logo = current_app.static_folder or "", logo_path()
+    result = BatchResult(path=str(destination))
     threads = ThreadPoolExecutor(workers, thread_name_prefix="cpi-pdf-batch")
     try:
         in_flight: deque[Future[tuple[str, bytes | None, str | None]]] = deque()
