@@ -17,7 +17,6 @@ FloatArray = npt.NDArray[np.float64]
 Z = 1.959963984540054  # standard normal 0.975 quantile
 ALPHA_HALF = 0.025
 LARGE_DF = 200.0
-_TINY = 1e-300
 
 
 def _lgamma(values: FloatArray) -> FloatArray:
@@ -25,38 +24,64 @@ def _lgamma(values: FloatArray) -> FloatArray:
 
 
 def _betacf(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
-    """Continued fraction for the incomplete beta (modified Lentz), element-wise;
-    each element stops at its own convergence, as a scalar loop would."""
+    """Continued fraction for the incomplete beta (modified Lentz), element-wise; each
+    element stops at its own convergence, as a scalar loop would.
+
+    The arithmetic is in place (a Welch column solves thousands of t quantiles per
+    scoring), and without Lentz's guard against a vanishing denominator: where
+    ``regularized_incomplete_beta`` calls it (x below the mean of the beta
+    distribution) the denominators stay away from 0; a result that is not finite
+    raises rather than pass unnoticed."""
     result = np.empty_like(x)
     index = np.arange(x.size)
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    qab, qap = a + b, a + 1.0
     c = np.ones_like(x)
-    d = 1.0 - qab * x / qap
-    d = 1.0 / np.where(np.abs(d) > _TINY, d, _TINY)
+    d = 1.0 / (1.0 - qab * x / qap)
     h = d.copy()
+    even, odd, work = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     for m in range(1, 100_000):
         m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / np.where(np.abs(d) > _TINY, d, _TINY)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) > _TINY, c, _TINY)
-        h = h * (d * c)
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / np.where(np.abs(d) > _TINY, d, _TINY)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) > _TINY, c, _TINY)
-        delta = d * c
-        h = h * delta
-        done = np.abs(delta - 1.0) < 1e-16
+        # d_2m = m (b - m) x / ((a + 2m - 1)(a + 2m))
+        np.add(a, m2, out=even)
+        np.subtract(even, 1.0, out=work)
+        work *= even
+        np.subtract(b, m, out=odd)
+        odd *= x
+        odd *= m
+        odd /= work
+        d *= odd
+        d += 1.0
+        np.divide(1.0, d, out=d)
+        np.divide(odd, c, out=c)
+        c += 1.0
+        np.multiply(d, c, out=work)
+        h *= work
+        # d_2m+1 = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)), its sign folded below
+        np.add(a, m, out=odd)
+        np.add(qab, m, out=work)
+        odd *= work
+        odd *= x
+        np.add(even, 1.0, out=work)
+        work *= even
+        odd /= work
+        d *= odd
+        np.subtract(1.0, d, out=d)
+        np.divide(1.0, d, out=d)
+        np.divide(odd, c, out=c)
+        np.subtract(1.0, c, out=c)
+        np.multiply(d, c, out=work)
+        h *= work
+        done = work == 1.0  # |delta - 1| < 1e-16: delta is 1.0 to the bit
         if done.any():
             result[index[done]] = h[done]
             keep = ~done
             if not keep.any():
+                if not np.isfinite(result).all():
+                    raise ArithmeticError("incomplete beta: a vanishing denominator")
                 return result
             index = index[keep]
-            a, b, x, qab, qap, qam, c, d, h = (v[keep] for v in (a, b, x, qab, qap, qam, c, d, h))
+            a, b, x, qab, c, d, h = (v[keep] for v in (a, b, x, qab, c, d, h))
+            even, odd, work = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     raise ArithmeticError("incomplete beta did not converge")  # pragma: no cover
 
 
