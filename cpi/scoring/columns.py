@@ -14,8 +14,9 @@ histograms load as one buffer (``SumsColumns.from_packed``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -116,10 +117,11 @@ class SumsColumns:
             raise ValueError("one packed histogram per row of sums")
         if table.size and np.abs(table).max() >= _LIMIT:
             raise ValueError("answer sums too large for the columnar scorer")
-        sizes = np.fromiter((len(b) if b else 0 for b in packed), np.int64, len(packed))
+        present = [b or b"" for b in packed] if None in packed else cast(Sequence[bytes], packed)
+        sizes = np.fromiter(map(len, present), np.int64, len(present))
         if (sizes % DAYS_RECORD.itemsize).any():
             raise ValueError("a packed histogram of a partial entry")
-        records = np.frombuffer(b"".join(b for b in packed if b), dtype=DAYS_RECORD)
+        records = np.frombuffer(b"".join(present), dtype=DAYS_RECORD)
         lengths = sizes // DAYS_RECORD.itemsize
         offsets = np.zeros(table.shape[0] + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -200,6 +202,54 @@ class SumsColumns:
         )
         sums = dict(zip(INT_FIELDS, self.sums[row].tolist(), strict=True))
         return AnswerStats(quote_days=histogram, **sums)
+
+
+@dataclass(frozen=True, eq=False)
+class RowTable:
+    """Which row of a ``SumsColumns`` holds each (account, quarter), as one array: built
+    once per load, so that pooling thousands of scopes gathers their rows with numpy
+    rather than one look-up per account and quarter.
+
+    ``rows[accounts[a], quarters[q]]`` is the row of account a in quarter q, -1 for none;
+    the last row and column (an account or quarter not in the table) are all -1."""
+
+    accounts: dict[str, int]
+    quarters: dict[str, int]
+    rows: IntArray
+
+    @classmethod
+    def build(cls, keys: Mapping[tuple[str, str], int]) -> RowTable:
+        """From {(account_id, quarter): row}."""
+        accounts: dict[str, int] = {}
+        quarters: dict[str, int] = {}
+        account_at = [accounts.setdefault(account, len(accounts)) for account, _ in keys]
+        quarter_at = [quarters.setdefault(quarter, len(quarters)) for _, quarter in keys]
+        rows = np.full((len(accounts) + 1, len(quarters) + 1), -1, dtype=np.int64)
+        rows[account_at, quarter_at] = np.fromiter(keys.values(), np.int64, len(keys))
+        return cls(accounts, quarters, rows)
+
+    def members(
+        self, groups: Sequence[Collection[str]], periods: Sequence[Sequence[str]]
+    ) -> list[tuple[IntArray, IntArray]]:
+        """For each list of quarters in ``periods``: the rows of each group's accounts in
+        those quarters, the groups back to back, and how many rows each group has
+        (``SumsColumns.pool_flat``'s arguments)."""
+        unknown = len(self.accounts)
+        get = self.accounts.get
+        positions = np.array([get(a, unknown) for group in groups for a in group], np.int64)
+        group_sizes = np.fromiter(map(len, groups), np.int64, len(groups))
+        group_ends = np.cumsum(group_sizes)
+        table = self.rows[positions]
+        found = []
+        for quarters in periods:
+            columns = [self.quarters.get(q, len(self.quarters)) for q in quarters]
+            rows = table[:, columns]
+            present = rows >= 0
+            per_member = np.zeros(positions.size + 1, dtype=np.int64)
+            np.cumsum(present.sum(axis=1), out=per_member[1:])
+            sizes = per_member[group_ends] - per_member[group_ends - group_sizes]
+            found.append((rows[present], sizes))
+        return found
 
 
 def _histograms(
