@@ -157,18 +157,9 @@ def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
     year), where building a SQLAlchemy Row for each costs more than the query. Only
     for columns whose driver values need no conversion (numbers and strings)."""
-    connection = session.connection()
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    if compiled.positiontup is not None:
-        args: Any = tuple(params[name] for name in compiled.positiontup)
-    else:
-        args = params
-    # Executed by SQLAlchemy (its events run: the statement watchdog of cpi.db, tests'
-    # statement counts), fetched from the DBAPI cursor (no Row per entry).
-    result = connection.exec_driver_sql(str(compiled), args)
+    # Executed by SQLAlchemy (its compiled cache; its events run: the statement watchdog
+    # of cpi.db, tests' statement counts), fetched from the DBAPI cursor (no Row per entry).
+    result = session.connection().execute(statement)
     try:
         return list(result.cursor.fetchall())
     finally:

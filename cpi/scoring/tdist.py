@@ -20,7 +20,7 @@ LARGE_DF = 200.0
 
 
 def _lgamma(values: FloatArray) -> FloatArray:
-    return np.array([math.lgamma(v) for v in values.tolist()], dtype=np.float64)
+    return np.fromiter(map(math.lgamma, values.tolist()), np.float64, values.size)
 
 
 def _betacf(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
