@@ -258,7 +258,10 @@ def _load_sums(
         .where(s.period.in_(quarters), s.responses > 0)
         .where(s.account_id.in_(only) if only is not None else true()),
     )
-    keys = {(accounts_by_pk[row[0]].account_id, row[1]): i for i, row in enumerate(rows)}
+    account_of = {pk: info.account_id for pk, info in accounts_by_pk.items()}
+    accounts = map(account_of.__getitem__, map(itemgetter(0), rows))
+    pairs = zip(accounts, map(itemgetter(1), rows), strict=True)
+    keys = dict(zip(pairs, range(len(rows)), strict=True))
     if not rows:
         return SumsColumns.empty(), keys
     if packed:

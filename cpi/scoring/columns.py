@@ -220,10 +220,12 @@ class RowTable:
     @classmethod
     def build(cls, keys: Mapping[tuple[str, str], int]) -> RowTable:
         """From {(account_id, quarter): row}."""
-        accounts: dict[str, int] = {}
-        quarters: dict[str, int] = {}
-        account_at = [accounts.setdefault(account, len(accounts)) for account, _ in keys]
-        quarter_at = [quarters.setdefault(quarter, len(quarters)) for _, quarter in keys]
+        account_of = [account for account, _ in keys]
+        quarter_of = [quarter for _, quarter in keys]
+        accounts = {account: i for i, account in enumerate(dict.fromkeys(account_of))}
+        quarters = {quarter: i for i, quarter in enumerate(dict.fromkeys(quarter_of))}
+        account_at = list(map(accounts.__getitem__, account_of))
+        quarter_at = list(map(quarters.__getitem__, quarter_of))
         rows = np.full((len(accounts) + 1, len(quarters) + 1), -1, dtype=np.int64)
         rows[account_at, quarter_at] = np.fromiter(keys.values(), np.int64, len(keys))
         return cls(accounts, quarters, rows)
