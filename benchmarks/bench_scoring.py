@@ -503,8 +503,9 @@ def main(argv: list[str] | None = None) -> int:
               f"the pure scorer it replaced {best['oracle'] * 1000:.1f} ms: "
               f"{speedup:.1f}x faster")  # fmt: skip
         ratio = best["scoring"] / floor
-        print(f"ratio (a)/(b): {ratio:.2f} (goal <= 2): {'met' if ratio <= 2 else 'MISSED'}; "
-              f"by CPU time of this thread {cpu['scoring'] / floor_cpu:.2f}")  # fmt: skip
+        print(f"ratio (a)/(b): {ratio:.2f} (goal <= 2): {'met' if ratio <= 2 else 'MISSED'}")
+        if engine.dialect.name == "sqlite":  # (PostgreSQL's floor runs in the server)
+            print(f"ratio (a)/(b) by CPU time: {cpu['scoring'] / floor_cpu:.2f}")
         if sums_sql:
             print(f"ratio (a)/(c): {best['scoring'] / best['sums']:.2f}")
         if args.check:
