@@ -2,7 +2,10 @@
 
 One definition, vectorised: a scope's interval and a whole column of scopes use the
 same Newton solve (the scalar ``t_quantile_975`` is a column of length one). df may
-be fractional (Welch–Satterthwaite); it must be at least 1.
+be fractional (Welch–Satterthwaite); it must be at least 1. The solve evaluates the
+tail by the incomplete beta's continued fraction below df 40 and by the other tail's
+(3-4 times fewer iterations) from there: within 4e-14 of the oracle's quantiles
+(tests/scoring_oracle) and 1.5e-14 of scipy's over df 2-200.
 """
 
 from __future__ import annotations
@@ -139,6 +142,40 @@ def _t_series(df: FloatArray, terms: int = 4) -> FloatArray:
     return z + total
 
 
+# From this df on, Newton evaluates the tail through the other tail's continued fraction
+# (about 10 iterations instead of 25-40), with ln B(df/2, 1/2) from an asymptotic series.
+OTHER_TAIL_DF = 40.0
+# ln Γ(a + 1/2) − ln Γ(a) − ln(a)/2 = Σ c_k / a^k, k odd (Bernoulli polynomials at 1/2)
+_GAMMA_STEP = (-1 / 8, 1 / 192, -1 / 640, 17 / 14336, -31 / 18432, 691 / 180224)
+
+
+def _log_gamma_step(a: FloatArray) -> FloatArray:
+    """ln Γ(a + 1/2) − ln Γ(a) for a >= 20: the series to a⁻¹¹ (next term < 2e-19 there).
+    The difference of two lgamma values is off by up to 2.7e-13 at a = 20-200 (they are
+    100-600 and cancel), too much to subtract a tail of 0.95 from 1 with."""
+    inverse = 1.0 / a
+    inverse_squared = inverse * inverse
+    series = np.full_like(a, _GAMMA_STEP[-1])
+    for coefficient in _GAMMA_STEP[-2::-1]:
+        series = coefficient + inverse_squared * series
+    return 0.5 * np.log(a) + inverse * series
+
+
+def _other_tails(t: FloatArray, df: FloatArray, log_beta: FloatArray) -> FloatArray:
+    """P(T > t) = I_x(df/2, 1/2) / 2 = 1/2 − I_y(1/2, df/2) / 2, y = t²/(df + t²), for
+    df >= OTHER_TAIL_DF and t near the 97.5% point: I_y's continued fraction converges
+    in ~10 iterations (its denominators stay above 0.13 there). The subtraction
+    magnifies relative errors of I_y ~20 times, so x^a is exp(−a·log1p(t²/df)) (not
+    a·log(x), x close to 1) and ``log_beta`` is ln B(df/2, 1/2) from ``_log_gamma_step``:
+    the quantiles are within 1.2e-14 of scipy's over df 40-200 (the lgamma-based
+    ones: 3.4e-14) and within 3.8e-14 of the oracle's."""
+    half_df = df / 2.0
+    squared = t * t
+    y = squared / (df + squared)
+    front = np.exp(-half_df * np.log1p(squared / df) + 0.5 * np.log(y) - log_beta)
+    return 0.5 - front * _betacf(np.full_like(t, 0.5), half_df, y)
+
+
 def _newton(df: FloatArray) -> FloatArray:
     """t(0.975, df) for 2 < df <= LARGE_DF by Newton from the Cornish-Fisher start.
 
@@ -149,15 +186,28 @@ def _newton(df: FloatArray) -> FloatArray:
     """
     t = _t_series(df)
     half_df = df / 2.0
-    # (df + 1) / 2 is df / 2 + 0.5 to the bit (halving is exact): two lgamma columns
-    lgamma_half, lgamma_half_up = _lgamma(half_df), _lgamma(half_df + 0.5)
-    log_beta = lgamma_half + math.lgamma(0.5) - lgamma_half_up
-    log_pdf_front = lgamma_half_up - lgamma_half - 0.5 * np.log(df * math.pi)
+    other = df >= OTHER_TAIL_DF
+    near = ~other
+    # ln Γ(df/2 + 1/2) − ln Γ(df/2): lgamma below OTHER_TAIL_DF ((df + 1) / 2 is
+    # df / 2 + 0.5 to the bit: two lgamma columns), the series from there on
+    log_beta, gamma_step = np.empty_like(df), np.empty_like(df)
+    lgamma_half, lgamma_half_up = _lgamma(half_df[near]), _lgamma(half_df[near] + 0.5)
+    log_beta[near] = lgamma_half + math.lgamma(0.5) - lgamma_half_up
+    gamma_step[near] = lgamma_half_up - lgamma_half
+    gamma_step[other] = _log_gamma_step(half_df[other])
+    log_beta[other] = math.lgamma(0.5) - gamma_step[other]
+    log_pdf_front = gamma_step - 0.5 * np.log(df * math.pi)
     active = np.arange(df.size)
+    tails = np.empty_like(df)
     for _ in range(200):
-        ta, da = t[active], df[active]
+        ta, da, beta, far = t[active], df[active], log_beta[active], other[active]
         pdf = np.exp(log_pdf_front[active] - (da + 1) / 2.0 * np.log1p(ta * ta / da))
-        step = (t_upper_tails(ta, da, log_beta[active]) - ALPHA_HALF) / pdf
+        tail = tails[: active.size]
+        if far.any():
+            tail[far] = _other_tails(ta[far], da[far], beta[far])
+        if not far.all():
+            tail[~far] = t_upper_tails(ta[~far], da[~far], beta[~far])
+        step = (tail - ALPHA_HALF) / pdf
         ta = ta + step
         t[active] = ta
         active = active[~(np.abs(step) <= 1e-8 * ta)]
