@@ -14,6 +14,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,7 @@ from cpi.scoring import (
     answer_counts,
     score_scopes,
 )
-from cpi.scoring.columns import unpack_histogram
+from cpi.scoring.columns import RowTable, unpack_histogram
 from cpi.surveys.models import Campaign, Invitation, Response
 from cpi.surveys.sums import packed_sums
 from cpi.surveys.sums_models import AnswerSums
@@ -58,6 +60,8 @@ class _Shared:
     stats view, and the columns of every scope type already scored."""
 
     def __init__(self) -> None:
+        # (the sums rows it was built from, the table): see ``_row_table``
+        self.row_table: tuple[dict[tuple[str, str], int], RowTable] | None = None
         self.kpi_index: KpiIndex | None = None
         self.target_index: TargetIndex | None = None
         self.stats: dict[str, dict[str, AnswerStats]] | None = None
@@ -153,18 +157,9 @@ def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
     year), where building a SQLAlchemy Row for each costs more than the query. Only
     for columns whose driver values need no conversion (numbers and strings)."""
-    connection = session.connection()
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    if compiled.positiontup is not None:
-        args: Any = tuple(params[name] for name in compiled.positiontup)
-    else:
-        args = params
-    # Executed by SQLAlchemy (its events run: the statement watchdog of cpi.db, tests'
-    # statement counts), fetched from the DBAPI cursor (no Row per entry).
-    result = connection.exec_driver_sql(str(compiled), args)
+    # Executed by SQLAlchemy (its compiled cache; its events run: the statement watchdog
+    # of cpi.db, tests' statement counts), fetched from the DBAPI cursor (no Row per entry).
+    result = session.connection().execute(statement)
     try:
         return list(result.cursor.fetchall())
     finally:
@@ -187,10 +182,15 @@ def load_scoring_data(
     )
     if account_ids is not None:
         account_query = account_query.where(Account.account_id.in_(list(account_ids)))
-    accounts_by_pk: dict[int, AccountInfo] = {
-        pk: AccountInfo(account_id, name, segment, owner)
-        for pk, account_id, name, segment, owner in _plain_rows(session, account_query)
-    }
+    account_rows = _plain_rows(session, account_query)
+    # (pk, the AccountInfo of the other columns), made in C: thousands of accounts a load
+    accounts_by_pk: dict[int, AccountInfo] = dict(
+        zip(
+            map(itemgetter(0), account_rows),
+            map(partial(tuple.__new__, AccountInfo), map(itemgetter(slice(1, None)), account_rows)),
+            strict=True,
+        )
+    )
     only = list(accounts_by_pk) if account_ids is not None else None
 
     # The sums kept on write (cpi/surveys/sums.py), one row per account and quarter with
@@ -202,8 +202,9 @@ def load_scoring_data(
     # the previous quarter's KPI rows would be read for nothing.
     kpi_periods = relevant if history else {str(period), *(str(q) for q in period.quarters())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
-    # The account's CRM id by a join, so that each row maps straight onto a KpiRow.
-    kpi_rows = list(map(KpiRow._make, _plain_rows(
+    # The account's CRM id by a join, so that each row maps straight onto a KpiRow (the
+    # tuple made a KpiRow in C, as ``KpiRow._make`` does less its Python call per row).
+    kpi_rows = list(map(partial(tuple.__new__, KpiRow), _plain_rows(
         session,
         select(KpiFigure.indicator, KpiFigure.period, Account.account_id, KpiFigure.segment,
                KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
@@ -257,7 +258,10 @@ def _load_sums(
         .where(s.period.in_(quarters), s.responses > 0)
         .where(s.account_id.in_(only) if only is not None else true()),
     )
-    keys = {(accounts_by_pk[row[0]].account_id, row[1]): i for i, row in enumerate(rows)}
+    account_of = {pk: info.account_id for pk, info in accounts_by_pk.items()}
+    accounts = map(account_of.__getitem__, map(itemgetter(0), rows))
+    pairs = zip(accounts, map(itemgetter(1), rows), strict=True)
+    keys = dict(zip(pairs, range(len(rows)), strict=True))
     if not rows:
         return SumsColumns.empty(), keys
     if packed:
@@ -299,37 +303,37 @@ def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> S
 
 def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     quarters = [str(q) for q in data.period.quarters()]
-    total = sum(
-        data.invited.get(account_id, {}).get(quarter, 0)
-        for account_id in scope.account_ids
-        for quarter in quarters
-    )
+    # over the accounts with invitations or over the scope's, whichever are fewer
+    if len(data.invited) < len(scope.account_ids):
+        invited = [by_quarter for a, by_quarter in data.invited.items() if a in scope.account_ids]
+    else:
+        invited = [data.invited.get(account_id, {}) for account_id in scope.account_ids]
+    total = sum(by_quarter.get(quarter, 0) for by_quarter in invited for quarter in quarters)
     return total or None
 
 
-def _pooled(data: ScoringData, scopes: Sequence[Scope], period: Period) -> SumsColumns:
-    """Each scope's sums over its accounts in the period's quarters (one row a scope)."""
-    quarters = [str(q) for q in period.quarters()]
-    rows = data.sum_rows
-    members: list[int] = []
-    sizes: list[int] = []
-    for scope in scopes:
-        start = len(members)
-        for account_id in scope.account_ids:
-            for quarter in quarters:
-                row = rows.get((account_id, quarter))
-                if row is not None:
-                    members.append(row)
-        sizes.append(len(members) - start)
-    return data.sums.pool_flat(np.array(members, dtype=np.int64), np.array(sizes, dtype=np.int64))
+def _row_table(data: ScoringData) -> RowTable:
+    """The row of each (account, quarter) of ``data.sums`` as one table, built once per
+    load (a copy of the load with other sums builds its own)."""
+    cached = data.shared.row_table
+    if cached is None or cached[0] is not data.sum_rows:
+        cached = data.shared.row_table = (data.sum_rows, RowTable.build(data.sum_rows))
+    return cached[1]
 
 
 def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> ScoreColumns:
     """Every indicator for every scope in ``data.period``, as columns (one row a scope);
     ``ScoreColumns.card(i)`` builds the scorecard of the scopes shown."""
     period = data.period
-    current = _pooled(data, scopes, period)
-    previous = _pooled(data, scopes, period.previous())
+    # each scope's sums pooled over its accounts in the period's and the previous
+    # period's quarters (one row a scope)
+    current, previous = (
+        data.sums.pool_flat(members, sizes)
+        for members, sizes in _row_table(data).members(
+            [scope.account_ids for scope in scopes],
+            [[str(q) for q in p.quarters()] for p in (period, period.previous())],
+        )
+    )
     return score_scopes(
         scopes, period, current, previous, data.kpi_index, data.target_index, min_n=min_n
     )
