@@ -63,6 +63,13 @@ class _Shared:
         self.stats: dict[str, dict[str, AnswerStats]] | None = None
         self.scores: dict[tuple[str, Period, int], tuple[dict[str | None, int], ScoreColumns]] = {}
 
+    def rows_only(self) -> _Shared:
+        """A fresh copy for other sums of the same KPI and target rows: their indexes
+        kept, the stats and scores (which read the sums) left out."""
+        shared = _Shared()
+        shared.kpi_index, shared.target_index = self.kpi_index, self.target_index
+        return shared
+
 
 @dataclass
 class ScoringData:

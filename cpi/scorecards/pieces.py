@@ -28,6 +28,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -45,7 +46,7 @@ from cpi.scorecards.operations import (
     scores_of_type,
 )
 from cpi.scorecards.reports import PeriodSlices, audit_window
-from cpi.scoring import IndicatorResult, Period, Scope, Scorecard
+from cpi.scoring import IndicatorResult, Period, Scope, Scorecard, SumsColumns
 
 
 @dataclass(frozen=True)
@@ -89,16 +90,15 @@ class Pieces:
 
     def _load(self, quarters: Iterable[str]) -> PeriodSlices:
         """Sums covering ``quarters``: the period and the one before when that is enough
-        (a write to the current quarter), else the page's whole audit window (made once;
-        every later piece reads it)."""
+        (a write to the current quarter; kept across requests, see ``_narrow``), else the
+        page's whole audit window (made once; every later piece reads it)."""
         wanted = set(quarters)
         for covered, (_data, slices) in self._loads.items():
             if wanted <= set(covered):
                 return slices
         narrow = periods_needed(self.period)
         if wanted <= set(narrow):
-            data = load_scoring_data(self.session, self.period)
-            covered = tuple(narrow)
+            covered, slices = tuple(narrow), self._narrow(narrow)
         else:
             load, history = audit_window(self.period)
             covered = tuple(periods_needed(load, history))
@@ -107,11 +107,53 @@ class Pieces:
                 load, history = latest, len(_between(min(wanted), latest))
                 covered = tuple(periods_needed(load, history))
             data = replace(load_scoring_data(self.session, load, history=history), period=load)
-        slices = PeriodSlices(data)
-        self._loads[covered] = (data, slices)
+            slices = PeriodSlices(data)
+        self._loads[covered] = (slices.data, slices)
         if self._accounts is None:
-            self._accounts = data.accounts
+            self._accounts = slices.data.accounts
         return slices
+
+    def _narrow(self, quarters: list[str]) -> PeriodSlices:
+        """The load of the period and the one before (``quarters``), kept in the cache
+        with the generations it was read at. After writes to those quarters' answers, the
+        last one is reused with the sums of the accounts written since read again, when
+        the change log covers every write (``changes_since``); else loaded afresh."""
+        states = [quarter_state(self.session, q) for q in quarters]
+        key = ("load", self.url, str(self.period))
+        found, latest = peek(key, piece=True)
+        if found and latest[0] == states:
+            return cast(PeriodSlices, latest[1])
+        slices = None
+        changed = self._changed_since(quarters, latest[0], states) if found else None
+        if changed is not None:
+            slices = latest[1].with_sums(_with_accounts(latest[1].data, self._fresh(changed)))
+        if slices is None:
+            slices = PeriodSlices(load_scoring_data(self.session, self.period))
+        store(key, (states, slices), piece=True)
+        return slices
+
+    def _changed_since(
+        self, quarters: list[str], then: list[tuple[int, int]], now: list[tuple[int, int]]
+    ) -> set[int] | None:
+        """The account pks whose answers in ``quarters`` were written between the states
+        ``then`` and ``now`` (``quarter_state``); None when the base moved or the change
+        log does not cover every write."""
+        changed: set[int] = set()
+        for quarter, (base, value), (base_then, value_then) in zip(
+            quarters, now, then, strict=True
+        ):
+            since = changes_since(self.session, quarter, value_then, value)
+            if base != base_then or since is None:
+                return None
+            changed |= since
+        return changed
+
+    def _fresh(self, changed: set[int]) -> ScoringData:
+        """The period's load (and the period before) of the accounts ``changed`` (pks)."""
+        names = list(
+            self.session.scalars(select(Account.account_id).where(Account.id.in_(sorted(changed))))
+        )
+        return load_scoring_data(self.session, self.period, account_ids=names)
 
     def _cached(self, key: Hashable, compute: Any) -> Any:
         if key in self._seen:
@@ -192,20 +234,12 @@ class Pieces:
         if not found:
             return None
         then, ranked = latest
-        changed: set[int] = set()
-        for quarter, (base, value), (base_then, value_then) in zip(
-            quarters, states, then, strict=True
-        ):
-            since = changes_since(self.session, quarter, value_then, value)
-            if base != base_then or since is None:
-                return None
-            changed |= since
+        changed = self._changed_since(quarters, then, states)
+        if changed is None:
+            return None
         if not changed:
             return dict(ranked)
-        names = list(
-            self.session.scalars(select(Account.account_id).where(Account.id.in_(sorted(changed))))
-        )
-        data = load_scoring_data(self.session, self.period, account_ids=names)
+        data = self._fresh(changed)
         fresh = _ranked(
             period_only(PeriodSlices(data)(self.period)[0]), "account", code, self.min_n
         )
@@ -248,8 +282,25 @@ def period_only(data: ScoringData) -> ScoringData:
         data,
         sums=data.sums.take([row for row, _ in kept]),
         sum_rows={key: new_row for new_row, (_, key) in enumerate(kept)},
-        shared=type(data.shared)(),  # scores kept with a load belong to that load
+        shared=data.shared.rows_only(),  # scores kept with a load belong to that load
     )
+
+
+def _with_accounts(data: ScoringData, fresh: ScoringData) -> ScoringData:
+    """``data`` with the sums of ``fresh``'s accounts taken from ``fresh`` (a load of the
+    same quarters): their rows in ``data`` dropped, ``fresh``'s appended. Sums pool by
+    integer addition and sorted histograms, so the order of rows changes no figure."""
+    kept = [(key, row) for key, row in data.sum_rows.items() if key[0] not in fresh.accounts]
+    sum_rows = {key: new_row for new_row, (key, _) in enumerate(kept)}
+    sum_rows.update({key: len(kept) + row for key, row in fresh.sum_rows.items()})
+    old, new = data.sums.take([row for _, row in kept]), fresh.sums
+    sums = SumsColumns(
+        np.concatenate((old.sums, new.sums)),
+        np.concatenate((old.days_offsets[:-1], new.days_offsets + old.days_offsets[-1])),
+        np.concatenate((old.days_values, new.days_values)),
+        np.concatenate((old.days_counts, new.days_counts)),
+    )
+    return replace(data, sums=sums, sum_rows=sum_rows, shared=data.shared.rows_only())
 
 
 def _between(first: str, last: Period) -> list[Period]:
