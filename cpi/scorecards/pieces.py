@@ -126,7 +126,8 @@ class Pieces:
         slices = None
         changed = self._changed_since(quarters, latest[0], states) if found else None
         if changed is not None:
-            slices = latest[1].with_sums(_with_accounts(latest[1].data, self._fresh(changed)))
+            fresh = load_scoring_data(self.session, self.period, account_ids=self._names(changed))
+            slices = latest[1].with_sums(_with_accounts(latest[1].data, fresh))
         if slices is None:
             slices = PeriodSlices(load_scoring_data(self.session, self.period))
         store(key, (states, slices), piece=True)
@@ -148,12 +149,16 @@ class Pieces:
             changed |= since
         return changed
 
-    def _fresh(self, changed: set[int]) -> ScoringData:
-        """The period's load (and the period before) of the accounts ``changed`` (pks)."""
-        names = list(
-            self.session.scalars(select(Account.account_id).where(Account.id.in_(sorted(changed))))
-        )
-        return load_scoring_data(self.session, self.period, account_ids=names)
+    def _names(self, changed: set[int]) -> list[str]:
+        """The account ids of the account pks ``changed``."""
+        key = ("names", *sorted(changed))
+        if key not in self._seen:
+            self._seen[key] = list(
+                self.session.scalars(
+                    select(Account.account_id).where(Account.id.in_(sorted(changed)))
+                )
+            )
+        return cast(list[str], self._seen[key])
 
     def _cached(self, key: Hashable, compute: Any) -> Any:
         if key in self._seen:
@@ -239,9 +244,14 @@ class Pieces:
             return None
         if not changed:
             return dict(ranked)
-        data = self._fresh(changed)
+        # those accounts scored from the period's load (patched for them, ``_narrow``)
+        data = period_only(self._load(quarters)(self.period)[0])
+        written = {name: data.accounts[name] for name in self._names(changed)}
         fresh = _ranked(
-            period_only(PeriodSlices(data)(self.period)[0]), "account", code, self.min_n
+            replace(data, accounts=written, shared=data.shared.rows_only()),
+            "account",
+            code,
+            self.min_n,
         )
         return {**ranked, **fresh}
 
