@@ -5,20 +5,24 @@ quarter's pieces; the page served after any write must equal one computed afresh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from staff_support import OWNER_A, sign_in, small_dataset
 from survey_support import GOOD_ANSWERS, open_form, setup_campaign, tokens_by_email
 
 from cpi import generation
 from cpi.accounts.models import Account
+from cpi.db import database
 from cpi.scorecards import cache
 from cpi.scorecards.disclosure import Universe
-from cpi.scorecards.overview import Overview, cached_overview
+from cpi.scorecards.operations import QuarterActivity, quarter_activity
+from cpi.scorecards.overview import Overview, cached_overview, scope_activity
 from cpi.scorecards.reports import build_report
 from cpi.scoring import Period
 
@@ -184,12 +188,42 @@ def test_a_survey_answer_moves_its_quarter_not_the_base(
     answer_again_and_compare(app, db, client)
 
 
+@contextmanager
+def full_sums_reads(app: Any) -> Iterator[list[str]]:
+    """The statements that read every account's answer sums of some quarters (a whole
+    load's, ``load_scoring_data`` without ``account_ids``), while the block runs."""
+    reads: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "answer_sums.responses >" in statement and "answer_sums.account_id IN" not in statement:
+            reads.append(statement)
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        yield reads
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+
+
+def activities(app: Any, db: Any) -> list[dict[str, QuarterActivity]]:
+    """The period menu's activity of the company and of a segment, as served."""
+    with app.app_context():
+        return [
+            scope_activity(db, scope_type, scope_id, min_n=int(app.config["MIN_N"]))
+            for scope_type, scope_id in (("company", None), ("segment", "Healthcare"))
+        ]
+
+
 def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
-    """Another answer: the page served (its comments counted again for the account the
-    answer was for only, from the change log) equals one computed afresh."""
+    """Another answer: the page served (the period's sums, the accounts ranking and the
+    comments read again for the accounts the answers were for only, from the change log)
+    and the period menu's activity (that quarter's counts only) equal ones computed
+    afresh."""
     company = VIEWS[:1]
     first = overviews(app, db, "2026-Q3", views=company)
     assert first[0].report.comments_withheld == 1  # too few answers per account to show
+    assert activities(app, db) == activities(app, db)  # now in the cache
     since = generations(db)[Q3]
     tokens = tokens_by_email(app)
     for email, comment in (("cara@globex.test", "Slow"), ("ann@acme.test", "")):
@@ -201,8 +235,18 @@ def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
         changed = cache.changes_since(db, "2026-Q3", since, now)
         pks = set(db.scalars(select(Account.id).where(Account.account_id != "INITECH")))
     assert now == since + 2 and changed == pks  # GLOBEX-1 and ACME-001
-    served = overviews(app, db, "2026-Q3", views=company)
+    with full_sums_reads(app) as reads:
+        served = overviews(app, db, "2026-Q3", views=company)
+        activity = activities(app, db)
+    assert reads == []  # the period's load was patched, not read again
     assert served == overviews(app, db, "2026-Q3", fresh=True, views=company)
+    min_n = int(app.config["MIN_N"])
+    with app.app_context():
+        assert activity == [
+            quarter_activity(db, scope_type, scope_id, min_n=min_n)
+            for scope_type, scope_id in (("company", None), ("segment", "Healthcare"))
+        ]
+    assert activity[0]["2026-Q3"].responses == 3
     assert served[0].report.card.responses == 3 and served[0].report.comments_withheld == 2
 
 

@@ -11,16 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
-from cpi.scorecards.cache import cached, data_fingerprint
+from cpi.scorecards.cache import (
+    cached,
+    data_fingerprint,
+    generation_rows,
+    peek,
+    quarters_written,
+    store,
+)
 from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import (
     AccountInfo,
+    QuarterActivity,
     default_quarter,
     periods_needed,
     quarter_activity,
@@ -226,7 +235,7 @@ def period_menu(
     """The default is the latest quarter in which the scope has at least ``min_n``
     answers to one indicator; a newer quarter (fewer answers so far) or one with a
     campaign still open is "in progress", shown with its answers and response rate."""
-    activity = quarter_activity(session, scope_type, scope_id, min_n=min_n)
+    activity = scope_activity(session, scope_type, scope_id, min_n=min_n)
     default = default_quarter(activity, min_n=min_n)
     choices = []
     quarters = {p for p in available_periods(session) if "-Q" in p}  # years: added again
@@ -246,6 +255,27 @@ def period_menu(
         answers = f"{seen.responses} answer{'' if seen.responses == 1 else 's'}"
         choices.append(PeriodChoice(value, f"{value} (in progress: {answers}{rate})", True))
     return PeriodMenu(default, tuple(choices))
+
+
+def scope_activity(
+    session: Session, scope_type: str, scope_id: str | None, *, min_n: int
+) -> dict[str, QuarterActivity]:
+    """``quarter_activity``, kept in the cache with the generations it was read at: after
+    writes to some quarters' answers only (a survey answer: one), only those quarters'
+    answers are counted again."""
+    now = generation_rows(session)
+    key = ("activity", str(session.get_bind().url), scope_type, scope_id, min_n)
+    found, latest = peek(key, small=True)
+    written = quarters_written(latest[0], now) if found else None
+    if written is None:
+        activity = quarter_activity(session, scope_type, scope_id, min_n=min_n)
+    elif not written:
+        return cast(dict[str, QuarterActivity], latest[1])
+    else:
+        since = (latest[1], written)
+        activity = quarter_activity(session, scope_type, scope_id, min_n=min_n, since=since)
+    store(key, (now, activity), small=True)
+    return activity
 
 
 def cached_period_menu(
