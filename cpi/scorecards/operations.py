@@ -342,7 +342,7 @@ def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> Sco
     )
 
 
-def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
+def canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
     """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
     accounts = data.accounts.values()
     if scope_type == "account":  # as resolve_scope names them, without its look-ups
@@ -375,7 +375,7 @@ def scores_of_type(
     key = (scope_type, data.period, min_n)
     found = data.shared.scores.get(key)
     if found is None:
-        scopes = _canonical_scopes(data, scope_type)
+        scopes = canonical_scopes(data, scope_type)
         rows = {scope.id: i for i, scope in enumerate(scopes)}
         found = (rows, score_many(data, scopes, min_n=min_n))
         data.shared.scores[key] = found

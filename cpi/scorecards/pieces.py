@@ -37,13 +37,15 @@ from cpi.scorecards.cache import changes_since, peek, quarter_state, quarters_fi
 from cpi.scorecards.disclosure import Atom, YearCounts
 from cpi.scorecards.operations import (
     AccountInfo,
+    ScopeNotFound,
     ScoringData,
     answer_counts_by_quarter,
+    canonical_scopes,
     load_scoring_data,
     periods_needed,
     resolve_scope,
     score,
-    scores_of_type,
+    score_many,
 )
 from cpi.scorecards.reports import PeriodSlices, audit_window
 from cpi.scoring import IndicatorResult, Period, Scope, Scorecard, SumsColumns
@@ -218,23 +220,26 @@ class Pieces:
         latest_key = ("ranking-latest", self.url, kind, str(self.period), code, self.min_n)
 
         def compute() -> dict[str | None, RankedScope]:
-            ranked = (
-                self._updated(latest_key, quarters, states, code) if kind == "account" else None
-            )
+            ranked = self._updated(latest_key, kind, quarters, states, code)
             if ranked is None:
                 data = period_only(self._load(quarters)(self.period)[0])
-                ranked = _ranked(data, kind, code, self.min_n)
-            if kind == "account":
-                store(latest_key, (states, ranked), piece=True)
+                ranked = _ranked(data, canonical_scopes(data, kind), code, self.min_n)
+            store(latest_key, (states, ranked), piece=True)
             return ranked
 
         return cast(dict[str | None, RankedScope], self._cached(key, compute))
 
     def _updated(
-        self, latest_key: Hashable, quarters: list[str], states: list[tuple[int, int]], code: str
+        self,
+        latest_key: Hashable,
+        kind: str,
+        quarters: list[str],
+        states: list[tuple[int, int]],
+        code: str,
     ) -> dict[str | None, RankedScope] | None:
-        """The accounts ranking last computed, with the accounts written since scored
-        again; None when the change log does not cover every write since."""
+        """The ranking last computed, with the scopes holding an account written since
+        scored again (the others' sums, KPIs and targets are unchanged); None when the
+        change log does not cover every write since."""
         found, latest = peek(latest_key, piece=True)
         if not found:
             return None
@@ -244,16 +249,10 @@ class Pieces:
             return None
         if not changed:
             return dict(ranked)
-        # those accounts scored from the period's load (patched for them, ``_narrow``)
+        # those scopes scored from the period's load (patched for them, ``_narrow``)
         data = period_only(self._load(quarters)(self.period)[0])
-        written = {name: data.accounts[name] for name in self._names(changed)}
-        fresh = _ranked(
-            replace(data, accounts=written, shared=data.shared.rows_only()),
-            "account",
-            code,
-            self.min_n,
-        )
-        return {**ranked, **fresh}
+        written = [data.accounts[name] for name in self._names(changed)]
+        return {**ranked, **_ranked(data, _touched(data, kind, written), code, self.min_n)}
 
     def quarter_counts(self, quarter: str) -> dict[str, dict[Atom, int]]:
         """Answers per indicator of every account with answers in ``quarter``."""
@@ -274,13 +273,32 @@ class Pieces:
         return YearCounts(tuple(self.accounts().values()), per_code)
 
 
-def _ranked(data: ScoringData, kind: str, code: str, min_n: int) -> dict[str | None, RankedScope]:
-    rows, columns = scores_of_type(data, kind, min_n=min_n)
-    column = columns.indicator(code)
-    return {
-        key: RankedScope(len(columns.scopes[row].account_ids), column.result(row))
-        for key, row in rows.items()
-    }
+def _ranked(
+    data: ScoringData, scopes: list[Scope], code: str, min_n: int
+) -> dict[str | None, RankedScope]:
+    """The scopes' figures of one indicator, by scope id (each scope a row of its own:
+    scoring some scopes gives each the figure that scoring them all does)."""
+    column = score_many(data, scopes, min_n=min_n).indicator(code)
+    return {scope.id: RankedScope(len(scope.account_ids), column.result(row))
+            for row, scope in enumerate(scopes)}  # fmt: skip
+
+
+def _touched(data: ScoringData, kind: str, written: list[AccountInfo]) -> list[Scope]:
+    """The scopes of ``kind`` that hold one of the accounts ``written``."""
+    if kind == "account":
+        keys: set[str] = {account.account_id for account in written}
+    elif kind == "segment":
+        keys = {account.segment for account in written}
+    else:
+        keys = {account.owner_email for account in written if account.owner_email}
+    scopes = {}
+    for key in sorted(keys):
+        try:
+            scope = resolve_scope(data, kind, key)
+        except ScopeNotFound:  # an owner address that does not normalise to itself
+            continue
+        scopes[scope.id] = scope
+    return list(scopes.values())
 
 
 def period_only(data: ScoringData) -> ScoringData:
