@@ -24,9 +24,9 @@ see (``Disclosure``) is applied after, per request.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from sqlalchemy import select
@@ -49,6 +49,8 @@ from cpi.scorecards.operations import (
 )
 from cpi.scorecards.reports import PeriodSlices, audit_window
 from cpi.scoring import IndicatorResult, Period, Scope, Scorecard, SumsColumns
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,24 +118,50 @@ class Pieces:
         return slices
 
     def _narrow(self, quarters: list[str]) -> PeriodSlices:
-        """The load of the period and the one before (``quarters``), kept in the cache
-        with the generations it was read at. After writes to those quarters' answers, the
-        last one is reused with the sums of the accounts written since read again, when
-        the change log covers every write (``changes_since``); else loaded afresh."""
+        """The load of the period and the one before (``quarters``), kept in the cache:
+        after writes to those quarters' answers, the last one with the sums of the
+        accounts written since read again (``_latest``)."""
+
+        def patch(slices: PeriodSlices, names: list[str]) -> PeriodSlices:
+            fresh = load_scoring_data(self.session, self.period, account_ids=names)
+            return slices.with_sums(_with_accounts(slices.data, fresh))
+
+        return self._latest(
+            ("load", str(self.period)),
+            quarters,
+            lambda: PeriodSlices(load_scoring_data(self.session, self.period)),
+            patch,
+        )
+
+    def _latest(
+        self,
+        name: Hashable,
+        quarters: list[str],
+        afresh: Callable[[], T],
+        patch: Callable[[T, list[str]], T],
+    ) -> T:
+        """A piece that reads the answers of ``quarters``, kept in the cache with the
+        generations it was computed at (``quarter_state``). After writes to those
+        quarters' answers, the last one is patched for the accounts written since
+        (``patch(value, their account ids)``) when the change log covers every write
+        (``changes_since``); else (or when another write moved the base) computed
+        afresh."""
+        key = (name, self.url)
+        if key in self._seen:
+            return cast(T, self._seen[key])
         states = [quarter_state(self.session, q) for q in quarters]
-        key = ("load", self.url, str(self.period))
         found, latest = peek(key, piece=True)
         if found and latest[0] == states:
-            return cast(PeriodSlices, latest[1])
-        slices = None
-        changed = self._changed_since(quarters, latest[0], states) if found else None
-        if changed is not None:
-            fresh = load_scoring_data(self.session, self.period, account_ids=self._names(changed))
-            slices = latest[1].with_sums(_with_accounts(latest[1].data, fresh))
-        if slices is None:
-            slices = PeriodSlices(load_scoring_data(self.session, self.period))
-        store(key, (states, slices), piece=True)
-        return slices
+            value = latest[1]
+        else:
+            changed = self._changed_since(quarters, latest[0], states) if found else None
+            if changed is None:
+                value = afresh()
+            else:
+                value = patch(latest[1], self._names(changed)) if changed else latest[1]
+            store(key, (states, value), piece=True)
+        self._seen[key] = value
+        return cast(T, value)
 
     def _changed_since(
         self, quarters: list[str], then: list[tuple[int, int]], now: list[tuple[int, int]]
@@ -208,61 +236,49 @@ class Pieces:
 
     def ranking(self, kind: str, code: str) -> Mapping[str | None, RankedScope]:
         """Every scope of ``kind`` (segment, owner, account) in the period, one indicator,
-        the period's figures only (no change since the period before). Accounts are
-        scored one by one, so after a write only the accounts it touched are scored
-        again when the change log covers it (``changes_since``)."""
+        the period's figures only (no change since the period before). After answers,
+        only the scopes holding an account written since are scored again (the others'
+        sums, KPIs and targets are unchanged; ``_latest``)."""
         quarters = _quarters(self.period)
-        states = [quarter_state(self.session, q) for q in quarters]
-        key = (
-            "ranking", self.url, kind, str(self.period), code, self.min_n,
-            quarters_fingerprint(self.session, quarters),
-        )  # fmt: skip
-        latest_key = ("ranking-latest", self.url, kind, str(self.period), code, self.min_n)
 
-        def compute() -> dict[str | None, RankedScope]:
-            ranked = self._updated(latest_key, kind, quarters, states, code)
-            if ranked is None:
-                data = period_only(self._load(quarters)(self.period)[0])
-                ranked = _ranked(data, canonical_scopes(data, kind), code, self.min_n)
-            store(latest_key, (states, ranked), piece=True)
-            return ranked
+        def ranked(scopes: Callable[[ScoringData], list[Scope]]) -> dict[str | None, RankedScope]:
+            data = period_only(self._load(quarters)(self.period)[0])
+            return _ranked(data, scopes(data), code, self.min_n)
 
-        return cast(dict[str | None, RankedScope], self._cached(key, compute))
+        def patch(
+            before: dict[str | None, RankedScope], names: list[str]
+        ) -> dict[str | None, RankedScope]:
+            return {**before, **ranked(lambda data: _touched(data, kind, names))}
 
-    def _updated(
-        self,
-        latest_key: Hashable,
-        kind: str,
-        quarters: list[str],
-        states: list[tuple[int, int]],
-        code: str,
-    ) -> dict[str | None, RankedScope] | None:
-        """The ranking last computed, with the scopes holding an account written since
-        scored again (the others' sums, KPIs and targets are unchanged); None when the
-        change log does not cover every write since."""
-        found, latest = peek(latest_key, piece=True)
-        if not found:
-            return None
-        then, ranked = latest
-        changed = self._changed_since(quarters, then, states)
-        if changed is None:
-            return None
-        if not changed:
-            return dict(ranked)
-        # those scopes scored from the period's load (patched for them, ``_narrow``)
-        data = period_only(self._load(quarters)(self.period)[0])
-        written = [data.accounts[name] for name in self._names(changed)]
-        return {**ranked, **_ranked(data, _touched(data, kind, written), code, self.min_n)}
+        return self._latest(
+            ("ranking", kind, str(self.period), code, self.min_n),
+            quarters,
+            lambda: ranked(lambda data: canonical_scopes(data, kind)),
+            patch,
+        )
 
     def quarter_counts(self, quarter: str) -> dict[str, dict[Atom, int]]:
-        """Answers per indicator of every account with answers in ``quarter``."""
-        key = ("counts", self.url, quarter, quarters_fingerprint(self.session, [quarter]))
+        """Answers per indicator of every account with answers in ``quarter``; after
+        answers, counted again for the accounts written since only (``_latest``)."""
 
-        def compute() -> dict[str, dict[Atom, int]]:
+        def counted(names: Iterable[str] | None) -> dict[str, dict[Atom, int]]:
             data = self._load([quarter]).data
-            return answer_counts_by_quarter(data, ((a, quarter) for a in data.accounts))
+            chosen = data.accounts if names is None else names
+            return answer_counts_by_quarter(data, ((a, quarter) for a in chosen))
 
-        return cast(dict[str, dict[Atom, int]], self._cached(key, compute))
+        def patch(
+            before: dict[str, dict[Atom, int]], names: list[str]
+        ) -> dict[str, dict[Atom, int]]:
+            written, fresh = set(names), counted(names)
+            return {
+                code: {
+                    **{atom: n for atom, n in atoms.items() if atom[0] not in written},
+                    **fresh.get(code, {}),
+                }
+                for code, atoms in before.items()
+            }
+
+        return self._latest(("counts", quarter), [quarter], lambda: counted(None), patch)
 
     def year_counts(self, year: int) -> YearCounts:
         """What the differencing audit of ``year`` reads, from the quarters' counts."""
@@ -283,10 +299,11 @@ def _ranked(
             for row, scope in enumerate(scopes)}  # fmt: skip
 
 
-def _touched(data: ScoringData, kind: str, written: list[AccountInfo]) -> list[Scope]:
-    """The scopes of ``kind`` that hold one of the accounts ``written``."""
+def _touched(data: ScoringData, kind: str, names: list[str]) -> list[Scope]:
+    """The scopes of ``kind`` that hold one of the accounts ``names``."""
+    written = [data.accounts[name] for name in names]
     if kind == "account":
-        keys: set[str] = {account.account_id for account in written}
+        keys: set[str] = set(names)
     elif kind == "segment":
         keys = {account.segment for account in written}
     else:
