@@ -306,11 +306,12 @@ def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> S
 
 def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     quarters = [str(q) for q in data.period.quarters()]
-    total = sum(
-        data.invited.get(account_id, {}).get(quarter, 0)
-        for account_id in scope.account_ids
-        for quarter in quarters
-    )
+    members = scope.account_ids
+    if len(data.invited) < len(members):  # a wide scope: the accounts invited are fewer
+        invited = [counts for account_id, counts in data.invited.items() if account_id in members]
+    else:
+        invited = [data.invited[account_id] for account_id in members if account_id in data.invited]
+    total = sum(counts.get(quarter, 0) for counts in invited for quarter in quarters)
     return total or None
 
 
