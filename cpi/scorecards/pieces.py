@@ -17,6 +17,13 @@ whole window. A write that is not about one quarter's answers (accounts, users,
 KPIs, targets, campaigns, an erasure) moves the base: every piece is computed
 afresh.
 
+A survey answer writes one account: the pieces of the current period (its load of the
+period and the one before, the rankings, a quarter's answer counts) are kept with the
+generations they were computed at and, after answers, patched for the accounts the
+change log names (``Pieces._latest``): those accounts' sums read again, the segments,
+portfolios and accounts holding them scored again. A cold request then reads a few
+rows, not the quarter.
+
 Pieces are the figures as computed, the same for every viewer: what one viewer may
 see (``Disclosure``) is applied after, per request.
 """
