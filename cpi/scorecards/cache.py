@@ -112,6 +112,28 @@ def quarters_written(then: Mapping[int, int], now: Mapping[int, int]) -> set[str
     return {quarter for row in moved if (quarter := generation.row_quarter(row)) is not None}
 
 
+def kept_by_quarter(
+    session: Session,
+    key: Hashable,
+    afresh: Callable[[], T],
+    patch: Callable[[T, set[str]], T],
+) -> T:
+    """A result kept with the generations it was computed at (``generation_rows``):
+    reused while they are unchanged; after writes to some quarters' answers only,
+    ``patch(result, those quarters)``; else (the base moved) ``afresh()``."""
+    now = generation_rows(session)
+    found, latest = peek(key, small=True)
+    written = quarters_written(latest[0], now) if found else None
+    if written is None:
+        value = afresh()
+    elif not written:
+        return latest[1]  # type: ignore[no-any-return]
+    else:
+        value = patch(latest[1], written)
+    store(key, (now, value), small=True)
+    return value
+
+
 # --- the change log: which accounts each move of a quarter's generation wrote ---------
 MAX_REPLAY = 64  # further behind, a result is computed afresh
 

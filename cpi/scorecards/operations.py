@@ -248,6 +248,14 @@ def load_scoring_data(
     )
 
 
+def load_account_sums(
+    session: Session, period: Period, accounts_by_pk: dict[int, AccountInfo]
+) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
+    """The sums of those accounts (pk: account) that ``load_scoring_data(period)`` reads,
+    and the row of each (account_id, quarter): what a write to answers changes."""
+    return _load_sums(session, periods_needed(period), list(accounts_by_pk), accounts_by_pk)
+
+
 def _load_sums(
     session: Session,
     quarters: Sequence[str],

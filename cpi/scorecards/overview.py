@@ -8,24 +8,16 @@ answers are listed as insufficient and never ranked (the privacy rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
-from cpi.scorecards.cache import (
-    cached,
-    data_fingerprint,
-    generation_rows,
-    peek,
-    quarters_written,
-    store,
-)
+from cpi.scorecards.cache import cached, data_fingerprint, kept_by_quarter
 from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import (
     AccountInfo,
@@ -200,9 +192,28 @@ def _benchmarks(
 
 def available_periods(session: Session) -> list[str]:
     """Quarters with answers or KPIs, newest first, each year after its quarters."""
-    quarters = set(session.scalars(select(AnswerSums.period).distinct()))
-    quarters |= {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
-    return _with_years(quarters)
+    answered, with_kpis = kept_by_quarter(
+        session,
+        ("available-quarters", str(session.get_bind().url)),
+        lambda: (_answered_quarters(session, None), _kpi_quarters(session)),
+        lambda before, written: (
+            (before[0] - written) | _answered_quarters(session, written),
+            before[1],  # KPIs are not a quarter's answers: a write to them moves the base
+        ),
+    )
+    return _with_years(answered | with_kpis)
+
+
+def _answered_quarters(session: Session, among: Collection[str] | None) -> set[str]:
+    """The periods with answer sums (``among``: of those only)."""
+    query = select(AnswerSums.period).distinct()
+    if among is not None:
+        query = query.where(AnswerSums.period.in_(sorted(among)))
+    return set(session.scalars(query))
+
+
+def _kpi_quarters(session: Session) -> set[str]:
+    return {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
 
 
 def _with_years(quarters: Iterable[str]) -> list[str]:
@@ -263,19 +274,14 @@ def scope_activity(
     """``quarter_activity``, kept in the cache with the generations it was read at: after
     writes to some quarters' answers only (a survey answer: one), only those quarters'
     answers are counted again."""
-    now = generation_rows(session)
-    key = ("activity", str(session.get_bind().url), scope_type, scope_id, min_n)
-    found, latest = peek(key, small=True)
-    written = quarters_written(latest[0], now) if found else None
-    if written is None:
-        activity = quarter_activity(session, scope_type, scope_id, min_n=min_n)
-    elif not written:
-        return cast(dict[str, QuarterActivity], latest[1])
-    else:
-        since = (latest[1], written)
-        activity = quarter_activity(session, scope_type, scope_id, min_n=min_n, since=since)
-    store(key, (now, activity), small=True)
-    return activity
+    return kept_by_quarter(
+        session,
+        ("activity", str(session.get_bind().url), scope_type, scope_id, min_n),
+        lambda: quarter_activity(session, scope_type, scope_id, min_n=min_n),
+        lambda before, written: quarter_activity(
+            session, scope_type, scope_id, min_n=min_n, since=(before, written)
+        ),
+    )
 
 
 def cached_period_menu(

@@ -48,6 +48,7 @@ from cpi.scorecards.operations import (
     ScoringData,
     answer_counts_by_quarter,
     canonical_scopes,
+    load_account_sums,
     load_scoring_data,
     periods_needed,
     resolve_scope,
@@ -129,9 +130,10 @@ class Pieces:
         after writes to those quarters' answers, the last one with the sums of the
         accounts written since read again (``_latest``)."""
 
-        def patch(slices: PeriodSlices, names: list[str]) -> PeriodSlices:
-            fresh = load_scoring_data(self.session, self.period, account_ids=names)
-            return slices.with_sums(_with_accounts(slices.data, fresh))
+        def patch(slices: PeriodSlices, written: dict[int, str]) -> PeriodSlices:
+            accounts = {pk: slices.data.accounts[name] for pk, name in written.items()}
+            fresh = load_account_sums(self.session, self.period, accounts)
+            return slices.with_sums(_with_accounts(slices.data, set(written.values()), *fresh))
 
         return self._latest(
             ("load", str(self.period)),
@@ -145,12 +147,12 @@ class Pieces:
         name: Hashable,
         quarters: list[str],
         afresh: Callable[[], T],
-        patch: Callable[[T, list[str]], T],
+        patch: Callable[[T, dict[int, str]], T],
     ) -> T:
         """A piece that reads the answers of ``quarters``, kept in the cache with the
         generations it was computed at (``quarter_state``). After writes to those
         quarters' answers, the last one is patched for the accounts written since
-        (``patch(value, their account ids)``) when the change log covers every write
+        (``patch(value, {pk: account id})``) when the change log covers every write
         (``changes_since``); else (or when another write moved the base) computed
         afresh."""
         key = (name, self.url)
@@ -165,7 +167,7 @@ class Pieces:
             if changed is None:
                 value = afresh()
             else:
-                value = patch(latest[1], self._names(changed)) if changed else latest[1]
+                value = patch(latest[1], self._written(changed)) if changed else latest[1]
             store(key, (states, value), piece=True)
         self._seen[key] = value
         return cast(T, value)
@@ -186,16 +188,15 @@ class Pieces:
             changed |= since
         return changed
 
-    def _names(self, changed: set[int]) -> list[str]:
-        """The account ids of the account pks ``changed``."""
-        key = ("names", *sorted(changed))
+    def _written(self, changed: set[int]) -> dict[int, str]:
+        """The account id of each account pk ``changed``."""
+        key = ("written", *sorted(changed))
         if key not in self._seen:
-            self._seen[key] = list(
-                self.session.scalars(
-                    select(Account.account_id).where(Account.id.in_(sorted(changed)))
-                )
+            rows = self.session.execute(
+                select(Account.id, Account.account_id).where(Account.id.in_(sorted(changed)))
             )
-        return cast(list[str], self._seen[key])
+            self._seen[key] = {pk: account_id for pk, account_id in rows}
+        return cast(dict[int, str], self._seen[key])
 
     def _cached(self, key: Hashable, compute: Any) -> Any:
         if key in self._seen:
@@ -249,12 +250,16 @@ class Pieces:
         quarters = _quarters(self.period)
 
         def ranked(scopes: Callable[[ScoringData], list[Scope]]) -> dict[str | None, RankedScope]:
-            data = period_only(self._load(quarters)(self.period)[0])
+            key = ("period-only", str(self.period))
+            if key not in self._seen:  # one for every ranking of the request
+                self._seen[key] = period_only(self._load(quarters)(self.period)[0])
+            data = self._seen[key]
             return _ranked(data, scopes(data), code, self.min_n)
 
         def patch(
-            before: dict[str | None, RankedScope], names: list[str]
+            before: dict[str | None, RankedScope], written: dict[int, str]
         ) -> dict[str | None, RankedScope]:
+            names = list(written.values())
             return {**before, **ranked(lambda data: _touched(data, kind, names))}
 
         return self._latest(
@@ -274,12 +279,13 @@ class Pieces:
             return answer_counts_by_quarter(data, ((a, quarter) for a in chosen))
 
         def patch(
-            before: dict[str, dict[Atom, int]], names: list[str]
+            before: dict[str, dict[Atom, int]], written: dict[int, str]
         ) -> dict[str, dict[Atom, int]]:
-            written, fresh = set(names), counted(names)
+            names = set(written.values())
+            fresh = counted(names)
             return {
                 code: {
-                    **{atom: n for atom, n in atoms.items() if atom[0] not in written},
+                    **{atom: n for atom, n in atoms.items() if atom[0] not in names},
                     **fresh.get(code, {}),
                 }
                 for code, atoms in before.items()
@@ -338,19 +344,25 @@ def period_only(data: ScoringData) -> ScoringData:
     )
 
 
-def _with_accounts(data: ScoringData, fresh: ScoringData) -> ScoringData:
-    """``data`` with the sums of ``fresh``'s accounts taken from ``fresh`` (a load of the
-    same quarters): their rows in ``data`` dropped, ``fresh``'s appended. Sums pool by
-    integer addition and sorted histograms, so the order of rows changes no figure."""
-    kept = [(key, row) for key, row in data.sum_rows.items() if key[0] not in fresh.accounts]
+def _with_accounts(
+    data: ScoringData,
+    names: set[str],
+    fresh: SumsColumns,
+    fresh_rows: dict[tuple[str, str], int],
+) -> ScoringData:
+    """``data`` with the sums of the accounts ``names`` read again (``fresh``, each
+    (account_id, quarter)'s row in ``fresh_rows``): their rows in ``data`` dropped, the
+    fresh ones appended. Sums pool by integer addition and sorted histograms, so the
+    order of rows changes no figure."""
+    kept = [(key, row) for key, row in data.sum_rows.items() if key[0] not in names]
     sum_rows = {key: new_row for new_row, (key, _) in enumerate(kept)}
-    sum_rows.update({key: len(kept) + row for key, row in fresh.sum_rows.items()})
-    old, new = data.sums.take([row for _, row in kept]), fresh.sums
+    sum_rows.update({key: len(kept) + row for key, row in fresh_rows.items()})
+    old = data.sums.take([row for _, row in kept])
     sums = SumsColumns(
-        np.concatenate((old.sums, new.sums)),
-        np.concatenate((old.days_offsets[:-1], new.days_offsets + old.days_offsets[-1])),
-        np.concatenate((old.days_values, new.days_values)),
-        np.concatenate((old.days_counts, new.days_counts)),
+        np.concatenate((old.sums, fresh.sums)),
+        np.concatenate((old.days_offsets[:-1], fresh.days_offsets + old.days_offsets[-1])),
+        np.concatenate((old.days_values, fresh.days_values)),
+        np.concatenate((old.days_counts, fresh.days_counts)),
     )
     return replace(data, sums=sums, sum_rows=sum_rows, shared=data.shared.rows_only())
 
