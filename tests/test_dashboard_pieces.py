@@ -254,6 +254,9 @@ def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
 def test_quarter_rows_never_meet_the_global_and_base_rows(quarter: str) -> None:
     row = generation.quarter_row_id(quarter)
     assert row is not None and row > generation.BASE_ROW_ID
+    assert generation.row_quarter(row) == quarter
+    assert generation.row_quarter(generation.ROW_ID) is None
+    assert generation.row_quarter(generation.BASE_ROW_ID) is None
     assert generation.quarter_row_id("2026") is None and generation.quarter_row_id("x") is None
 
 
