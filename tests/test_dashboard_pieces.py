@@ -4,6 +4,7 @@ quarter's pieces; the page served after any write must equal one computed afresh
 
 from __future__ import annotations
 
+import pickle
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,8 +22,9 @@ from cpi.accounts.models import Account
 from cpi.db import database
 from cpi.scorecards import cache
 from cpi.scorecards.disclosure import Universe
-from cpi.scorecards.operations import QuarterActivity, quarter_activity
+from cpi.scorecards.operations import QuarterActivity, quarter_activity, resolve_scope, score
 from cpi.scorecards.overview import Overview, cached_overview, scope_activity
+from cpi.scorecards.pieces import Pieces
 from cpi.scorecards.reports import build_report
 from cpi.scoring import Period
 
@@ -271,3 +273,23 @@ def test_the_lead_s_page_is_served(runner: Any, write_csv: Any, client: Any) -> 
 
     first = page()
     assert "Beta GmbH" in first and page() == first
+
+
+def test_a_kept_load_travels_through_the_shared_cache_as_its_rows(
+    runner: Any, write_csv: Any, app: Any, db: Any
+) -> None:
+    """In Redis a kept load is pickled without its indexes and scores (rebuilt on use):
+    what it scores is the same."""
+    small_dataset(runner, write_csv)
+    period = Period.parse("2026-Q3")
+    with app.app_context():
+        slices = Pieces(db, period, min_n=5)._load(["2026-Q3"])
+        company = resolve_scope(slices.data, "company", None)
+        expected = score(slices(period)[0], company, min_n=5)  # indexes and scores built
+        blob = pickle.dumps(slices, protocol=pickle.HIGHEST_PROTOCOL)
+        again = pickle.loads(blob)  # noqa: S301 - this test's own bytes
+    assert slices(period)[0].shared.scores and slices(period)[0].shared.kpi_index is not None
+    assert again(period)[0].shared.scores == {} and again(period)[0].shared.kpi_index is None
+    assert replace(score(again(period)[0], company, min_n=5), generated_at=None) == replace(
+        expected, generated_at=None
+    )

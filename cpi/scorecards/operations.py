@@ -63,6 +63,11 @@ class _Shared:
         self.stats: dict[str, dict[str, AnswerStats]] | None = None
         self.scores: dict[tuple[str, Period, int], tuple[dict[str | None, int], ScoreColumns]] = {}
 
+    def __reduce__(self) -> tuple[type[_Shared], tuple[()]]:
+        # Pickled (the shared cache, Redis) as an empty one: indexes and scores are
+        # rebuilt on use faster than they unpickle.
+        return (_Shared, ())
+
     def rows_only(self) -> _Shared:
         """A fresh copy for other sums of the same KPI and target rows: their indexes
         kept, the stats and scores (which read the sums) left out."""

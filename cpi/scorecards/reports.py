@@ -160,6 +160,10 @@ class PeriodSlices:
         chosen = [item for text, items in rows.items() if _parsed(text) in wanted for item in items]
         return [row for _index, row in sorted(chosen, key=lambda item: item[0])]
 
+    def __reduce__(self) -> tuple[type[PeriodSlices], tuple[ScoringData]]:
+        # Pickled (the shared cache, Redis) as its load alone: the slices are rebuilt.
+        return (PeriodSlices, (self.data,))
+
     def with_sums(self, data: ScoringData) -> PeriodSlices:
         """These slices for ``data``: the same load with other sums (answers written since),
         its KPI and target rows the same; each period's rows and indexes are kept."""
