@@ -11,7 +11,7 @@ scorecard objects are built only for the scopes asked for. All arithmetic happen
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -66,6 +66,18 @@ class _Shared:
         self.target_index: TargetIndex | None = None
         self.stats: dict[str, dict[str, AnswerStats]] | None = None
         self.scores: dict[tuple[str, Period, int], tuple[dict[str | None, int], ScoreColumns]] = {}
+
+    def __reduce__(self) -> tuple[type[_Shared], tuple[()]]:
+        # Pickled (the shared cache, Redis) as an empty one: indexes and scores are
+        # rebuilt on use faster than they unpickle.
+        return (_Shared, ())
+
+    def rows_only(self) -> _Shared:
+        """A fresh copy for other sums of the same KPI and target rows: their indexes
+        kept, the stats and scores (which read the sums) left out."""
+        shared = _Shared()
+        shared.kpi_index, shared.target_index = self.kpi_index, self.target_index
+        return shared
 
 
 @dataclass
@@ -242,6 +254,14 @@ def load_scoring_data(
     )
 
 
+def load_account_sums(
+    session: Session, period: Period, accounts_by_pk: dict[int, AccountInfo]
+) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
+    """The sums of those accounts (pk: account) that ``load_scoring_data(period)`` reads,
+    and the row of each (account_id, quarter): what a write to answers changes."""
+    return _load_sums(session, periods_needed(period), list(accounts_by_pk), accounts_by_pk)
+
+
 def _load_sums(
     session: Session,
     quarters: Sequence[str],
@@ -339,7 +359,7 @@ def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> Sco
     )
 
 
-def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
+def canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
     """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
     accounts = data.accounts.values()
     if scope_type == "account":  # as resolve_scope names them, without its look-ups
@@ -372,7 +392,7 @@ def scores_of_type(
     key = (scope_type, data.period, min_n)
     found = data.shared.scores.get(key)
     if found is None:
-        scopes = _canonical_scopes(data, scope_type)
+        scopes = canonical_scopes(data, scope_type)
         rows = {scope.id: i for i, scope in enumerate(scopes)}
         found = (rows, score_many(data, scopes, min_n=min_n))
         data.shared.scores[key] = found
@@ -487,18 +507,53 @@ class QuarterActivity:
 
 
 def quarter_activity(
-    session: Session, scope_type: str, scope_id: str | None, *, min_n: int | None = None
+    session: Session,
+    scope_type: str,
+    scope_id: str | None,
+    *,
+    min_n: int | None = None,
+    since: tuple[Mapping[str, QuarterActivity], Collection[str]] | None = None,
 ) -> dict[str, QuarterActivity]:
     """Every quarter with answers, invitations or a live campaign in the scope.
 
     The answer counts come from the answer sums (one row per account and quarter), not
     from the answers. With ``min_n`` the quote turnaround's count (a histogram in the
     sums) is read only for the quarters whose other counts stay below ``min_n``, so
-    ``best_n`` is exact below ``min_n`` and at least ``min_n`` otherwise."""
-    from cpi.surveys.campaigns import LIVE_STATUSES
+    ``best_n`` is exact below ``min_n`` and at least ``min_n`` otherwise.
 
-    s = AnswerSums
+    ``since``: (an earlier result for the same scope and ``min_n``, the quarters whose
+    answers were written since it), when nothing else changed (the base generation,
+    cpi.generation): only those quarters' answers are counted again."""
     where = scope_filter(scope_type, scope_id)
+    if since is None:
+        answers = _answer_activity(session, where, min_n, None)
+        invited, surveying = _campaign_activity(session, scope_type, where)
+    else:
+        earlier, written = since
+        answers = {q: (a.responses, a.best_n) for q, a in earlier.items() if q not in written}
+        answers.update(_answer_activity(session, where, min_n, written))
+        invited = {q: a.invited for q, a in earlier.items() if a.invited}
+        surveying = {q for q, a in earlier.items() if a.surveying}
+    return {
+        quarter: QuarterActivity(
+            quarter,
+            answers.get(quarter, (0, 0))[0],
+            answers.get(quarter, (0, 0))[1],
+            int(invited.get(quarter, 0) or 0),
+            quarter in surveying,
+        )
+        for quarter in set(answers) | set(invited) | surveying
+        if "-Q" in quarter
+    }
+
+
+def _answer_activity(
+    session: Session, where: list[Any], min_n: int | None, quarters: Collection[str] | None
+) -> dict[str, tuple[int, int]]:
+    """(answers, best n) per quarter with answer sums in scope (``quarters``: those only)."""
+    s = AnswerSums
+    if quarters is not None:
+        where = [*where, s.period.in_(sorted(quarters))]
     answers = {
         quarter: (int(total or 0), max(int(n or 0) for n in counts))
         for quarter, total, *counts in session.execute(
@@ -533,6 +588,15 @@ def quarter_activity(
         for quarter, n in quote_n.items():
             total, best = answers[quarter]
             answers[quarter] = (total, max(best, n))
+    return answers
+
+
+def _campaign_activity(
+    session: Session, scope_type: str, where: list[Any]
+) -> tuple[dict[str, int], set[str]]:
+    """Invitations per quarter in scope, and the quarters with a live campaign in scope."""
+    from cpi.surveys.campaigns import LIVE_STATUSES
+
     invited = dict(
         session.execute(
             select(Campaign.period, func.count(Invitation.id))
@@ -555,18 +619,7 @@ def quarter_activity(
             | (Campaign.segment.in_(segments) & Campaign.account_id.is_(None))
             | (Campaign.segment.is_(None) & Campaign.account_id.is_(None))
         )
-    surveying = set(session.scalars(live.distinct()))
-    return {
-        quarter: QuarterActivity(
-            quarter,
-            answers.get(quarter, (0, 0))[0],
-            answers.get(quarter, (0, 0))[1],
-            int(invited.get(quarter, 0) or 0),
-            quarter in surveying,
-        )
-        for quarter in set(answers) | set(invited) | surveying
-        if "-Q" in quarter
-    }
+    return invited, set(session.scalars(live.distinct()))
 
 
 def default_quarter(activity: dict[str, QuarterActivity], *, min_n: int) -> Period | None:
