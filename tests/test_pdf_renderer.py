@@ -149,3 +149,26 @@ def test_render_pdf_uses_one_warm_process_per_process() -> None:
     render_pdf(page("two"), STATIC)
     assert renderer.started == started and renderer.pids() == pids
     assert shared_renderer() is renderer
+
+
+def test_processes_started_ahead_are_the_ones_that_render_and_close_stops_them() -> None:
+    pool = PdfRenderer(2, recycle_after=100)
+    try:
+        pool.start().join()
+        ready = pool.pids()
+        assert pool.started == 2 and len(ready) == 2
+        pdf = pool.render(page("Started ahead"), STATIC)
+        assert "Started ahead" in pdf_text(pdf)
+        assert pool.started == 2 and sorted(pool.pids()) == sorted(ready)
+    finally:
+        pool.close()
+    assert all(gone(pid) for pid in ready)
+
+
+def test_closing_while_processes_start_ahead_leaves_none_behind() -> None:
+    pool = PdfRenderer(2, recycle_after=100)
+    starting = pool.start()
+    pool.close()  # waits for the start: what it started is stopped, not left idle
+    assert not starting.is_alive() and pool.pids() == []
+    with pytest.raises(PdfError):
+        pool.render(page("After close"), STATIC)

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from cpi.db import get_session
-from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
+from cpi.scorecards.disclosure import Disclosure, Lazy, Universe, YearCounts, year_counts
 from cpi.scorecards.operations import load_scoring_data, periods_needed, resolve_scope
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,
@@ -137,6 +137,7 @@ class AccountPages:
         )
         self.quarters = periods_needed(load, history)
         self.views: dict[Universe, Disclosure] = {}
+        self.counts: dict[int, YearCounts] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -145,9 +146,16 @@ class AccountPages:
         universe = Universe(self.data.accounts[account_id].owner_email)
         if universe not in self.views:
             self.views[universe] = Disclosure(
-                self.session, universe, self.min_n, data=self.window, quarters=self.quarters
+                self.session, universe, self.min_n, counts=self.year_counts
             )
         return self.views[universe]
+
+    def year_counts(self, year: int) -> YearCounts:
+        """A year's answer counts, read once for every manager's audit of the year."""
+        if year not in self.counts:
+            covered = all(str(q) in self.quarters for q in Period(year).quarters())
+            self.counts[year] = year_counts(self.session, year, self.window if covered else None)
+        return self.counts[year]
 
     def report(self, account_id: str) -> Report:
         comments = scope_comments(
@@ -187,14 +195,21 @@ def render_account_pdfs(
 ) -> BatchResult:
     """Write ``<account_id>-<period>.pdf`` for every account (or ``account_ids``)."""
     period = Period.parse(period)
-    pages = AccountPages(get_session(), period, account_ids, min_n=int(current_app.config["MIN_N"]))
-    static_dir, logo = current_app.static_folder or "", logo_path()
     workers = processes or os.cpu_count() or 1
     if recycle_after is None:
         recycle_after = int(current_app.config.get("PDF_RECYCLE_AFTER", PDF_RECYCLE_AFTER))
-    result = BatchResult(path=str(destination))
-    output = _Output(Path(destination))
     renderer = PdfRenderer(workers, recycle_after=recycle_after)
+    renderer.start()  # the renderers start while the data loads
+    try:
+        pages = AccountPages(
+            get_session(), period, account_ids, min_n=int(current_app.config["MIN_N"])
+        )
+        output = _Output(Path(destination))
+    except BaseException:
+        renderer.close()
+        raise
+    static_dir, logo = current_app.static_folder or "", logo_path()
+    result = BatchResult(path=str(destination))
     threads = ThreadPoolExecutor(workers, thread_name_prefix="cpi-pdf-batch")
     try:
         in_flight: deque[Future[tuple[str, bytes | None, str | None]]] = deque()

@@ -31,9 +31,10 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from cpi.scorecards.cache import cached, quarters_fingerprint
@@ -119,56 +120,183 @@ def audit(
         # Every account-quarter is shown on its own: no atom lies outside the shown
         # figures, so there is no block to protect (the loop below would find none).
         return frozenset()
-    by_account: dict[str, list[Atom]] = defaultdict(list)
-    for atom in sorted(atoms):
-        by_account[atom[0]].append(atom)
-    members: dict[Cell, list[Atom]] = {}
-    for account, account_atoms in by_account.items():
-        if own is not None and account not in own:
-            continue  # inside the viewer's aggregates only, never shown on its own
-        members[("account", account, year)] = account_atoms
-        for atom in account_atoms:
-            members[("account", account, atom[1])] = [atom]
-    for (kind, key), group_accounts in groups.items():
-        chosen = [atom for account in sorted(set(group_accounts)) for atom in by_account[account]]
-        if not chosen:
-            continue
-        members[(kind, key, year)] = chosen
-        for atom in chosen:
-            members.setdefault((kind, key, atom[1]), []).append(atom)
-    size = {cell: sum(atoms[a] for a in inside) for cell, inside in members.items()}
-    containing: dict[Atom, list[Cell]] = defaultdict(list)
-    for cell in sorted(members, key=str):
-        for atom in members[cell]:
-            containing[atom].append(cell)
+    table = AtomTable((a for a, _ in atoms), (q for _, q in atoms))
+    return Figures(table, groups, own).withheld(table.matrix(atoms), year, min_n)
+
+
+class AtomTable:
+    """The (account, quarter) atoms of one year as the rows and columns of arrays."""
+
+    def __init__(self, accounts: Iterable[str], quarters: Iterable[str]) -> None:
+        self.accounts = tuple(sorted(set(accounts)))
+        self.quarters = tuple(sorted(set(quarters)))
+        self.row = {account: i for i, account in enumerate(self.accounts)}
+        self.column = {quarter: j for j, quarter in enumerate(self.quarters)}
+        # The audit looks at small blocks in the order of their first atom by name
+        # (str of the atom): each atom's place in that order.
+        names = [str((a, q)) for a in self.accounts for q in self.quarters]
+        order = np.empty(len(names), dtype=np.int64)
+        order[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        self.order = order.reshape(len(self.accounts), len(self.quarters))
+        self.digest = hashlib.sha256(repr((self.accounts, self.quarters)).encode()).digest()
+
+    def matrix(self, atom_n: Mapping[Atom, int]) -> np.ndarray:
+        """Answers per atom (0 where none, and for the atoms outside the table)."""
+        counts = np.zeros((len(self.accounts), len(self.quarters)), dtype=np.int64)
+        for (account, quarter), n in atom_n.items():
+            row, column = self.row.get(account), self.column.get(quarter)
+            if row is not None and column is not None and n > 0:
+                counts[row, column] = n
+        return counts
+
+
+@dataclass(frozen=True)
+class _Class:
+    """Atoms that no shown figure tells apart (they lie in the same figures): they are
+    always in the same block, so the audit looks at them together."""
+
+    containing: tuple[Cell, ...]  # the figures they lie in
+    n: int  # their answers
+    first: int  # the place of their first atom in the audit's order (AtomTable.order)
+    own: Cell | None  # an account-quarter shown on its own: its own figure
+
+
+class Figures:
+    """The figures one viewer sees over a table's atoms (``groups``; ``own``: the
+    accounts whose own figures they see, None: all), ready to audit indicator by
+    indicator.
+
+    The audit's unit is a class of atoms lying in the same figures. An account the
+    viewer sees on its own has one class per quarter (its own figure sets it apart);
+    the other accounts in the viewer's aggregates (an account manager's segments and
+    company) fall into one class per quarter and set of aggregates, whatever their
+    number: the audit of a manager's year costs about their own accounts, not the
+    company's. The withheld cells are exactly those of the audit atom by atom.
+    """
+
+    def __init__(
+        self,
+        table: AtomTable,
+        groups: Mapping[tuple[str, str | None], Iterable[str]],
+        own: Collection[str] | None,
+    ) -> None:
+        self.table = table
+        self.context_first = own is not None  # an account manager: see _weight
+        self.groups = sorted(groups, key=str)
+        member = np.zeros((len(self.groups), len(table.accounts)), dtype=bool)
+        for g, key in enumerate(self.groups):
+            member[g, [table.row[a] for a in set(groups[key]) if a in table.row]] = True
+        self.member = member
+        if own is None:
+            is_own = np.ones(len(table.accounts), dtype=bool)
+        else:
+            is_own = np.array([a in own for a in table.accounts], dtype=bool)
+        self.own_rows = np.flatnonzero(is_own).tolist()
+        self.own_groups = {i: np.flatnonzero(member[:, i]).tolist() for i in self.own_rows}
+        # The other accounts in some shown aggregate, by the set of aggregates they are in.
+        self.others = np.flatnonzero(~is_own & member.any(axis=0))
+        if self.others.size:
+            sets, inverse = np.unique(member[:, self.others].T, axis=0, return_inverse=True)
+            self.other_set = inverse.ravel()
+            self.other_groups = [np.flatnonzero(row).tolist() for row in sets]
+        else:
+            self.other_set, self.other_groups = np.zeros(0, dtype=np.int64), []
+
+    def withheld(self, counts: np.ndarray, year: str, min_n: int) -> frozenset[Cell]:
+        """The cells of ``year`` to withhold for one indicator (``counts``: answers per
+        atom, rows and columns as the table's)."""
+        quarters, accounts, order = self.table.quarters, self.table.accounts, self.table.order
+        size: dict[Cell, int] = {}
+        group_sizes = self.member.astype(np.int64) @ counts
+        year_cells: list[Cell] = []
+        quarter_cells: list[list[Cell]] = []
+        for g, (kind, key) in enumerate(self.groups):
+            year_cells.append((kind, key, year))
+            quarter_cells.append([(kind, key, q) for q in quarters])
+            for j in np.flatnonzero(group_sizes[g]).tolist():
+                size[(kind, key, quarters[j])] = int(group_sizes[g, j])
+            if group_sizes[g].any():
+                size[(kind, key, year)] = int(group_sizes[g].sum())
+        classes: list[_Class] = []
+        own = counts[self.own_rows]
+        rows, columns = np.nonzero(own > 0)  # each answered atom of an account seen on its own
+        account_years: dict[int, Cell] = {}
+        for row, j, n, first in zip(
+            rows.tolist(), columns.tolist(), own[rows, columns].tolist(),
+            order[self.own_rows][rows, columns].tolist(), strict=True,
+        ):  # fmt: skip
+            i = self.own_rows[row]
+            account_year = account_years.get(i)
+            if account_year is None:
+                account_year = account_years[i] = ("account", accounts[i], year)
+                size[account_year] = int(own[row].sum())
+            cell: Cell = ("account", accounts[i], quarters[j])
+            size[cell] = n
+            groups = self.own_groups[i]
+            containing = (account_year, cell, *[year_cells[g] for g in groups],
+                          *[quarter_cells[g][j] for g in groups])  # fmt: skip
+            classes.append(_Class(containing, n, first, cell))
+        if self.others.size:
+            for j in range(len(quarters)):
+                column = counts[self.others, j]
+                answered_rows = column > 0
+                if not answered_rows.any():
+                    continue
+                n = np.zeros(len(self.other_groups), dtype=np.int64)
+                np.add.at(n, self.other_set, column)
+                first = np.full(len(self.other_groups), np.iinfo(np.int64).max)
+                np.minimum.at(
+                    first, self.other_set[answered_rows], order[self.others[answered_rows], j]
+                )
+                for s in np.flatnonzero(n).tolist():
+                    groups = self.other_groups[s]
+                    containing = (*(year_cells[g] for g in groups),
+                                  *(quarter_cells[g][j] for g in groups))  # fmt: skip
+                    classes.append(_Class(containing, int(n[s]), int(first[s]), None))
+        return _protect(classes, size, min_n, self.context_first)
+
+
+def _protect(
+    classes: list[_Class], size: Mapping[Cell, int], min_n: int, context_first: bool
+) -> frozenset[Cell]:
+    """Withhold figures until every block with a non-empty signature holds 0 or at
+    least ``min_n`` answers (the rule in the module's docstring)."""
     shown = {cell for cell, n in size.items() if n >= min_n}
     withheld: set[Cell] = set()
+    # The account-quarters that could join a block, by the figures they lie in.
+    joiners: dict[Cell, list[_Class]] = defaultdict(list)
+    for atom in classes:
+        if atom.own is not None:
+            for cell in atom.containing:
+                joiners[cell].append(atom)
 
-    def own_cell(atom: Atom) -> Cell:
-        return ("account", atom[0], atom[1])
-
-    def signature(atom: Atom) -> frozenset[Cell]:
-        return frozenset(c for c in containing[atom] if c in shown)
+    def signature(atom: _Class) -> frozenset[Cell]:
+        return frozenset(c for c in atom.containing if c in shown)
 
     while True:
-        blocks: dict[frozenset[Cell], list[Atom]] = defaultdict(list)
-        for atom in sorted(atoms):
-            if own_cell(atom) not in shown:
+        blocks: dict[frozenset[Cell], list[int]] = {}  # signature: [answers, first atom]
+        for atom in classes:
+            if atom.own not in shown:
                 sig = signature(atom)
                 if sig:
-                    blocks[sig].append(atom)
-        small = [
-            (sig, block) for sig, block in blocks.items() if sum(atoms[a] for a in block) < min_n
-        ]
+                    found = blocks.get(sig)
+                    if found is None:
+                        blocks[sig] = [atom.n, atom.first]
+                    else:
+                        found[0] += atom.n
+                        found[1] = min(found[1], atom.first)
+        # Blocks are disjoint: ordered by their first atom, as by their sorted atoms.
+        small = sorted(
+            ((first, sig) for sig, (n, first) in blocks.items() if n < min_n),
+            key=lambda item: item[0],
+        )
         if not small:
             return frozenset(withheld)
         touched: set[Cell] = set()
-        for sig, block in sorted(small, key=lambda item: sorted(map(str, item[1]))):
+        for _first, sig in small:
             if sig & touched:
                 continue  # changed in this round: looked at again in the next
-            move = _cheapest_move(
-                sig, block, members, size, shown, signature, own_cell, own is not None
-            )
+            move = _cheapest_move(sig, joiners, size, shown, signature, context_first)
             shown.difference_update(move)
             withheld.update(move)
             touched.update(move)
@@ -176,13 +304,11 @@ def audit(
 
 def _cheapest_move(
     sig: frozenset[Cell],
-    block: list[Atom],
-    members: Mapping[Cell, list[Atom]],
+    joiners: Mapping[Cell, list[_Class]],
     size: Mapping[Cell, int],
     shown: set[Cell],
-    signature: Any,
-    own_cell: Any,
-    context_first: bool = False,
+    signature: Callable[[_Class], frozenset[Cell]],
+    context_first: bool,
 ) -> frozenset[Cell]:
     def cost(cells: frozenset[Cell]) -> tuple[int, int, int, str]:
         return (
@@ -193,11 +319,11 @@ def _cheapest_move(
         )
 
     moves = [frozenset({cell}) for cell in sig]
-    # An account-quarter that joins the block: it must lie in every figure of the
-    # signature, so look among the members of the signature's smallest figure.
-    narrowest = min(sig, key=lambda c: (len(members[c]), str(c)))
-    for atom in members[narrowest]:
-        if atom in block or own_cell(atom) not in shown:
+    # An account-quarter shown on its own that joins the block: it must lie in every
+    # figure of the signature, so look among those lying in the narrowest one.
+    narrowest = min(sig, key=lambda c: (len(joiners.get(c, ())), str(c)))
+    for atom in joiners.get(narrowest, ()):
+        if atom.own not in shown:
             continue
         other = signature(atom)
         if sig <= other:
@@ -213,6 +339,20 @@ class YearCounts:
 
     accounts: tuple[AccountInfo, ...]
     per_code: Mapping[str, Mapping[Atom, int]]
+    _tables: dict[int, tuple[AtomTable, dict[str, np.ndarray]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def table(self, year: int) -> tuple[AtomTable, dict[str, np.ndarray]]:
+        """The year's atoms as a table, and each indicator's answers on it: built once
+        for every viewer audited from these counts (a batch's account managers)."""
+        if year not in self._tables:
+            quarters = [str(q) for q in Period(year).quarters()]
+            names = {a.account_id for a in self.accounts}
+            names.update(a for atoms in self.per_code.values() for a, _ in atoms)
+            table = AtomTable(names, quarters)
+            self._tables[year] = (table, {c: table.matrix(a) for c, a in self.per_code.items()})
+        return self._tables[year]
 
 
 def withheld_cells(
@@ -262,31 +402,30 @@ def _withheld_cells(
     own = {a.account_id for a in universe.accounts(accounts)}
     own_only = None if universe.owner is None else own  # company-wide staff see every account
     groups = universe.groups(accounts)
-    in_view = set().union(*groups.values()) | own if groups else own
-    quarters = {str(q) for q in Period(year).quarters()}
-    per_code: dict[str, dict[Atom, int]] = {
-        code: {atom: n for atom, n in atoms.items() if atom[0] in in_view and atom[1] in quarters}
-        for code, atoms in counts.per_code.items()
-    }
+    table, per_code = counts.table(year)
+    figures: Figures | None = None
     withheld: set[Any] = set()
-    done: dict[frozenset[tuple[Atom, int]], frozenset[Cell]] = {}
+    done: dict[bytes, frozenset[Cell]] = {}
     # The audit is a pure function of its inputs: its result is kept under a digest of
     # them, so a year whose answers a write did not touch is not audited again.
     shown_groups = sorted((key, sorted(accounts)) for key, accounts in groups.items())
     owned = sorted(own_only) if own_only is not None else None
-    context = repr((str(year), min_n, owned, shown_groups))
-    for code, atom_n in per_code.items():
-        answered = frozenset((atom, n) for atom, n in atom_n.items() if n)
+    context = repr((str(year), min_n, owned, shown_groups)).encode()
+    for code, matrix in per_code.items():
+        answered = matrix.tobytes()
         if answered in done:  # indicators answered alike are audited once
             pass
-        elif own_only is None and all(n >= min_n for _atom, n in answered):
+        elif own_only is None and not ((matrix > 0) & (matrix < min_n)).any():
             done[answered] = frozenset()  # audit()'s own first answer, without the digest
         else:
-            digest = hashlib.sha256(context.encode())
-            digest.update(repr(sorted(answered)).encode())
+            digest = hashlib.sha256(context)
+            digest.update(table.digest)
+            digest.update(answered)
+            if figures is None:
+                figures = Figures(table, groups, own_only)
 
-            def run(atom_n: Mapping[Atom, int] = atom_n) -> frozenset[Cell]:
-                return audit(atom_n, groups, str(year), min_n, own=own_only)
+            def run(figures: Figures = figures, matrix: np.ndarray = matrix) -> frozenset[Cell]:
+                return figures.withheld(matrix, str(year), min_n)
 
             done[answered] = cached(("audit", digest.hexdigest()), run, small=True)
         withheld.update((kind, key, period, code) for kind, key, period in done[answered])

@@ -205,6 +205,29 @@ class PdfRenderer:
         self._busy = 0
         self._closed = False
         self._changed = threading.Condition()
+        self._starting: threading.Thread | None = None
+
+    def start(self) -> threading.Thread:
+        """Start the renderer processes now, in the background (the first one starts the
+        forkserver, which imports WeasyPrint), so that they are ready when a caller has
+        built its first document; returns the thread doing it."""
+
+        def start_all() -> None:
+            workers: list[_Worker] = []
+            try:
+                for _ in range(self.size):
+                    workers.append(self._checkout())
+            except PdfError:
+                pass  # closed meanwhile
+            except Exception:  # a render that needs a process will report the failure
+                log.warning("PDF renderer processes could not be started ahead", exc_info=True)
+            for worker in workers:
+                self._checkin(worker, keep=True, kill=False)
+
+        thread = threading.Thread(target=start_all, name="cpi-pdf-start", daemon=True)
+        self._starting = thread
+        thread.start()
+        return thread
 
     def pids(self) -> list[int]:
         """The idle renderer processes (for tests)."""
@@ -283,9 +306,13 @@ class PdfRenderer:
         """Stop every idle process (busy ones stop when their render ends)."""
         with self._changed:
             self._closed = True
+            self._changed.notify_all()
+        starting = self._starting
+        if starting is not None and starting is not threading.current_thread():
+            starting.join()  # what it started is stopped as it checks it in
+        with self._changed:
             idle, self._idle = self._idle, []
             mine = self._owner == os.getpid()
-            self._changed.notify_all()
         if mine:
             for worker in idle:
                 worker.stop()

@@ -149,3 +149,44 @@ def test_the_audit_counts_answers_as_scoring_does() -> None:
         for indicator in CATALOGUE:
             counted = answer_counts(indicator, SumsColumns.from_stats([stats]))
             assert counted.tolist() == [compute_indicator(indicator, stats).n]
+
+
+larger_companies = st.lists(
+    st.tuples(
+        st.sampled_from(["Retail", "Health", "Energy"]),
+        st.sampled_from(["a@x.test", "b@x.test", "c@x.test", None]),
+        st.lists(st.sampled_from([0, 0, 1, 2, 3, 4, 5, 6, 9, 30]), min_size=4, max_size=4),
+    ),
+    min_size=1,
+    max_size=24,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    larger_companies,
+    st.sampled_from([None, "a@x.test", "b@x.test"]),
+    st.sampled_from([3, 5, 8]),
+    st.booleans(),
+)
+def test_the_audit_withholds_exactly_what_the_atom_by_atom_audit_withholds(
+    company: list[tuple[str, str | None, list[int]]], owner: str | None, min_n: int, all_atoms: bool
+) -> None:
+    """audit() looks at classes of atoms that no figure tells apart (a manager's other
+    accounts in their segments and company merged per quarter): its answer must be the
+    original atom-by-atom audit's (audit_oracle), cell for cell, for every viewer."""
+    from audit_oracle import audit as audit_atom_by_atom
+
+    accounts = [AccountInfo(f"A{i}", f"A{i}", seg, who) for i, (seg, who, _) in enumerate(company)]
+    universe = Universe(owner)
+    groups = universe.groups(accounts)
+    own = None if owner is None else {a.account_id for a in universe.accounts(accounts)}
+    in_view = set().union(*groups.values(), own or {a.account_id for a in accounts})
+    atom_n = {
+        (f"A{i}", q): n
+        for i, (_, _, answers) in enumerate(company)
+        for q, n in zip(QUARTERS, answers, strict=True)
+        if all_atoms or f"A{i}" in in_view  # atoms outside the viewer's figures: ignored
+    }
+    expected = audit_atom_by_atom(atom_n, groups, YEAR, min_n, own=own)
+    assert audit(atom_n, groups, YEAR, min_n, own=own) == expected
