@@ -92,6 +92,9 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key",
         "MAIL_URL": f"file://{tmp_path / 'outbox'}",
         "BASE_URL": "http://survey.test",
+        # argon2-cffi's profile for tests: the production one costs ~0.1-0.8 s a hash and
+        # the suite hashes hundreds (tests/test_auth.py checks the production profile)
+        "PASSWORD_HASH_PROFILE": "CHEAPEST",
     }
 
 
