@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, event, select, update
+from sqlalchemy import BigInteger, Integer, bindparam, event, select, update
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from cpi.db import Base, dialect_insert
@@ -104,17 +105,52 @@ def quarter_generations(rows: dict[int, int], quarters: Iterable[str]) -> tuple[
 def bump(session: Session, row_id: int = ROW_ID) -> None:
     """Move a generation on, in the session's transaction (the writers need not call
     this: the session events below do; for code that writes outside the ORM)."""
+    bump_rows(session, [row_id])
+
+
+def bump_rows(session: Session, row_ids: Iterable[int]) -> dict[int, int]:
+    """Move these generations on, in the session's transaction: one ``UPDATE ...
+    RETURNING`` for the rows that exist (a submit moves three), an upsert for any that
+    does not yet. Returns each row's new value (the rows stay locked until commit)."""
+    ids = sorted(set(row_ids))
     connection = session.connection()
-    table = DataGeneration.__table__
-    done = connection.execute(
-        update(table).where(table.c.id == row_id).values(value=table.c.value + 1)
+    moved = {
+        int(i): int(v)
+        for i, v in connection.execute(_bump_statement(connection.dialect.name), {"ids": ids})
+    }
+    for row_id in ids:
+        if row_id not in moved:
+            moved[row_id] = int(
+                connection.scalar(_create_statement(connection.dialect.name), {"id": row_id})
+            )
+    return moved
+
+
+_TABLE = DataGeneration.__table__
+
+
+@cache
+def _bump_statement(dialect: str) -> Any:
+    chosen = _TABLE.c.id.in_(bindparam("ids", expanding=True))
+    if dialect == "postgresql":
+        # Lock the rows in id order (a sub-SELECT ... ORDER BY ... FOR UPDATE), so that two
+        # writers moving overlapping rows cannot deadlock; SQLite's write lock is global.
+        locked = select(_TABLE.c.id).where(chosen).order_by(_TABLE.c.id).with_for_update()
+        chosen = _TABLE.c.id.in_(locked.scalar_subquery())
+    return (
+        update(_TABLE)
+        .where(chosen)
+        .values(value=_TABLE.c.value + 1)
+        .returning(_TABLE.c.id, _TABLE.c.value)
     )
-    if done.rowcount:
-        return
-    insert = dialect_insert(connection.dialect.name)(table).values(id=row_id, value=1)
-    connection.execute(
-        insert.on_conflict_do_update(index_elements=["id"], set_={"value": table.c.value + 1})
-    )
+
+
+@cache
+def _create_statement(dialect: str) -> Any:
+    insert = dialect_insert(dialect)(_TABLE).values(id=bindparam("id"), value=1)
+    return insert.on_conflict_do_update(
+        index_elements=["id"], set_={"value": _TABLE.c.value + 1}
+    ).returning(_TABLE.c.value)
 
 
 def note_change(session: Session) -> None:
@@ -216,26 +252,17 @@ def _bump_before_commit(session: Session) -> None:
     base = session.info.pop(_BASE_FLAG, False) or pending
     quarters: dict[str, set[int] | None] = session.info.pop(_QUARTERS, {})
     if pending or changed:
-        # In one order (global, base, quarters) so that two writers cannot deadlock.
-        bump(session)
-        if base:
-            bump(session, BASE_ROW_ID)
-        committed: Committed = []
-        for quarter in sorted(quarters, key=lambda q: quarter_row_id(q) or 0):
-            row_id = quarter_row_id(quarter)
-            if row_id is None:
-                continue
-            bump(session, row_id)
-            if _listeners:  # the value this transaction moved it to (the row is ours)
-                table = DataGeneration.__table__
-                value = session.connection().scalar(
-                    select(table.c.value).where(table.c.id == row_id)
-                )
-                accounts = quarters[quarter]
-                committed.append(
-                    (quarter, int(value), frozenset(accounts) if accounts is not None else None)
-                )
-        if committed:
+        # One statement, rows in id order (global, base, quarters) so that two writers
+        # cannot deadlock.
+        rows = {quarter: quarter_row_id(quarter) for quarter in quarters}
+        ids = [ROW_ID, *([BASE_ROW_ID] if base else []), *(i for i in rows.values() if i)]
+        values = bump_rows(session, ids)
+        committed: Committed = [
+            (quarter, values[row_id], frozenset(accounts) if accounts is not None else None)
+            for quarter, accounts in sorted(quarters.items())
+            if (row_id := rows[quarter]) is not None
+        ]
+        if committed and _listeners:
             session.info[_COMMITTED] = committed
 
 

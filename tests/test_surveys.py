@@ -375,6 +375,61 @@ def test_a_submit_is_one_connection_and_one_transaction(
     assert db.scalar(select(func.count()).select_from(Response)) == 2 and db.scalar(answered) == 2
 
 
+def test_a_submit_runs_one_statement_per_step(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
+    """Issue 13 item 5: a first answer is the lookup, the old answers, the sums upsert
+    (which returns the quote-days histogram it locked), the histogram, the response
+    upsert, the invitation, the alert state and ONE update of the generations (global and
+    the quarter's, returning their values): no statement read twice or built per row."""
+    from sqlalchemy import event
+
+    from cpi import generation
+    from cpi.db import database
+
+    campaign_id = setup_campaign(runner, write_csv)
+    runner.invoke("send", str(campaign_id))
+    tokens = tokens_by_email(app)
+    csrf = open_form(client, tokens["bob@acme.test"])
+    engine = database(app).engine
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        verb, *words = statement.split()[:3]
+        if verb in ("SELECT", "INSERT", "UPDATE", "DELETE"):  # "VERB table"
+            statements.append(f"{verb} {(words[1] if verb == 'INSERT' else words[0])}")
+
+    data = {**GOOD_ANSWERS, "csrf_token": csrf}
+    # the first submit of a process also reads the alert rules, cached from then on
+    assert client.post(f"/s/{tokens['cara@globex.test']}", data=data).status_code == 303
+    before = generation.generations(db)
+    db.rollback()
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert client.post(f"/s/{tokens['bob@acme.test']}", data=data).status_code == 303
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    # PostgreSQL first locks the account and quarter's sums row (SQLite's write lock
+    # already holds the whole database)
+    lock = ["INSERT answer_sums"] if engine.dialect.name == "postgresql" else []
+    assert [s.split(".")[0] for s in statements] == [
+        "SELECT invitations",  # the token's invitation
+        *lock,
+        "SELECT responses",  # the answers this submit replaces (none)
+        "INSERT answer_sums",  # the sums, returning the histogram
+        "UPDATE answer_sums",  # the histogram
+        "INSERT responses",
+        "UPDATE invitations",
+        "SELECT alert_states",
+        "UPDATE data_generation",  # global and quarter, returning their values
+    ], statements
+    after = generation.generations(db)
+    quarter = generation.quarter_row_id(db.scalar(select(Campaign.period)))
+    assert after[generation.ROW_ID] == before.get(generation.ROW_ID, 0) + 1
+    assert after[quarter] == before.get(quarter, 0) + 1
+    assert after.get(generation.BASE_ROW_ID) == before.get(generation.BASE_ROW_ID)
+
+
 def test_a_survey_answer_moves_the_data_generation(
     app: Any, runner: Any, write_csv: Any, client: Any, db: Any
 ) -> None:

@@ -109,14 +109,17 @@ def replace_answers(
     write changes. On PostgreSQL the account and quarter's sums row stays locked until
     commit, so the answers read here are the ones the write replaces."""
     lock(session, [(account_pk, quarter)])
-    row = session.execute(
-        select(*[getattr(Response, name) for name in ANSWER_FIELDS]).where(
-            Response.account_id == account_pk,
-            Response.contact_id == contact_id,
-            Response.period == quarter,
-        )
-    ).first()
+    key = {"account_id": account_pk, "contact_id": contact_id, "period": quarter}
+    row = session.connection().execute(_STORED_ANSWERS, key).first()
     record_answer_change(session, account_pk, quarter, answers_of(row) if row else None, new)
+
+
+# Built once: every survey submit runs it (Core, on the session's connection).
+_STORED_ANSWERS = select(*[getattr(Response, name) for name in ANSWER_FIELDS]).where(
+    Response.account_id == bindparam("account_id"),
+    Response.contact_id == bindparam("contact_id"),
+    Response.period == bindparam("period"),
+)
 
 
 def lock(session: Session, keys: Iterable[Key]) -> None:
@@ -159,10 +162,17 @@ def _apply(connection: Any, statements: _Statements, items: list[tuple[Key, Answ
                 emptied_sums.append({"account_id": account_pk, "period": quarter})
         if days:
             days_deltas[(account_pk, quarter)] = days
-    if sums_rows:
-        connection.execute(statements.add_sums, sums_rows)
-    if days_deltas:
-        _add_days(connection, statements, days_deltas)
+    if len(sums_rows) == 1 and days_deltas:
+        # One row (a submit): the upsert that locks it returns its histogram, so reading
+        # it takes no statement of its own.
+        stored = connection.execute(statements.add_sums_returning_days, sums_rows[0]).scalar()
+        (key,) = days_deltas
+        _write_days(connection, statements, days_deltas, {key: stored})
+    else:
+        if sums_rows:
+            connection.execute(statements.add_sums, sums_rows)
+        if days_deltas:
+            _add_days(connection, statements, days_deltas)
     if emptied_sums:
         connection.execute(statements.drop_empty_sums, emptied_sums)
 
@@ -176,6 +186,16 @@ def _add_days(
         (account_pk, quarter): packed
         for account_pk, quarter, packed in connection.execute(statements.read_days, {"keys": keys})
     }
+    _write_days(connection, statements, deltas, stored)
+
+
+def _write_days(
+    connection: Any,
+    statements: _Statements,
+    deltas: Mapping[Key, Mapping[float, int]],
+    stored: Mapping[Key, bytes | None],
+) -> None:
+    """Write each row's stored histogram (packed) plus its delta."""
     changed = []
     for key, delta in deltas.items():
         histogram = unpack_histogram(stored.get(key))
@@ -191,6 +211,7 @@ def _add_days(
 class _Statements:
     lock: Any
     add_sums: Any
+    add_sums_returning_days: Any
     read_days: Any
     write_days: Any
     drop_empty_sums: Any
@@ -224,6 +245,7 @@ def _statements(dialect: str) -> _Statements:
     return _Statements(
         lock=lock,
         add_sums=add_sums,
+        add_sums_returning_days=add_sums.returning(sums.c.quote_days),
         read_days=read_days,
         write_days=update(sums)
         .where(
