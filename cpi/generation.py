@@ -86,6 +86,13 @@ def quarter_row_id(quarter: str) -> int | None:
     return int(match.group(1)) * 10 + int(match.group(2)) if match else None
 
 
+def row_quarter(row_id: int) -> str | None:
+    """The quarter of a generation row (20263 -> "2026-Q3"); None for the global and base rows."""
+    if row_id <= BASE_ROW_ID:
+        return None
+    return f"{row_id // 10:04d}-Q{row_id % 10}"
+
+
 def generations(session: Session) -> dict[int, int]:
     """Every generation row (global, base and the quarters written since): a few rows."""
     table = DataGeneration.__table__

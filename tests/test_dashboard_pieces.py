@@ -4,21 +4,27 @@ quarter's pieces; the page served after any write must equal one computed afresh
 
 from __future__ import annotations
 
+import pickle
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from staff_support import OWNER_A, sign_in, small_dataset
 from survey_support import GOOD_ANSWERS, open_form, setup_campaign, tokens_by_email
 
 from cpi import generation
 from cpi.accounts.models import Account
+from cpi.db import database
 from cpi.scorecards import cache
 from cpi.scorecards.disclosure import Universe
-from cpi.scorecards.overview import Overview, cached_overview
+from cpi.scorecards.operations import QuarterActivity, quarter_activity, resolve_scope, score
+from cpi.scorecards.overview import Overview, cached_overview, scope_activity
+from cpi.scorecards.pieces import Pieces
 from cpi.scorecards.reports import build_report
 from cpi.scoring import Period
 
@@ -184,12 +190,42 @@ def test_a_survey_answer_moves_its_quarter_not_the_base(
     answer_again_and_compare(app, db, client)
 
 
+@contextmanager
+def full_sums_reads(app: Any) -> Iterator[list[str]]:
+    """The statements that read every account's answer sums of some quarters (a whole
+    load's, ``load_scoring_data`` without ``account_ids``), while the block runs."""
+    reads: list[str] = []
+
+    def spy(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "answer_sums.responses >" in statement and "answer_sums.account_id IN" not in statement:
+            reads.append(statement)
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", spy)
+    try:
+        yield reads
+    finally:
+        event.remove(engine, "before_cursor_execute", spy)
+
+
+def activities(app: Any, db: Any) -> list[dict[str, QuarterActivity]]:
+    """The period menu's activity of the company and of a segment, as served."""
+    with app.app_context():
+        return [
+            scope_activity(db, scope_type, scope_id, min_n=int(app.config["MIN_N"]))
+            for scope_type, scope_id in (("company", None), ("segment", "Healthcare"))
+        ]
+
+
 def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
-    """Another answer: the page served (its comments counted again for the account the
-    answer was for only, from the change log) equals one computed afresh."""
+    """Another answer: the page served (the period's sums, the accounts ranking and the
+    comments read again for the accounts the answers were for only, from the change log)
+    and the period menu's activity (that quarter's counts only) equal ones computed
+    afresh."""
     company = VIEWS[:1]
     first = overviews(app, db, "2026-Q3", views=company)
     assert first[0].report.comments_withheld == 1  # too few answers per account to show
+    assert activities(app, db) == activities(app, db)  # now in the cache
     since = generations(db)[Q3]
     tokens = tokens_by_email(app)
     for email, comment in (("cara@globex.test", "Slow"), ("ann@acme.test", "")):
@@ -201,8 +237,18 @@ def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
         changed = cache.changes_since(db, "2026-Q3", since, now)
         pks = set(db.scalars(select(Account.id).where(Account.account_id != "INITECH")))
     assert now == since + 2 and changed == pks  # GLOBEX-1 and ACME-001
-    served = overviews(app, db, "2026-Q3", views=company)
+    with full_sums_reads(app) as reads:
+        served = overviews(app, db, "2026-Q3", views=company)
+        activity = activities(app, db)
+    assert reads == []  # the period's load was patched, not read again
     assert served == overviews(app, db, "2026-Q3", fresh=True, views=company)
+    min_n = int(app.config["MIN_N"])
+    with app.app_context():
+        assert activity == [
+            quarter_activity(db, scope_type, scope_id, min_n=min_n)
+            for scope_type, scope_id in (("company", None), ("segment", "Healthcare"))
+        ]
+    assert activity[0]["2026-Q3"].responses == 3
     assert served[0].report.card.responses == 3 and served[0].report.comments_withheld == 2
 
 
@@ -210,6 +256,9 @@ def answer_again_and_compare(app: Any, db: Any, client: Any) -> None:
 def test_quarter_rows_never_meet_the_global_and_base_rows(quarter: str) -> None:
     row = generation.quarter_row_id(quarter)
     assert row is not None and row > generation.BASE_ROW_ID
+    assert generation.row_quarter(row) == quarter
+    assert generation.row_quarter(generation.ROW_ID) is None
+    assert generation.row_quarter(generation.BASE_ROW_ID) is None
     assert generation.quarter_row_id("2026") is None and generation.quarter_row_id("x") is None
 
 
@@ -224,3 +273,23 @@ def test_the_lead_s_page_is_served(runner: Any, write_csv: Any, client: Any) -> 
 
     first = page()
     assert "Beta GmbH" in first and page() == first
+
+
+def test_a_kept_load_travels_through_the_shared_cache_as_its_rows(
+    runner: Any, write_csv: Any, app: Any, db: Any
+) -> None:
+    """In Redis a kept load is pickled without its indexes and scores (rebuilt on use):
+    what it scores is the same."""
+    small_dataset(runner, write_csv)
+    period = Period.parse("2026-Q3")
+    with app.app_context():
+        slices = Pieces(db, period, min_n=5)._load(["2026-Q3"])
+        company = resolve_scope(slices.data, "company", None)
+        expected = score(slices(period)[0], company, min_n=5)  # indexes and scores built
+        blob = pickle.dumps(slices, protocol=pickle.HIGHEST_PROTOCOL)
+        again = pickle.loads(blob)  # noqa: S301 - this test's own bytes
+    assert slices(period)[0].shared.scores and slices(period)[0].shared.kpi_index is not None
+    assert again(period)[0].shared.scores == {} and again(period)[0].shared.kpi_index is None
+    assert replace(score(again(period)[0], company, min_n=5), generated_at=None) == replace(
+        expected, generated_at=None
+    )

@@ -33,7 +33,7 @@ import pickle
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
@@ -82,20 +82,56 @@ def quarters_fingerprint(session: Session, quarters: Iterable[str]) -> str:
     invitations) and the rest of the data (accounts, users...) depends on: the database,
     the base generation and those quarters' generations (cpi.generation), read once
     per session transaction. A write to another quarter leaves it unchanged."""
+    values = generation.quarter_generations(generation_rows(session), quarters)
+    return f"{session.get_bind().url!r}#q{values}"
+
+
+def generation_rows(session: Session) -> dict[int, int]:
+    """Every generation row (``generation.generations``), read once per session transaction."""
     seen = session.info.get(_GENERATIONS)
     if seen is None or seen[0] is not session.get_transaction():
         rows = generation.generations(session)  # begins the transaction if none is open
         seen = (session.get_transaction(), rows)
         session.info[_GENERATIONS] = seen
-    values = generation.quarter_generations(seen[1], quarters)
-    return f"{session.get_bind().url!r}#q{values}"
+    return dict(seen[1])
 
 
 def quarter_state(session: Session, quarter: str) -> tuple[int, int]:
     """(base generation, the quarter's generation), as ``quarters_fingerprint`` reads them."""
-    quarters_fingerprint(session, ())
-    base, value = generation.quarter_generations(session.info[_GENERATIONS][1], [quarter])
+    base, value = generation.quarter_generations(generation_rows(session), [quarter])
     return base, value
+
+
+def quarters_written(then: Mapping[int, int], now: Mapping[int, int]) -> set[str] | None:
+    """The quarters whose answers were written between two ``generation_rows``; None when
+    anything else was (the base generation moved)."""
+    base = generation.BASE_ROW_ID
+    if then.get(base, 0) != now.get(base, 0):
+        return None
+    moved = {row for row in then.keys() | now.keys() if then.get(row, 0) != now.get(row, 0)}
+    return {quarter for row in moved if (quarter := generation.row_quarter(row)) is not None}
+
+
+def kept_by_quarter(
+    session: Session,
+    key: Hashable,
+    afresh: Callable[[], T],
+    patch: Callable[[T, set[str]], T],
+) -> T:
+    """A result kept with the generations it was computed at (``generation_rows``):
+    reused while they are unchanged; after writes to some quarters' answers only,
+    ``patch(result, those quarters)``; else (the base moved) ``afresh()``."""
+    now = generation_rows(session)
+    found, latest = peek(key, small=True)
+    written = quarters_written(latest[0], now) if found else None
+    if written is None:
+        value = afresh()
+    elif not written:
+        return latest[1]  # type: ignore[no-any-return]
+    else:
+        value = patch(latest[1], written)
+    store(key, (now, value), small=True)
+    return value
 
 
 # --- the change log: which accounts each move of a quarter's generation wrote ---------

@@ -11,9 +11,11 @@ scorecard objects are built only for the scopes asked for. All arithmetic happen
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,7 @@ from cpi.scoring import (
     answer_counts,
     score_scopes,
 )
-from cpi.scoring.columns import unpack_histogram
+from cpi.scoring.columns import RowTable, unpack_histogram
 from cpi.surveys.models import Campaign, Invitation, Response
 from cpi.surveys.sums import packed_sums
 from cpi.surveys.sums_models import AnswerSums
@@ -58,10 +60,24 @@ class _Shared:
     stats view, and the columns of every scope type already scored."""
 
     def __init__(self) -> None:
+        # (the sums rows it was built from, the table): see ``_row_table``
+        self.row_table: tuple[dict[tuple[str, str], int], RowTable] | None = None
         self.kpi_index: KpiIndex | None = None
         self.target_index: TargetIndex | None = None
         self.stats: dict[str, dict[str, AnswerStats]] | None = None
         self.scores: dict[tuple[str, Period, int], tuple[dict[str | None, int], ScoreColumns]] = {}
+
+    def __reduce__(self) -> tuple[type[_Shared], tuple[()]]:
+        # Pickled (the shared cache, Redis) as an empty one: indexes and scores are
+        # rebuilt on use faster than they unpickle.
+        return (_Shared, ())
+
+    def rows_only(self) -> _Shared:
+        """A fresh copy for other sums of the same KPI and target rows: their indexes
+        kept, the stats and scores (which read the sums) left out."""
+        shared = _Shared()
+        shared.kpi_index, shared.target_index = self.kpi_index, self.target_index
+        return shared
 
 
 @dataclass
@@ -153,18 +169,9 @@ def _plain_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     for the large reads of scoring (~300,000 histogram entries, ~50,000 KPI rows a
     year), where building a SQLAlchemy Row for each costs more than the query. Only
     for columns whose driver values need no conversion (numbers and strings)."""
-    connection = session.connection()
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    if compiled.positiontup is not None:
-        args: Any = tuple(params[name] for name in compiled.positiontup)
-    else:
-        args = params
-    # Executed by SQLAlchemy (its events run: the statement watchdog of cpi.db, tests'
-    # statement counts), fetched from the DBAPI cursor (no Row per entry).
-    result = connection.exec_driver_sql(str(compiled), args)
+    # Executed by SQLAlchemy (its compiled cache; its events run: the statement watchdog
+    # of cpi.db, tests' statement counts), fetched from the DBAPI cursor (no Row per entry).
+    result = session.connection().execute(statement)
     try:
         return list(result.cursor.fetchall())
     finally:
@@ -187,10 +194,15 @@ def load_scoring_data(
     )
     if account_ids is not None:
         account_query = account_query.where(Account.account_id.in_(list(account_ids)))
-    accounts_by_pk: dict[int, AccountInfo] = {
-        pk: AccountInfo(account_id, name, segment, owner)
-        for pk, account_id, name, segment, owner in _plain_rows(session, account_query)
-    }
+    account_rows = _plain_rows(session, account_query)
+    # (pk, the AccountInfo of the other columns), made in C: thousands of accounts a load
+    accounts_by_pk: dict[int, AccountInfo] = dict(
+        zip(
+            map(itemgetter(0), account_rows),
+            map(partial(tuple.__new__, AccountInfo), map(itemgetter(slice(1, None)), account_rows)),
+            strict=True,
+        )
+    )
     only = list(accounts_by_pk) if account_ids is not None else None
 
     # The sums kept on write (cpi/surveys/sums.py), one row per account and quarter with
@@ -202,8 +214,9 @@ def load_scoring_data(
     # the previous quarter's KPI rows would be read for nothing.
     kpi_periods = relevant if history else {str(period), *(str(q) for q in period.quarters())}
     kpi_filter = KpiFigure.account_id.in_(only) if only is not None else true()
-    # The account's CRM id by a join, so that each row maps straight onto a KpiRow.
-    kpi_rows = list(map(KpiRow._make, _plain_rows(
+    # The account's CRM id by a join, so that each row maps straight onto a KpiRow (the
+    # tuple made a KpiRow in C, as ``KpiRow._make`` does less its Python call per row).
+    kpi_rows = list(map(partial(tuple.__new__, KpiRow), _plain_rows(
         session,
         select(KpiFigure.indicator, KpiFigure.period, Account.account_id, KpiFigure.segment,
                KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
@@ -241,6 +254,14 @@ def load_scoring_data(
     )
 
 
+def load_account_sums(
+    session: Session, period: Period, accounts_by_pk: dict[int, AccountInfo]
+) -> tuple[SumsColumns, dict[tuple[str, str], int]]:
+    """The sums of those accounts (pk: account) that ``load_scoring_data(period)`` reads,
+    and the row of each (account_id, quarter): what a write to answers changes."""
+    return _load_sums(session, periods_needed(period), list(accounts_by_pk), accounts_by_pk)
+
+
 def _load_sums(
     session: Session,
     quarters: Sequence[str],
@@ -257,7 +278,10 @@ def _load_sums(
         .where(s.period.in_(quarters), s.responses > 0)
         .where(s.account_id.in_(only) if only is not None else true()),
     )
-    keys = {(accounts_by_pk[row[0]].account_id, row[1]): i for i, row in enumerate(rows)}
+    account_of = {pk: info.account_id for pk, info in accounts_by_pk.items()}
+    accounts = map(account_of.__getitem__, map(itemgetter(0), rows))
+    pairs = zip(accounts, map(itemgetter(1), rows), strict=True)
+    keys = dict(zip(pairs, range(len(rows)), strict=True))
     if not rows:
         return SumsColumns.empty(), keys
     if packed:
@@ -299,43 +323,43 @@ def resolve_scope(data: ScoringData, scope_type: str, scope_id: str | None) -> S
 
 def _invited_for(data: ScoringData, scope: Scope) -> int | None:
     quarters = [str(q) for q in data.period.quarters()]
-    total = sum(
-        data.invited.get(account_id, {}).get(quarter, 0)
-        for account_id in scope.account_ids
-        for quarter in quarters
-    )
+    # over the accounts with invitations or over the scope's, whichever are fewer
+    if len(data.invited) < len(scope.account_ids):
+        invited = [by_quarter for a, by_quarter in data.invited.items() if a in scope.account_ids]
+    else:
+        invited = [data.invited.get(account_id, {}) for account_id in scope.account_ids]
+    total = sum(by_quarter.get(quarter, 0) for by_quarter in invited for quarter in quarters)
     return total or None
 
 
-def _pooled(data: ScoringData, scopes: Sequence[Scope], period: Period) -> SumsColumns:
-    """Each scope's sums over its accounts in the period's quarters (one row a scope)."""
-    quarters = [str(q) for q in period.quarters()]
-    rows = data.sum_rows
-    members: list[int] = []
-    sizes: list[int] = []
-    for scope in scopes:
-        start = len(members)
-        for account_id in scope.account_ids:
-            for quarter in quarters:
-                row = rows.get((account_id, quarter))
-                if row is not None:
-                    members.append(row)
-        sizes.append(len(members) - start)
-    return data.sums.pool_flat(np.array(members, dtype=np.int64), np.array(sizes, dtype=np.int64))
+def _row_table(data: ScoringData) -> RowTable:
+    """The row of each (account, quarter) of ``data.sums`` as one table, built once per
+    load (a copy of the load with other sums builds its own)."""
+    cached = data.shared.row_table
+    if cached is None or cached[0] is not data.sum_rows:
+        cached = data.shared.row_table = (data.sum_rows, RowTable.build(data.sum_rows))
+    return cached[1]
 
 
 def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> ScoreColumns:
     """Every indicator for every scope in ``data.period``, as columns (one row a scope);
     ``ScoreColumns.card(i)`` builds the scorecard of the scopes shown."""
     period = data.period
-    current = _pooled(data, scopes, period)
-    previous = _pooled(data, scopes, period.previous())
+    # each scope's sums pooled over its accounts in the period's and the previous
+    # period's quarters (one row a scope)
+    current, previous = (
+        data.sums.pool_flat(members, sizes)
+        for members, sizes in _row_table(data).members(
+            [scope.account_ids for scope in scopes],
+            [[str(q) for q in p.quarters()] for p in (period, period.previous())],
+        )
+    )
     return score_scopes(
         scopes, period, current, previous, data.kpi_index, data.target_index, min_n=min_n
     )
 
 
-def _canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
+def canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
     """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
     accounts = data.accounts.values()
     if scope_type == "account":  # as resolve_scope names them, without its look-ups
@@ -368,7 +392,7 @@ def scores_of_type(
     key = (scope_type, data.period, min_n)
     found = data.shared.scores.get(key)
     if found is None:
-        scopes = _canonical_scopes(data, scope_type)
+        scopes = canonical_scopes(data, scope_type)
         rows = {scope.id: i for i, scope in enumerate(scopes)}
         found = (rows, score_many(data, scopes, min_n=min_n))
         data.shared.scores[key] = found
@@ -483,18 +507,53 @@ class QuarterActivity:
 
 
 def quarter_activity(
-    session: Session, scope_type: str, scope_id: str | None, *, min_n: int | None = None
+    session: Session,
+    scope_type: str,
+    scope_id: str | None,
+    *,
+    min_n: int | None = None,
+    since: tuple[Mapping[str, QuarterActivity], Collection[str]] | None = None,
 ) -> dict[str, QuarterActivity]:
     """Every quarter with answers, invitations or a live campaign in the scope.
 
     The answer counts come from the answer sums (one row per account and quarter), not
     from the answers. With ``min_n`` the quote turnaround's count (a histogram in the
     sums) is read only for the quarters whose other counts stay below ``min_n``, so
-    ``best_n`` is exact below ``min_n`` and at least ``min_n`` otherwise."""
-    from cpi.surveys.campaigns import LIVE_STATUSES
+    ``best_n`` is exact below ``min_n`` and at least ``min_n`` otherwise.
 
-    s = AnswerSums
+    ``since``: (an earlier result for the same scope and ``min_n``, the quarters whose
+    answers were written since it), when nothing else changed (the base generation,
+    cpi.generation): only those quarters' answers are counted again."""
     where = scope_filter(scope_type, scope_id)
+    if since is None:
+        answers = _answer_activity(session, where, min_n, None)
+        invited, surveying = _campaign_activity(session, scope_type, where)
+    else:
+        earlier, written = since
+        answers = {q: (a.responses, a.best_n) for q, a in earlier.items() if q not in written}
+        answers.update(_answer_activity(session, where, min_n, written))
+        invited = {q: a.invited for q, a in earlier.items() if a.invited}
+        surveying = {q for q, a in earlier.items() if a.surveying}
+    return {
+        quarter: QuarterActivity(
+            quarter,
+            answers.get(quarter, (0, 0))[0],
+            answers.get(quarter, (0, 0))[1],
+            int(invited.get(quarter, 0) or 0),
+            quarter in surveying,
+        )
+        for quarter in set(answers) | set(invited) | surveying
+        if "-Q" in quarter
+    }
+
+
+def _answer_activity(
+    session: Session, where: list[Any], min_n: int | None, quarters: Collection[str] | None
+) -> dict[str, tuple[int, int]]:
+    """(answers, best n) per quarter with answer sums in scope (``quarters``: those only)."""
+    s = AnswerSums
+    if quarters is not None:
+        where = [*where, s.period.in_(sorted(quarters))]
     answers = {
         quarter: (int(total or 0), max(int(n or 0) for n in counts))
         for quarter, total, *counts in session.execute(
@@ -529,6 +588,15 @@ def quarter_activity(
         for quarter, n in quote_n.items():
             total, best = answers[quarter]
             answers[quarter] = (total, max(best, n))
+    return answers
+
+
+def _campaign_activity(
+    session: Session, scope_type: str, where: list[Any]
+) -> tuple[dict[str, int], set[str]]:
+    """Invitations per quarter in scope, and the quarters with a live campaign in scope."""
+    from cpi.surveys.campaigns import LIVE_STATUSES
+
     invited = dict(
         session.execute(
             select(Campaign.period, func.count(Invitation.id))
@@ -551,18 +619,7 @@ def quarter_activity(
             | (Campaign.segment.in_(segments) & Campaign.account_id.is_(None))
             | (Campaign.segment.is_(None) & Campaign.account_id.is_(None))
         )
-    surveying = set(session.scalars(live.distinct()))
-    return {
-        quarter: QuarterActivity(
-            quarter,
-            answers.get(quarter, (0, 0))[0],
-            answers.get(quarter, (0, 0))[1],
-            int(invited.get(quarter, 0) or 0),
-            quarter in surveying,
-        )
-        for quarter in set(answers) | set(invited) | surveying
-        if "-Q" in quarter
-    }
+    return invited, set(session.scalars(live.distinct()))
 
 
 def default_quarter(activity: dict[str, QuarterActivity], *, min_n: int) -> Period | None:

@@ -8,7 +8,7 @@ answers are listed as insufficient and never ranked (the privacy rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
-from cpi.scorecards.cache import cached, data_fingerprint
+from cpi.scorecards.cache import cached, data_fingerprint, kept_by_quarter
 from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.operations import (
     AccountInfo,
+    QuarterActivity,
     default_quarter,
     periods_needed,
     quarter_activity,
@@ -191,9 +192,28 @@ def _benchmarks(
 
 def available_periods(session: Session) -> list[str]:
     """Quarters with answers or KPIs, newest first, each year after its quarters."""
-    quarters = set(session.scalars(select(AnswerSums.period).distinct()))
-    quarters |= {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
-    return _with_years(quarters)
+    answered, with_kpis = kept_by_quarter(
+        session,
+        ("available-quarters", str(session.get_bind().url)),
+        lambda: (_answered_quarters(session, None), _kpi_quarters(session)),
+        lambda before, written: (
+            (before[0] - written) | _answered_quarters(session, written),
+            before[1],  # KPIs are not a quarter's answers: a write to them moves the base
+        ),
+    )
+    return _with_years(answered | with_kpis)
+
+
+def _answered_quarters(session: Session, among: Collection[str] | None) -> set[str]:
+    """The periods with answer sums (``among``: of those only)."""
+    query = select(AnswerSums.period).distinct()
+    if among is not None:
+        query = query.where(AnswerSums.period.in_(sorted(among)))
+    return set(session.scalars(query))
+
+
+def _kpi_quarters(session: Session) -> set[str]:
+    return {p for p in session.scalars(select(KpiFigure.period).distinct()) if "-Q" in p}
 
 
 def _with_years(quarters: Iterable[str]) -> list[str]:
@@ -226,7 +246,7 @@ def period_menu(
     """The default is the latest quarter in which the scope has at least ``min_n``
     answers to one indicator; a newer quarter (fewer answers so far) or one with a
     campaign still open is "in progress", shown with its answers and response rate."""
-    activity = quarter_activity(session, scope_type, scope_id, min_n=min_n)
+    activity = scope_activity(session, scope_type, scope_id, min_n=min_n)
     default = default_quarter(activity, min_n=min_n)
     choices = []
     quarters = {p for p in available_periods(session) if "-Q" in p}  # years: added again
@@ -246,6 +266,22 @@ def period_menu(
         answers = f"{seen.responses} answer{'' if seen.responses == 1 else 's'}"
         choices.append(PeriodChoice(value, f"{value} (in progress: {answers}{rate})", True))
     return PeriodMenu(default, tuple(choices))
+
+
+def scope_activity(
+    session: Session, scope_type: str, scope_id: str | None, *, min_n: int
+) -> dict[str, QuarterActivity]:
+    """``quarter_activity``, kept in the cache with the generations it was read at: after
+    writes to some quarters' answers only (a survey answer: one), only those quarters'
+    answers are counted again."""
+    return kept_by_quarter(
+        session,
+        ("activity", str(session.get_bind().url), scope_type, scope_id, min_n),
+        lambda: quarter_activity(session, scope_type, scope_id, min_n=min_n),
+        lambda before, written: quarter_activity(
+            session, scope_type, scope_id, min_n=min_n, since=(before, written)
+        ),
+    )
 
 
 def cached_period_menu(

@@ -17,6 +17,13 @@ whole window. A write that is not about one quarter's answers (accounts, users,
 KPIs, targets, campaigns, an erasure) moves the base: every piece is computed
 afresh.
 
+A survey answer writes one account: the pieces of the current period (its load of the
+period and the one before, the rankings, a quarter's answer counts) are kept with the
+generations they were computed at and, after answers, patched for the accounts the
+change log names (``Pieces._latest``): those accounts' sums read again, the segments,
+portfolios and accounts holding them scored again. A cold request then reads a few
+rows, not the quarter.
+
 Pieces are the figures as computed, the same for every viewer: what one viewer may
 see (``Disclosure``) is applied after, per request.
 """
@@ -24,10 +31,11 @@ see (``Disclosure``) is applied after, per request.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,16 +44,21 @@ from cpi.scorecards.cache import changes_since, peek, quarter_state, quarters_fi
 from cpi.scorecards.disclosure import Atom, YearCounts
 from cpi.scorecards.operations import (
     AccountInfo,
+    ScopeNotFound,
     ScoringData,
     answer_counts_by_quarter,
+    canonical_scopes,
+    load_account_sums,
     load_scoring_data,
     periods_needed,
     resolve_scope,
     score,
-    scores_of_type,
+    score_many,
 )
 from cpi.scorecards.reports import PeriodSlices, audit_window
-from cpi.scoring import IndicatorResult, Period, Scope, Scorecard
+from cpi.scoring import IndicatorResult, Period, Scope, Scorecard, SumsColumns
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,16 +102,15 @@ class Pieces:
 
     def _load(self, quarters: Iterable[str]) -> PeriodSlices:
         """Sums covering ``quarters``: the period and the one before when that is enough
-        (a write to the current quarter), else the page's whole audit window (made once;
-        every later piece reads it)."""
+        (a write to the current quarter; kept across requests, see ``_narrow``), else the
+        page's whole audit window (made once; every later piece reads it)."""
         wanted = set(quarters)
         for covered, (_data, slices) in self._loads.items():
             if wanted <= set(covered):
                 return slices
         narrow = periods_needed(self.period)
         if wanted <= set(narrow):
-            data = load_scoring_data(self.session, self.period)
-            covered = tuple(narrow)
+            covered, slices = tuple(narrow), self._narrow(narrow)
         else:
             load, history = audit_window(self.period)
             covered = tuple(periods_needed(load, history))
@@ -107,11 +119,84 @@ class Pieces:
                 load, history = latest, len(_between(min(wanted), latest))
                 covered = tuple(periods_needed(load, history))
             data = replace(load_scoring_data(self.session, load, history=history), period=load)
-        slices = PeriodSlices(data)
-        self._loads[covered] = (data, slices)
+            slices = PeriodSlices(data)
+        self._loads[covered] = (slices.data, slices)
         if self._accounts is None:
-            self._accounts = data.accounts
+            self._accounts = slices.data.accounts
         return slices
+
+    def _narrow(self, quarters: list[str]) -> PeriodSlices:
+        """The load of the period and the one before (``quarters``), kept in the cache:
+        after writes to those quarters' answers, the last one with the sums of the
+        accounts written since read again (``_latest``)."""
+
+        def patch(slices: PeriodSlices, written: dict[int, str]) -> PeriodSlices:
+            accounts = {pk: slices.data.accounts[name] for pk, name in written.items()}
+            fresh = load_account_sums(self.session, self.period, accounts)
+            return slices.with_sums(_with_accounts(slices.data, set(written.values()), *fresh))
+
+        return self._latest(
+            ("load", str(self.period)),
+            quarters,
+            lambda: PeriodSlices(load_scoring_data(self.session, self.period)),
+            patch,
+        )
+
+    def _latest(
+        self,
+        name: Hashable,
+        quarters: list[str],
+        afresh: Callable[[], T],
+        patch: Callable[[T, dict[int, str]], T],
+    ) -> T:
+        """A piece that reads the answers of ``quarters``, kept in the cache with the
+        generations it was computed at (``quarter_state``). After writes to those
+        quarters' answers, the last one is patched for the accounts written since
+        (``patch(value, {pk: account id})``) when the change log covers every write
+        (``changes_since``); else (or when another write moved the base) computed
+        afresh."""
+        key = (name, self.url)
+        if key in self._seen:
+            return cast(T, self._seen[key])
+        states = [quarter_state(self.session, q) for q in quarters]
+        found, latest = peek(key, piece=True)
+        if found and latest[0] == states:
+            value = latest[1]
+        else:
+            changed = self._changed_since(quarters, latest[0], states) if found else None
+            if changed is None:
+                value = afresh()
+            else:
+                value = patch(latest[1], self._written(changed)) if changed else latest[1]
+            store(key, (states, value), piece=True)
+        self._seen[key] = value
+        return cast(T, value)
+
+    def _changed_since(
+        self, quarters: list[str], then: list[tuple[int, int]], now: list[tuple[int, int]]
+    ) -> set[int] | None:
+        """The account pks whose answers in ``quarters`` were written between the states
+        ``then`` and ``now`` (``quarter_state``); None when the base moved or the change
+        log does not cover every write."""
+        changed: set[int] = set()
+        for quarter, (base, value), (base_then, value_then) in zip(
+            quarters, now, then, strict=True
+        ):
+            since = changes_since(self.session, quarter, value_then, value)
+            if base != base_then or since is None:
+                return None
+            changed |= since
+        return changed
+
+    def _written(self, changed: set[int]) -> dict[int, str]:
+        """The account id of each account pk ``changed``."""
+        key = ("written", *sorted(changed))
+        if key not in self._seen:
+            rows = self.session.execute(
+                select(Account.id, Account.account_id).where(Account.id.in_(sorted(changed)))
+            )
+            self._seen[key] = {pk: account_id for pk, account_id in rows}
+        return cast(dict[int, str], self._seen[key])
 
     def _cached(self, key: Hashable, compute: Any) -> Any:
         if key in self._seen:
@@ -159,67 +244,54 @@ class Pieces:
 
     def ranking(self, kind: str, code: str) -> Mapping[str | None, RankedScope]:
         """Every scope of ``kind`` (segment, owner, account) in the period, one indicator,
-        the period's figures only (no change since the period before). Accounts are
-        scored one by one, so after a write only the accounts it touched are scored
-        again when the change log covers it (``changes_since``)."""
+        the period's figures only (no change since the period before). After answers,
+        only the scopes holding an account written since are scored again (the others'
+        sums, KPIs and targets are unchanged; ``_latest``)."""
         quarters = _quarters(self.period)
-        states = [quarter_state(self.session, q) for q in quarters]
-        key = (
-            "ranking", self.url, kind, str(self.period), code, self.min_n,
-            quarters_fingerprint(self.session, quarters),
-        )  # fmt: skip
-        latest_key = ("ranking-latest", self.url, kind, str(self.period), code, self.min_n)
 
-        def compute() -> dict[str | None, RankedScope]:
-            ranked = (
-                self._updated(latest_key, quarters, states, code) if kind == "account" else None
-            )
-            if ranked is None:
-                data = period_only(self._load(quarters)(self.period)[0])
-                ranked = _ranked(data, kind, code, self.min_n)
-            if kind == "account":
-                store(latest_key, (states, ranked), piece=True)
-            return ranked
+        def ranked(scopes: Callable[[ScoringData], list[Scope]]) -> dict[str | None, RankedScope]:
+            key = ("period-only", str(self.period))
+            if key not in self._seen:  # one for every ranking of the request
+                self._seen[key] = period_only(self._load(quarters)(self.period)[0])
+            data = self._seen[key]
+            return _ranked(data, scopes(data), code, self.min_n)
 
-        return cast(dict[str | None, RankedScope], self._cached(key, compute))
+        def patch(
+            before: dict[str | None, RankedScope], written: dict[int, str]
+        ) -> dict[str | None, RankedScope]:
+            names = list(written.values())
+            return {**before, **ranked(lambda data: _touched(data, kind, names))}
 
-    def _updated(
-        self, latest_key: Hashable, quarters: list[str], states: list[tuple[int, int]], code: str
-    ) -> dict[str | None, RankedScope] | None:
-        """The accounts ranking last computed, with the accounts written since scored
-        again; None when the change log does not cover every write since."""
-        found, latest = peek(latest_key, piece=True)
-        if not found:
-            return None
-        then, ranked = latest
-        changed: set[int] = set()
-        for quarter, (base, value), (base_then, value_then) in zip(
-            quarters, states, then, strict=True
-        ):
-            since = changes_since(self.session, quarter, value_then, value)
-            if base != base_then or since is None:
-                return None
-            changed |= since
-        if not changed:
-            return dict(ranked)
-        names = list(
-            self.session.scalars(select(Account.account_id).where(Account.id.in_(sorted(changed))))
+        return self._latest(
+            ("ranking", kind, str(self.period), code, self.min_n),
+            quarters,
+            lambda: ranked(lambda data: canonical_scopes(data, kind)),
+            patch,
         )
-        data = load_scoring_data(self.session, self.period, account_ids=names)
-        fresh = _ranked(
-            period_only(PeriodSlices(data)(self.period)[0]), "account", code, self.min_n
-        )
-        return {**ranked, **fresh}
 
     def quarter_counts(self, quarter: str) -> dict[str, dict[Atom, int]]:
-        """Answers per indicator of every account with answers in ``quarter``."""
-        key = ("counts", self.url, quarter, quarters_fingerprint(self.session, [quarter]))
+        """Answers per indicator of every account with answers in ``quarter``; after
+        answers, counted again for the accounts written since only (``_latest``)."""
 
-        def compute() -> dict[str, dict[Atom, int]]:
+        def counted(names: Iterable[str] | None) -> dict[str, dict[Atom, int]]:
             data = self._load([quarter]).data
-            return answer_counts_by_quarter(data, ((a, quarter) for a in data.accounts))
+            chosen = data.accounts if names is None else names
+            return answer_counts_by_quarter(data, ((a, quarter) for a in chosen))
 
-        return cast(dict[str, dict[Atom, int]], self._cached(key, compute))
+        def patch(
+            before: dict[str, dict[Atom, int]], written: dict[int, str]
+        ) -> dict[str, dict[Atom, int]]:
+            names = set(written.values())
+            fresh = counted(names)
+            return {
+                code: {
+                    **{atom: n for atom, n in atoms.items() if atom[0] not in names},
+                    **fresh.get(code, {}),
+                }
+                for code, atoms in before.items()
+            }
+
+        return self._latest(("counts", quarter), [quarter], lambda: counted(None), patch)
 
     def year_counts(self, year: int) -> YearCounts:
         """What the differencing audit of ``year`` reads, from the quarters' counts."""
@@ -230,13 +302,33 @@ class Pieces:
         return YearCounts(tuple(self.accounts().values()), per_code)
 
 
-def _ranked(data: ScoringData, kind: str, code: str, min_n: int) -> dict[str | None, RankedScope]:
-    rows, columns = scores_of_type(data, kind, min_n=min_n)
-    column = columns.indicator(code)
-    return {
-        key: RankedScope(len(columns.scopes[row].account_ids), column.result(row))
-        for key, row in rows.items()
-    }
+def _ranked(
+    data: ScoringData, scopes: list[Scope], code: str, min_n: int
+) -> dict[str | None, RankedScope]:
+    """The scopes' figures of one indicator, by scope id (each scope a row of its own:
+    scoring some scopes gives each the figure that scoring them all does)."""
+    column = score_many(data, scopes, min_n=min_n).indicator(code)
+    return {scope.id: RankedScope(len(scope.account_ids), column.result(row))
+            for row, scope in enumerate(scopes)}  # fmt: skip
+
+
+def _touched(data: ScoringData, kind: str, names: list[str]) -> list[Scope]:
+    """The scopes of ``kind`` that hold one of the accounts ``names``."""
+    written = [data.accounts[name] for name in names]
+    if kind == "account":
+        keys: set[str] = set(names)
+    elif kind == "segment":
+        keys = {account.segment for account in written}
+    else:
+        keys = {account.owner_email for account in written if account.owner_email}
+    scopes = {}
+    for key in sorted(keys):
+        try:
+            scope = resolve_scope(data, kind, key)
+        except ScopeNotFound:  # an owner address that does not normalise to itself
+            continue
+        scopes[scope.id] = scope
+    return list(scopes.values())
 
 
 def period_only(data: ScoringData) -> ScoringData:
@@ -248,8 +340,31 @@ def period_only(data: ScoringData) -> ScoringData:
         data,
         sums=data.sums.take([row for row, _ in kept]),
         sum_rows={key: new_row for new_row, (_, key) in enumerate(kept)},
-        shared=type(data.shared)(),  # scores kept with a load belong to that load
+        shared=data.shared.rows_only(),  # scores kept with a load belong to that load
     )
+
+
+def _with_accounts(
+    data: ScoringData,
+    names: set[str],
+    fresh: SumsColumns,
+    fresh_rows: dict[tuple[str, str], int],
+) -> ScoringData:
+    """``data`` with the sums of the accounts ``names`` read again (``fresh``, each
+    (account_id, quarter)'s row in ``fresh_rows``): their rows in ``data`` dropped, the
+    fresh ones appended. Sums pool by integer addition and sorted histograms, so the
+    order of rows changes no figure."""
+    kept = [(key, row) for key, row in data.sum_rows.items() if key[0] not in names]
+    sum_rows = {key: new_row for new_row, (key, _) in enumerate(kept)}
+    sum_rows.update({key: len(kept) + row for key, row in fresh_rows.items()})
+    old = data.sums.take([row for _, row in kept])
+    sums = SumsColumns(
+        np.concatenate((old.sums, fresh.sums)),
+        np.concatenate((old.days_offsets[:-1], fresh.days_offsets + old.days_offsets[-1])),
+        np.concatenate((old.days_values, fresh.days_values)),
+        np.concatenate((old.days_counts, fresh.days_counts)),
+    )
+    return replace(data, sums=sums, sum_rows=sum_rows, shared=data.shared.rows_only())
 
 
 def _between(first: str, last: Period) -> list[Period]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -158,6 +159,26 @@ class PeriodSlices:
     def _of(rows: Mapping[str, list[tuple[int, Any]]], wanted: set[Period]) -> list[Any]:
         chosen = [item for text, items in rows.items() if _parsed(text) in wanted for item in items]
         return [row for _index, row in sorted(chosen, key=lambda item: item[0])]
+
+    def __reduce__(self) -> tuple[type[PeriodSlices], tuple[ScoringData]]:
+        # Pickled (the shared cache, Redis) as its load alone: the slices are rebuilt.
+        return (PeriodSlices, (self.data,))
+
+    def with_sums(self, data: ScoringData) -> PeriodSlices:
+        """These slices for ``data``: the same load with other sums (answers written since),
+        its KPI and target rows the same; each period's rows and indexes are kept."""
+        slices = copy(self)
+        slices.data = data
+        slices._done = {
+            period: (
+                replace(
+                    sliced, sums=data.sums, sum_rows=data.sum_rows, shared=sliced.shared.rows_only()
+                ),
+                by_account,
+            )  # fmt: skip
+            for period, (sliced, by_account) in self._done.items()
+        }
+        return slices
 
     def __call__(self, period: Period) -> tuple[ScoringData, dict[str | None, list[KpiRow]]]:
         """The narrowed data (its period set to ``period``) and its KPI rows by account."""

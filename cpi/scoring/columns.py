@@ -14,8 +14,9 @@ histograms load as one buffer (``SumsColumns.from_packed``).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -116,10 +117,11 @@ class SumsColumns:
             raise ValueError("one packed histogram per row of sums")
         if table.size and np.abs(table).max() >= _LIMIT:
             raise ValueError("answer sums too large for the columnar scorer")
-        sizes = np.fromiter((len(b) if b else 0 for b in packed), np.int64, len(packed))
+        present = [b or b"" for b in packed] if None in packed else cast(Sequence[bytes], packed)
+        sizes = np.fromiter(map(len, present), np.int64, len(present))
         if (sizes % DAYS_RECORD.itemsize).any():
             raise ValueError("a packed histogram of a partial entry")
-        records = np.frombuffer(b"".join(b for b in packed if b), dtype=DAYS_RECORD)
+        records = np.frombuffer(b"".join(present), dtype=DAYS_RECORD)
         lengths = sizes // DAYS_RECORD.itemsize
         offsets = np.zeros(table.shape[0] + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -202,12 +204,68 @@ class SumsColumns:
         return AnswerStats(quote_days=histogram, **sums)
 
 
+@dataclass(frozen=True, eq=False)
+class RowTable:
+    """Which row of a ``SumsColumns`` holds each (account, quarter), as one array: built
+    once per load, so that pooling thousands of scopes gathers their rows with numpy
+    rather than one look-up per account and quarter.
+
+    ``rows[accounts[a], quarters[q]]`` is the row of account a in quarter q, -1 for none;
+    the last row and column (an account or quarter not in the table) are all -1."""
+
+    accounts: dict[str, int]
+    quarters: dict[str, int]
+    rows: IntArray
+
+    @classmethod
+    def build(cls, keys: Mapping[tuple[str, str], int]) -> RowTable:
+        """From {(account_id, quarter): row}."""
+        account_of = [account for account, _ in keys]
+        quarter_of = [quarter for _, quarter in keys]
+        accounts = {account: i for i, account in enumerate(dict.fromkeys(account_of))}
+        quarters = {quarter: i for i, quarter in enumerate(dict.fromkeys(quarter_of))}
+        account_at = list(map(accounts.__getitem__, account_of))
+        quarter_at = list(map(quarters.__getitem__, quarter_of))
+        rows = np.full((len(accounts) + 1, len(quarters) + 1), -1, dtype=np.int64)
+        rows[account_at, quarter_at] = np.fromiter(keys.values(), np.int64, len(keys))
+        return cls(accounts, quarters, rows)
+
+    def members(
+        self, groups: Sequence[Collection[str]], periods: Sequence[Sequence[str]]
+    ) -> list[tuple[IntArray, IntArray]]:
+        """For each list of quarters in ``periods``: the rows of each group's accounts in
+        those quarters, the groups back to back, and how many rows each group has
+        (``SumsColumns.pool_flat``'s arguments)."""
+        unknown = len(self.accounts)
+        get = self.accounts.get
+        positions = np.array([get(a, unknown) for group in groups for a in group], np.int64)
+        group_sizes = np.fromiter(map(len, groups), np.int64, len(groups))
+        group_ends = np.cumsum(group_sizes)
+        table = self.rows[positions]
+        found = []
+        for quarters in periods:
+            columns = [self.quarters.get(q, len(self.quarters)) for q in quarters]
+            rows = table[:, columns]
+            present = rows >= 0
+            per_member = np.zeros(positions.size + 1, dtype=np.int64)
+            np.cumsum(present.sum(axis=1), out=per_member[1:])
+            sizes = per_member[group_ends] - per_member[group_ends - group_sizes]
+            found.append((rows[present], sizes))
+        return found
+
+
 def _histograms(
     rows: int, entry_row: IntArray, value: FloatArray, count: IntArray
 ) -> tuple[IntArray, FloatArray, IntArray]:
     """Sorted, distinct, positive histograms per row from (row, value, count) entries."""
     keep = (count != 0) & (entry_row >= 0)
     entry_row, value, count = entry_row[keep], value[keep], count[keep]
+    dense = _dense_histograms(rows, entry_row, value, count)
+    if dense is not None:
+        entry_row, value, count = dense
+        offsets = np.zeros(rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(entry_row, minlength=rows), out=offsets[1:])
+        return offsets, value, count
     # one pooled scope (the company): by value alone, the same order
     order = np.argsort(value, kind="stable") if rows == 1 else np.lexsort((value, entry_row))
     entry_row, value, count = entry_row[order], value[order], count[order]
@@ -223,3 +281,34 @@ def _histograms(
     offsets = np.zeros(rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(entry_row, minlength=rows), out=offsets[1:])
     return offsets, value, count
+
+
+# Answers give whole days or simple fractions: as multiples of 1/16 of a day they index a
+# short array, so that pooling many histograms (the company's 2,000 accounts) is a count
+# into slots rather than a sort.
+_STEPS_PER_DAY = 16
+_DENSE_SLOTS = 1 << 16
+
+
+def _dense_histograms(
+    rows: int, entry_row: IntArray, value: FloatArray, count: IntArray
+) -> tuple[IntArray, FloatArray, IntArray] | None:
+    """``_histograms``' entries (row, day, count) by adding the counts into one slot per
+    (row, 1/16 day), when every day is such a step from 0 and the slots are few (else
+    None): the same entries, exactly (days and counts are exact in float64 here)."""
+    if value.size == 0:
+        return None
+    steps = value * _STEPS_PER_DAY  # exact: a power of two
+    top = float(steps.max())
+    slots_needed = (top + 1.0) * rows
+    if not (float(steps.min()) >= 0.0 and slots_needed <= max(_DENSE_SLOTS, 8 * value.size)):
+        return None  # (also NaN and infinite days)
+    if not (np.array_equal(steps, np.floor(steps)) and np.abs(count).sum(dtype=float) < 2.0**52):
+        return None
+    span = int(top) + 1
+    slot = entry_row * span + steps.astype(np.int64)
+    # float64 weights add integers exactly below 2**53
+    totals = np.bincount(slot, weights=count, minlength=rows * span)
+    found = np.flatnonzero(totals > 0)
+    row, step = np.divmod(found, span)
+    return row, step / _STEPS_PER_DAY, totals[found].astype(np.int64)

@@ -338,9 +338,10 @@ class KpiIndex:
         if not any((indicator.code, p) in self._raw for p in wanted):
             return values, derived
         rows = self._rows(indicator.code, period)
-        own_values = rows.account_values() if rows is not None else {}
         # an account's KPI in a quarter is its own row's, never derived
         own = not period.is_year
+        accounts = own and any(s.type == "account" for s in scopes)
+        own_values = rows.account_values() if rows is not None and accounts else {}
         get, nan = own_values.get, np.nan
         values = np.array(
             [get(s.id or "", nan) if own and s.type == "account" else nan for s in scopes],

@@ -17,6 +17,7 @@ from cpi.scoring.intervals import (
     ratio_bounds,
     ratio_of,
     t_bounds,
+    t_quantiles_975,
     wilson_bounds,
 )
 from cpi.scoring.stats import AnswerStats
@@ -66,37 +67,31 @@ def _scaled(bounds: Bounds, factor: float) -> Bounds:
     return bounds[0] * factor, bounds[1] * factor
 
 
-def _order_statistics(
-    columns: SumsColumns, k: IntArray, cumulative: IntArray | None = None
-) -> FloatArray:
-    """The k-th smallest day (1-based) of each row's histogram; NaN where k is out of range.
-    (``cumulative``: ``np.cumsum(columns.days_counts)``, when the caller has it.)"""
-    if cumulative is None:
-        cumulative = np.cumsum(columns.days_counts)
-    base = np.concatenate(([0], cumulative))[columns.days_offsets[:-1]]
-    n = columns.quote_n()
-    out = np.full(k.shape, np.nan)
-    ok = (k >= 1) & (k <= n)
+def _order_statistics(columns: SumsColumns, ranks: IntArray) -> FloatArray:
+    """The k-th smallest day (1-based) of each row's histogram, for each row of ``ranks``
+    (one row of k per statistic, a column per row of ``columns``) in one search; NaN
+    where k is out of range."""
+    cumulative = np.cumsum(columns.days_counts)
+    before = np.concatenate(([0], cumulative))  # answers before each entry
+    start = before[columns.days_offsets[:-1]]
+    n = before[columns.days_offsets[1:]] - start
+    out = np.full(ranks.shape, np.nan)
+    ok = (ranks >= 1) & (ranks <= n)
     if ok.any():
-        out[ok] = columns.days_values[np.searchsorted(cumulative, base[ok] + k[ok], side="left")]
+        wanted = (start + ranks)[ok]
+        out[ok] = columns.days_values[np.searchsorted(cumulative, wanted, side="left")]
     return out
 
 
 def _median(columns: SumsColumns) -> tuple[IntArray, FloatArray, Bounds]:
     n = columns.quote_n()
-    cumulative = np.cumsum(columns.days_counts)
-    odd = _order_statistics(columns, (n + 1) // 2, cumulative)
-    low_middle = _order_statistics(columns, n // 2, cumulative)
-    high_middle = _order_statistics(columns, n // 2 + 1, cumulative)
-    value = np.where(n % 2 == 1, odd, (low_middle + high_middle) / 2.0)
-    value = np.where(n > 0, value, np.nan)
     rank = median_ranks(n)
     has = rank >= 1
-    low = np.where(has, _order_statistics(columns, np.where(has, rank, 0), cumulative), np.nan)
-    high = np.where(
-        has, _order_statistics(columns, np.where(has, n + 1 - rank, 0), cumulative), np.nan
-    )
-    return n, value, (low, high)
+    ranks = (n + 1) // 2, n // 2, n // 2 + 1, np.where(has, rank, 0), np.where(has, n + 1 - rank, 0)
+    odd, low_middle, high_middle, low, high = _order_statistics(columns, np.stack(ranks))
+    value = np.where(n % 2 == 1, odd, (low_middle + high_middle) / 2.0)
+    value = np.where(n > 0, value, np.nan)
+    return n, value, (np.where(has, low, np.nan), np.where(has, high, np.nan))
 
 
 _COUNTS = {
@@ -107,6 +102,21 @@ _COUNTS = {
     "value_added_share": ("share_n",),
     "nps": ("nps_n",),
 }
+
+
+# the means (t intervals on n − 1 degrees of freedom) and the prefix of their sums
+_MEANS = {"value_added_calls": "calls", "ces": "ces"}
+
+
+def solve_t_quantiles(*columns: SumsColumns) -> None:
+    """Solve the t quantiles that the means' intervals over ``columns`` need (n − 1
+    degrees of freedom for each n >= 2) in one vectorised call, so that
+    ``estimate_columns`` finds them solved: a solve costs about as much for a few
+    values as for a few hundred."""
+    counts = np.concatenate(
+        [table.column(f"{prefix}_n") for table in columns for prefix in _MEANS.values()]
+    )
+    t_quantiles_975(np.unique(counts[counts >= 2]) - 1)
 
 
 def answer_counts(indicator: Indicator, columns: SumsColumns) -> IntArray:
@@ -138,8 +148,8 @@ def estimate_columns(indicator: Indicator, columns: SumsColumns) -> Estimates:
         hits = c("fcr_yes") if code == "fcr" else c("csat_top2")
         value = _percent(hits.astype(np.float64), n)
         bounds = _scaled(wilson_bounds(hits, n), 100.0)
-    elif code in ("value_added_calls", "ces"):
-        prefix = "calls" if code == "value_added_calls" else "ces"
+    elif code in _MEANS:
+        prefix = _MEANS[code]
         total = c(f"{prefix}_sum")
         value = ratio_of(total, n)
         bounds = t_bounds(n, total, c(f"{prefix}_sumsq"))

@@ -47,6 +47,8 @@ def exact(values: npt.ArrayLike) -> npt.NDArray[Any]:
 def magnitude(values: npt.ArrayLike) -> FloatArray:
     """|values| as float64 (for bounds on intermediate values; inf beyond float range)."""
     array = np.asarray(values)
+    if array.dtype.kind in "iubf":  # within float range: nothing can overflow
+        return np.abs(array.astype(np.float64))
     try:
         with np.errstate(over="ignore"):
             return np.abs(array.astype(np.float64))
@@ -60,7 +62,7 @@ def exact_columns(bound: FloatArray, *columns: npt.ArrayLike) -> list[npt.NDArra
     below 2**52 on every row, else Python ints (``exact``)."""
     arrays = [np.asarray(column) for column in columns]
     if (bound.size == 0 or bool(np.all(bound < _SAFE))) and all(map(_integers, arrays)):
-        return [array.astype(np.int64) for array in arrays]
+        return [array.astype(np.int64, copy=False) for array in arrays]
     return [exact(array) for array in arrays]
 
 

@@ -25,7 +25,7 @@ from cpi.scoring.catalogue import CATALOGUE, Better, Indicator, Unit
 from cpi.scoring.changes import Changes, change_columns
 from cpi.scoring.columns import SumsColumns
 from cpi.scoring.compare import KpiIndex, KpiRow, Scope, ScopeType, TargetIndex, TargetRow
-from cpi.scoring.estimates import Estimates, estimate_columns
+from cpi.scoring.estimates import Estimates, estimate_columns, solve_t_quantiles
 from cpi.scoring.periods import Period
 from cpi.scoring.stats import AnswerStats
 from cpi.scoring.status import (
@@ -214,12 +214,21 @@ def score_scopes(
     period = Period.parse(period)
     if not len(current) == len(previous) == len(scopes):
         raise ValueError("one row of current and previous sums per scope")
+    # A target depends on the scope's segment alone: resolved once per segment.
+    first_of_segment: dict[str | None, Scope] = {}
+    for scope in scopes:
+        first_of_segment.setdefault(scope.segment, scope)
+    segment_index = {segment: i for i, segment in enumerate(first_of_segment)}
+    segment_of = np.array([segment_index[scope.segment] for scope in scopes], dtype=np.int64)
+    segment_scopes = list(first_of_segment.values())
+    solve_t_quantiles(current, previous)
     results = []
     for indicator in CATALOGUE:
         now = estimate_columns(indicator, current)
         before = estimate_columns(indicator, previous)
         kpi, kpi_derived = kpis.columns(indicator, scopes, period)
-        target, tolerance = targets.columns(indicator, scopes, period)
+        target, tolerance = targets.columns(indicator, segment_scopes, period)
+        target, tolerance = target[segment_of], tolerance[segment_of]
         has_interval = ~np.isnan(now.ci_low) & ~np.isnan(now.ci_high)
         inside = (now.ci_low <= kpi) & (kpi <= now.ci_high)
         codes = status_columns(indicator, now.n, now.value, target, tolerance, min_n)

@@ -2,7 +2,10 @@
 
 One definition, vectorised: a scope's interval and a whole column of scopes use the
 same Newton solve (the scalar ``t_quantile_975`` is a column of length one). df may
-be fractional (Welch–Satterthwaite); it must be at least 1.
+be fractional (Welch–Satterthwaite); it must be at least 1. The solve evaluates the
+tail by the incomplete beta's continued fraction below df 40 and by the other tail's
+(3-4 times fewer iterations) from there: within 4e-14 of the oracle's quantiles
+(tests/scoring_oracle) and 1.5e-14 of scipy's over df 2-200.
 """
 
 from __future__ import annotations
@@ -17,46 +20,71 @@ FloatArray = npt.NDArray[np.float64]
 Z = 1.959963984540054  # standard normal 0.975 quantile
 ALPHA_HALF = 0.025
 LARGE_DF = 200.0
-_TINY = 1e-300
 
 
 def _lgamma(values: FloatArray) -> FloatArray:
-    return np.array([math.lgamma(v) for v in values.tolist()], dtype=np.float64)
+    return np.fromiter(map(math.lgamma, values.tolist()), np.float64, values.size)
 
 
 def _betacf(a: FloatArray, b: FloatArray, x: FloatArray) -> FloatArray:
-    """Continued fraction for the incomplete beta (modified Lentz), element-wise;
-    each element stops at its own convergence, as a scalar loop would."""
+    """Continued fraction for the incomplete beta (modified Lentz), element-wise; each
+    element stops at its own convergence, as a scalar loop would.
+
+    The arithmetic is in place (a Welch column solves thousands of t quantiles per
+    scoring), and without Lentz's guard against a vanishing denominator: where
+    ``regularized_incomplete_beta`` calls it (x below the mean of the beta
+    distribution) the denominators stay away from 0; a result that is not finite
+    raises rather than pass unnoticed."""
     result = np.empty_like(x)
     index = np.arange(x.size)
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    qab, qap = a + b, a + 1.0
     c = np.ones_like(x)
-    d = 1.0 - qab * x / qap
-    d = 1.0 / np.where(np.abs(d) > _TINY, d, _TINY)
+    d = 1.0 / (1.0 - qab * x / qap)
     h = d.copy()
+    even, odd, work = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     for m in range(1, 100_000):
         m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / np.where(np.abs(d) > _TINY, d, _TINY)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) > _TINY, c, _TINY)
-        h = h * (d * c)
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = 1.0 / np.where(np.abs(d) > _TINY, d, _TINY)
-        c = 1.0 + aa / c
-        c = np.where(np.abs(c) > _TINY, c, _TINY)
-        delta = d * c
-        h = h * delta
-        done = np.abs(delta - 1.0) < 1e-16
+        # d_2m = m (b - m) x / ((a + 2m - 1)(a + 2m))
+        np.add(a, m2, out=even)
+        np.subtract(even, 1.0, out=work)
+        work *= even
+        np.subtract(b, m, out=odd)
+        odd *= x
+        odd *= m
+        odd /= work
+        d *= odd
+        d += 1.0
+        np.divide(1.0, d, out=d)
+        np.divide(odd, c, out=c)
+        c += 1.0
+        np.multiply(d, c, out=work)
+        h *= work
+        # d_2m+1 = -(a + m)(a + b + m) x / ((a + 2m)(a + 2m + 1)), its sign folded below
+        np.add(a, m, out=odd)
+        np.add(qab, m, out=work)
+        odd *= work
+        odd *= x
+        np.add(even, 1.0, out=work)
+        work *= even
+        odd /= work
+        d *= odd
+        np.subtract(1.0, d, out=d)
+        np.divide(1.0, d, out=d)
+        np.divide(odd, c, out=c)
+        np.subtract(1.0, c, out=c)
+        np.multiply(d, c, out=work)
+        h *= work
+        done = work == 1.0  # |delta - 1| < 1e-16: delta is 1.0 to the bit
         if done.any():
             result[index[done]] = h[done]
             keep = ~done
             if not keep.any():
+                if not np.isfinite(result).all():
+                    raise ArithmeticError("incomplete beta: a vanishing denominator")
                 return result
             index = index[keep]
-            a, b, x, qab, qap, qam, c, d, h = (v[keep] for v in (a, b, x, qab, qap, qam, c, d, h))
+            a, b, x, qab, c, d, h = (v[keep] for v in (a, b, x, qab, c, d, h))
+            even, odd, work = np.empty_like(x), np.empty_like(x), np.empty_like(x)
     raise ArithmeticError("incomplete beta did not converge")  # pragma: no cover
 
 
@@ -114,6 +142,40 @@ def _t_series(df: FloatArray, terms: int = 4) -> FloatArray:
     return z + total
 
 
+# From this df on, Newton evaluates the tail through the other tail's continued fraction
+# (about 10 iterations instead of 25-40), with ln B(df/2, 1/2) from an asymptotic series.
+OTHER_TAIL_DF = 40.0
+# ln Γ(a + 1/2) − ln Γ(a) − ln(a)/2 = Σ c_k / a^k, k odd (Bernoulli polynomials at 1/2)
+_GAMMA_STEP = (-1 / 8, 1 / 192, -1 / 640, 17 / 14336, -31 / 18432, 691 / 180224)
+
+
+def _log_gamma_step(a: FloatArray) -> FloatArray:
+    """ln Γ(a + 1/2) − ln Γ(a) for a >= 20: the series to a⁻¹¹ (next term < 2e-19 there).
+    The difference of two lgamma values is off by up to 2.7e-13 at a = 20-200 (they are
+    100-600 and cancel), too much to subtract a tail of 0.95 from 1 with."""
+    inverse = 1.0 / a
+    inverse_squared = inverse * inverse
+    series = np.full_like(a, _GAMMA_STEP[-1])
+    for coefficient in _GAMMA_STEP[-2::-1]:
+        series = coefficient + inverse_squared * series
+    return 0.5 * np.log(a) + inverse * series
+
+
+def _other_tails(t: FloatArray, df: FloatArray, log_beta: FloatArray) -> FloatArray:
+    """P(T > t) = I_x(df/2, 1/2) / 2 = 1/2 − I_y(1/2, df/2) / 2, y = t²/(df + t²), for
+    df >= OTHER_TAIL_DF and t near the 97.5% point: I_y's continued fraction converges
+    in ~10 iterations (its denominators stay above 0.13 there). The subtraction
+    magnifies relative errors of I_y ~20 times, so x^a is exp(−a·log1p(t²/df)) (not
+    a·log(x), x close to 1) and ``log_beta`` is ln B(df/2, 1/2) from ``_log_gamma_step``:
+    the quantiles are within 1.2e-14 of scipy's over df 40-200 (the lgamma-based
+    ones: 3.4e-14) and within 3.8e-14 of the oracle's."""
+    half_df = df / 2.0
+    squared = t * t
+    y = squared / (df + squared)
+    front = np.exp(-half_df * np.log1p(squared / df) + 0.5 * np.log(y) - log_beta)
+    return 0.5 - front * _betacf(np.full_like(t, 0.5), half_df, y)
+
+
 def _newton(df: FloatArray) -> FloatArray:
     """t(0.975, df) for 2 < df <= LARGE_DF by Newton from the Cornish-Fisher start.
 
@@ -124,15 +186,28 @@ def _newton(df: FloatArray) -> FloatArray:
     """
     t = _t_series(df)
     half_df = df / 2.0
-    # (df + 1) / 2 is df / 2 + 0.5 to the bit (halving is exact): two lgamma columns
-    lgamma_half, lgamma_half_up = _lgamma(half_df), _lgamma(half_df + 0.5)
-    log_beta = lgamma_half + math.lgamma(0.5) - lgamma_half_up
-    log_pdf_front = lgamma_half_up - lgamma_half - 0.5 * np.log(df * math.pi)
+    other = df >= OTHER_TAIL_DF
+    near = ~other
+    # ln Γ(df/2 + 1/2) − ln Γ(df/2): lgamma below OTHER_TAIL_DF ((df + 1) / 2 is
+    # df / 2 + 0.5 to the bit: two lgamma columns), the series from there on
+    log_beta, gamma_step = np.empty_like(df), np.empty_like(df)
+    lgamma_half, lgamma_half_up = _lgamma(half_df[near]), _lgamma(half_df[near] + 0.5)
+    log_beta[near] = lgamma_half + math.lgamma(0.5) - lgamma_half_up
+    gamma_step[near] = lgamma_half_up - lgamma_half
+    gamma_step[other] = _log_gamma_step(half_df[other])
+    log_beta[other] = math.lgamma(0.5) - gamma_step[other]
+    log_pdf_front = gamma_step - 0.5 * np.log(df * math.pi)
     active = np.arange(df.size)
+    tails = np.empty_like(df)
     for _ in range(200):
-        ta, da = t[active], df[active]
+        ta, da, beta, far = t[active], df[active], log_beta[active], other[active]
         pdf = np.exp(log_pdf_front[active] - (da + 1) / 2.0 * np.log1p(ta * ta / da))
-        step = (t_upper_tails(ta, da, log_beta[active]) - ALPHA_HALF) / pdf
+        tail = tails[: active.size]
+        if far.any():
+            tail[far] = _other_tails(ta[far], da[far], beta[far])
+        if not far.all():
+            tail[~far] = t_upper_tails(ta[~far], da[~far], beta[~far])
+        step = (tail - ALPHA_HALF) / pdf
         ta = ta + step
         t[active] = ta
         active = active[~(np.abs(step) <= 1e-8 * ta)]

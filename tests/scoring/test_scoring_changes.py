@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scoring_oracle as oracle
 from scipy import stats as sps
 from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -26,6 +27,7 @@ from cpi.scoring import (
     t_quantile_975,
     welch_difference,
 )
+from cpi.scoring.intervals import t_quantiles_975
 
 Z = 1.959963984540054
 CASES = range(300)
@@ -218,6 +220,15 @@ def test_t_quantile_matches_scipy_for_fractional_df(seed: int) -> None:
     rng = np.random.default_rng(seed)
     for df in (rng.uniform(1, 2), rng.uniform(2, 10), rng.uniform(10, 400), rng.uniform(1e3, 1e6)):
         assert t_quantile_975(float(df)) == pytest.approx(sps.t.ppf(0.975, df), rel=1e-10)
+
+
+def test_t_quantile_columns_match_scipy_and_the_oracle_to_1e13() -> None:
+    # a column over both ways the solve evaluates the tail (below df 40 and from there)
+    df = np.concatenate([np.linspace(2.001, 200.0, 3000), [39.999, 40.0, 40.001, 200.0]])
+    got = t_quantiles_975(df)
+    assert np.max(np.abs(got - sps.t.ppf(0.975, df)) / got) < 1e-13
+    want = np.array([oracle.t_quantile_975(float(v)) for v in df])
+    assert np.max(np.abs(got - want) / got) < 1e-13
 
 
 def test_t_quantile_refuses_df_below_one() -> None:

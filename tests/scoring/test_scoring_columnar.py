@@ -232,6 +232,28 @@ def test_sums_columns_round_trip_and_pool() -> None:
     assert np.array_equal(pooled.quote_n(), [pooled.stats(i).quote_n for i in range(3)])
 
 
+@pytest.mark.parametrize(
+    "days",
+    [
+        (0.0, 0.5, 1.0, 2.0, 4.5, 365.0),  # steps of 1/16 day: added in slots
+        (0.1, 2.3, 7.25, 12.0),  # not: sorted
+        (0.5, 3.0, 1e6),  # too many slots: sorted
+    ],
+)
+def test_pooled_histograms_equal_the_merged_ones_whatever_the_days(days: tuple) -> None:  # type: ignore[type-arg]
+    rng = random.Random(len(days))
+    parts = [
+        AnswerStats(quote_days={d: rng.randint(1, 4) for d in rng.sample(days, rng.randint(0, 3))})
+        for _ in range(60)
+    ]
+    groups = [range(60), range(0, 60, 2), [], [7], [7, 7, 8]]
+    pooled = SumsColumns.from_stats(parts).pool(groups)
+    for row, group in enumerate(groups):
+        merged = AnswerStats.merge(parts[i] for i in group)
+        assert pooled.stats(row) == merged
+        assert list(pooled.stats(row).quote_days) == sorted(merged.quote_days)
+
+
 def test_many_scopes_at_once_equal_one_at_a_time() -> None:
     stats, *_ = synthetic(40, seed=8)
     parts = [s for by_quarter in stats.values() for s in by_quarter.values()]
