@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "DB_POOL_RECYCLE": 1800,
     # A warm PDF renderer process is replaced after this many PDFs.
     "PDF_RECYCLE_AFTER": 100,
+    # argon2 parameters of new password hashes; "CHEAPEST" only with TESTING (cpi.auth.passwords)
+    "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
 }
 
 # Where `cpi serve` records the address it serves (see core_cli.serve).

@@ -144,7 +144,7 @@ def init_app(app: Flask) -> None:
     from cpi import extensions, i18n, logs
     from cpi.admin import views as admin_views
     from cpi.api import views as api_views
-    from cpi.auth import account, login, timeouts
+    from cpi.auth import account, login, passwords, timeouts
     from cpi.auth import views as auth_views
     from cpi.campaigns import views as campaign_views
     from cpi.exports import views as export_views
@@ -165,6 +165,7 @@ def init_app(app: Flask) -> None:
     extensions.init_app(app)
     i18n.init_app(app)
     login.init_app(app)
+    passwords.init_app(app)
     timeouts.init_app(app)
     app.before_request(_relative_redirect)  # after the request id is set: logged too
     account.init_app(app)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import argon2
 import pytest
 from sqlalchemy import select
 from staff_support import OWNER_A, sign_in, small_dataset
@@ -10,6 +13,9 @@ from support import csrf_token
 from cpi import create_app
 from cpi.audit.models import AuditEvent
 from cpi.auth.models import User
+from cpi.auth.operations import authenticate, create_user
+from cpi.auth.passwords import verify_password
+from cpi.db import database
 
 
 @pytest.fixture
@@ -175,3 +181,42 @@ def test_disabled_user_cannot_sign_in(client, staff, db) -> None:  # type: ignor
     user.active = False
     db.commit()
     assert post_login(client, OWNER_A, "password-123").status_code == 401
+
+
+# --- argon2 parameters: the suite hashes with argon2-cffi's CHEAPEST profile (conftest) ---
+
+
+def test_production_hashes_use_rfc_9106_low_memory_parameters(app_config, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without PASSWORD_HASH_PROFILE (as in production) a new hash, a login and a
+    rehash of a cheap test hash all give RFC 9106's low-memory parameters."""
+    config = {k: v for k, v in app_config.items() if k != "PASSWORD_HASH_PROFILE"}
+    app = create_app(config)
+    cheap = argon2.PasswordHasher.from_parameters(argon2.profiles.CHEAPEST).hash("pass-w0rd-x")
+    with app.app_context():
+        session = database(app).session()
+        user = create_user(session, email="p@example.test", role="admin", password="pass-w0rd-1")
+        old = User(email="old@example.test", role="admin", password_hash=cheap)
+        session.add(old)
+        session.commit()
+        assert authenticate(session, "old@example.test", "pass-w0rd-x", datetime(2026, 1, 1))
+        session.commit()
+        hashes = [user.password_hash, old.password_hash]
+        session.close()
+    database(app).engine.dispose()
+    production = argon2.profiles.RFC_9106_LOW_MEMORY
+    for password_hash in hashes:
+        parameters = argon2.extract_parameters(password_hash)
+        assert parameters == production, parameters
+        assert (parameters.time_cost, parameters.memory_cost, parameters.parallelism) == (
+            3,
+            64 * 1024,
+            4,
+        )
+    assert verify_password(hashes[1], "pass-w0rd-x")
+
+
+def test_the_cheap_test_profile_is_refused_outside_tests(app_config) -> None:  # type: ignore[no-untyped-def]
+    for name, testing in (("CHEAPEST", False), ("NO-SUCH-PROFILE", True)):
+        config = {**app_config, "TESTING": testing, "PASSWORD_HASH_PROFILE": name}
+        with pytest.raises(RuntimeError, match="PASSWORD_HASH_PROFILE"):
+            create_app(config)
