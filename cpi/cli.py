@@ -134,8 +134,12 @@ class CpiGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         from sqlalchemy.exc import OperationalError
 
+        from cpi.config import ConfigError
+
         try:
             return super().invoke(ctx)
+        except ConfigError as error:  # a setting that cannot be used: its one line
+            raise click.ClickException(str(error)) from None
         except OperationalError as error:
             reason = str(error.orig or error).strip().splitlines()[0][:200]
             raise click.ClickException(

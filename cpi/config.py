@@ -5,6 +5,7 @@ Every name here is documented in ``shared/docs/interfaces.md`` and the README.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -12,6 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    """A setting that cannot be used; the message names it (the CLI prints it alone)."""
+
 
 DEFAULTS: dict[str, Any] = {
     "BASE_URL": "http://127.0.0.1:5000",
@@ -40,6 +46,11 @@ DEFAULTS: dict[str, Any] = {
     "PDF_RECYCLE_AFTER": 100,
     # argon2 parameters of new password hashes; "CHEAPEST" only with TESTING (cpi.auth.passwords)
     "PASSWORD_HASH_PROFILE": "RFC_9106_LOW_MEMORY",
+    # The garbage collector's thresholds in this process ("gen0,gen1,gen2"; empty: Python's
+    # own 700,10,10). A dashboard keeps a large cache of long-lived objects, and with
+    # Python's thresholds the collections that walk it were the slowest 5% of cold
+    # dashboard requests (benchmarks/README.md, "Cold dashboards: the garbage collector").
+    "GC_THRESHOLD": "50000,20,10",
 }
 
 # Where `cpi serve` records the address it serves (see core_cli.serve).
@@ -75,13 +86,33 @@ def load(app: Flask, overrides: dict[str, Any] | None = None) -> None:
     production = str(app.config.get("ENV", "")).lower() == "production"
     if not app.config.get("SECRET_KEY"):
         if production:
-            raise RuntimeError("CPI_SECRET_KEY must be set when CPI_ENV=production")
+            raise ConfigError("CPI_SECRET_KEY must be set when CPI_ENV=production")
         app.config["SECRET_KEY"] = _instance_secret(instance)
     if production or str(app.config["BASE_URL"]).startswith("https://"):
         # Behind TLS the session cookie travels only over HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = True
     app.config["MIN_N"] = int(app.config["MIN_N"])
     app.config["SECRET_KEY_FALLBACKS"] = secret_key_fallbacks(app.config)
+    tune_garbage_collector(str(app.config.get("GC_THRESHOLD") or ""))
+
+
+def tune_garbage_collector(setting: str) -> None:
+    """Set this process's collector thresholds from ``GC_THRESHOLD`` ("50000,20,10"),
+    or leave Python's when it is empty. Fewer young collections mean fewer promotions,
+    so the full collections that walk every cached object come far less often; cyclic
+    garbage waits for at most ``gen0`` new container objects (a few MB)."""
+    if not setting.strip():
+        return
+    try:
+        thresholds = [int(part) for part in setting.split(",")]
+    except ValueError:
+        thresholds = []
+    if len(thresholds) != 3 or not all(1 <= value <= 10_000_000 for value in thresholds):
+        raise ConfigError(
+            f"CPI_GC_THRESHOLD must be three whole numbers from 1 to 10000000, "
+            f"as in '50000,20,10', or empty (got {setting!r})"
+        )
+    gc.set_threshold(*thresholds)
 
 
 def secret_key_fallbacks(config: Any) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import gc
 import json
 import os
 import re
@@ -250,3 +251,39 @@ def test_demo_serve_port_is_where_survey_links_point(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_collector_thresholds_come_from_the_configuration(app_config: dict[str, Any]) -> None:
+    """Issue 13: a cold dashboard's slowest requests were full collections walking the
+    cache; the app raises the young generation's threshold (CPI_GC_THRESHOLD)."""
+    saved = gc.get_threshold()
+
+    def started(**settings: Any) -> tuple[int, ...]:
+        database(create_app({**app_config, **settings})).engine.dispose()
+        return gc.get_threshold()
+
+    try:
+        assert started() == (50_000, 20, 10)
+        assert started(GC_THRESHOLD="700,10,10") == (700, 10, 10)
+        gc.set_threshold(1234, 5, 6)
+        assert started(GC_THRESHOLD="") == (1234, 5, 6)  # empty: left as Python has it
+        for bad in ("50000,20", "a,b,c", "0,10,10", "1,2,3,4"):
+            with pytest.raises(RuntimeError, match="CPI_GC_THRESHOLD must be three whole"):
+                started(GC_THRESHOLD=bad)
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_a_setting_that_cannot_be_used_is_one_line_from_the_command(tmp_path: Path) -> None:
+    saved = gc.get_threshold()
+    env = {"CPI_INSTANCE_PATH": str(tmp_path / "instance"), "CPI_GC_THRESHOLD": "lots"}
+    try:
+        result = click.testing.CliRunner().invoke(cli, ["sums", "check"], env=env)
+    finally:
+        gc.set_threshold(*saved)
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        "Error: CPI_GC_THRESHOLD must be three whole numbers from 1 to 10000000, "
+        "as in '50000,20,10', or empty (got 'lots')"
+    ]
+    assert "Traceback" not in result.output

@@ -14,6 +14,8 @@ from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask
 
+from cpi.config import ConfigError
+
 PRODUCTION_PROFILE = "RFC_9106_LOW_MEMORY"
 PROFILES = {PRODUCTION_PROFILE: profiles.RFC_9106_LOW_MEMORY, "CHEAPEST": profiles.CHEAPEST}
 
@@ -26,9 +28,9 @@ def init_app(app: Flask) -> None:
     global _profile, _hasher
     name = app.config.get("PASSWORD_HASH_PROFILE") or PRODUCTION_PROFILE
     if name not in PROFILES:
-        raise RuntimeError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(PROFILES)}")
+        raise ConfigError(f"CPI_PASSWORD_HASH_PROFILE must be one of {', '.join(PROFILES)}")
     if name != PRODUCTION_PROFILE and not app.config.get("TESTING"):
-        raise RuntimeError(f"PASSWORD_HASH_PROFILE={name} is for the test suite (TESTING) only")
+        raise ConfigError(f"CPI_PASSWORD_HASH_PROFILE={name} is for the test suite (TESTING) only")
     _profile, _hasher = name, PasswordHasher.from_parameters(PROFILES[name])
 
 
