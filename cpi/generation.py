@@ -109,16 +109,12 @@ def quarter_generations(rows: dict[int, int], quarters: Iterable[str]) -> tuple[
     return tuple(values)
 
 
-def bump(session: Session, row_id: int = ROW_ID) -> None:
-    """Move a generation on, in the session's transaction (the writers need not call
-    this: the session events below do; for code that writes outside the ORM)."""
-    bump_rows(session, [row_id])
-
-
 def bump_rows(session: Session, row_ids: Iterable[int]) -> dict[int, int]:
     """Move these generations on, in the session's transaction: one ``UPDATE ...
-    RETURNING`` for the rows that exist (a submit moves three), an upsert for any that
-    does not yet. Returns each row's new value (the rows stay locked until commit)."""
+    RETURNING`` for the rows that exist (a submit moves two: global and its quarter), an
+    upsert for any that does not yet. Returns each row's new value (the rows stay locked
+    until commit). The writers need not call this: the session events below do; it is for
+    code that writes outside the ORM."""
     ids = sorted(set(row_ids))
     connection = session.connection()
     moved = {

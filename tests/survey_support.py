@@ -63,6 +63,13 @@ def tokens_by_email(app: Flask) -> dict[str, str]:
     return found
 
 
+def invite(app: Flask, runner: Any, write_csv: Any) -> dict[str, str]:
+    """A campaign created and sent: each invited contact's token by email address."""
+    result = runner.invoke("send", str(setup_campaign(runner, write_csv)))
+    assert result.exit_code == 0, result.output
+    return tokens_by_email(app)
+
+
 def open_form(client: Any, token: str) -> str:
     response = client.get(f"/s/{token}")
     assert response.status_code == 200, response.status_code

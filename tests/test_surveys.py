@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from survey_support import (
     GOOD_ANSWERS,
+    invite,
     is_checked,
     open_form,
     outbox_messages,
@@ -341,9 +342,7 @@ def test_a_submit_is_one_connection_and_one_transaction(
 
     from cpi.db import database
 
-    campaign_id = setup_campaign(runner, write_csv)
-    runner.invoke("send", str(campaign_id))
-    tokens = tokens_by_email(app)
+    tokens = invite(app, runner, write_csv)
     csrf = open_form(client, tokens["bob@acme.test"])
     engine = database(app).engine
     seen: list[str] = []
@@ -387,9 +386,7 @@ def test_a_submit_runs_one_statement_per_step(
     from cpi import generation
     from cpi.db import database
 
-    campaign_id = setup_campaign(runner, write_csv)
-    runner.invoke("send", str(campaign_id))
-    tokens = tokens_by_email(app)
+    tokens = invite(app, runner, write_csv)
     csrf = open_form(client, tokens["bob@acme.test"])
     engine = database(app).engine
     statements: list[str] = []
@@ -437,9 +434,7 @@ def test_a_survey_answer_moves_the_data_generation(
     must still see it (issue 13 item 3: invalidated by the writes)."""
     from cpi import generation
 
-    campaign_id = setup_campaign(runner, write_csv)
-    runner.invoke("send", str(campaign_id))
-    tokens = tokens_by_email(app)
+    tokens = invite(app, runner, write_csv)
     csrf = open_form(client, tokens["bob@acme.test"])
     before = generation.current(db)
     db.rollback()
