@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from typing import Any
 
 import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account, Contact
@@ -234,6 +235,26 @@ def test_duplicates_across_batches_name_the_first_line(app: Flask, accounts: Ses
     accounts.rollback()
 
 
+def test_a_repeat_inside_a_later_batch_names_the_first_line_in_the_file(
+    app: Flask, accounts: Session
+) -> None:
+    # Found by Hypothesis: lines 4 and 5 (one batch, checked row by row) repeat line 3
+    # (the batch before). Both name line 3, as the row-by-row checks do; none is written.
+    row = dict(zip(HEADER, ["ACC-1", "a@x.example", "2026-Q1", "", "yes", "3", "2", "1",
+                            "4", "9", "6", ""], strict=True))  # fmt: skip
+    other = {**row, "period": "2026-Q2"}
+    data = csv_bytes([other, row, row, row])
+    expected = row_by_row(accounts, data)[0]
+    accounts.rollback()
+    assert expected == ["line 4: row: duplicate of line 3", "line 5: row: duplicate of line 3"]
+    for batch_rows in (1, 2, 3, 4):
+        with pytest.raises(ImportFailed) as failure:
+            import_csv(accounts, "responses", io.BytesIO(data), batch_rows=batch_rows)
+        assert failure.value.errors == expected, batch_rows
+        accounts.rollback()
+        assert stored_rows(accounts) == set()
+
+
 def test_the_error_list_is_capped_and_the_total_counts_all(app: Flask, accounts: Session) -> None:
     row = dict(zip(HEADER, ["ACC-1", "a@x.example", "2026-Q1", "", "yes", "3", "2", "1",
                             "4", "9", "6", ""], strict=True))  # fmt: skip
@@ -246,3 +267,38 @@ def test_the_error_list_is_capped_and_the_total_counts_all(app: Flask, accounts:
     assert failure.value.errors[0] == "line 3: fcr: must be yes, no or na"
     assert failure.value.errors[700] == "line 703: row: duplicate of line 2"
     accounts.rollback()
+
+
+PG_URL = os.environ.get("CPI_TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL only: its batches are merged in a thread")
+def test_an_error_in_a_batch_merged_meanwhile_fails_the_import_and_keeps_nothing(
+    app: Flask, accounts: Session
+) -> None:
+    # The server refuses one row of the second batch (a trigger, dropped by the rollback):
+    # its merge runs while the import reads on; the error still ends the import, and the
+    # connection stays usable for the rollback and what follows.
+    psycopg = pytest.importorskip("psycopg")
+    accounts.execute(text(
+        "CREATE FUNCTION cpi_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "RAISE EXCEPTION 'refused by the test'; END $$; "
+        "CREATE TRIGGER cpi_test_refuse BEFORE INSERT ON responses FOR EACH ROW "
+        "WHEN (NEW.comment = 'refuse me') EXECUTE FUNCTION cpi_test_refuse()"
+    ))  # fmt: skip
+    row = dict(zip(HEADER, ["ACC-1", "a@x.example", "2026-Q1", "", "yes", "3", "2", "1",
+                            "4", "9", "6", ""], strict=True))  # fmt: skip
+    rows = [{**row, "period": period} for period in ("2025-Q3", "2025-Q4", "2026-Q1")]
+    rows.append({**row, "period": "2026-Q2", "comment": "refuse me"})
+    with pytest.raises(psycopg.errors.RaiseException) as failure:
+        import_csv(accounts, "responses", io.BytesIO(csv_bytes(rows)), batch_rows=2)
+    assert "refused by the test" in str(failure.value)
+    accounts.rollback()
+    assert stored_rows(accounts) == set()
+    # the reader failing while a batch's merge is running: the reader's error is told
+    broken = csv_bytes(rows[:3]) + b"ACC-1,a@x.example,2026-Q2,,yes,3,2,1,4,9,6,\xff\n"
+    with pytest.raises(ImportFailed) as failed:
+        import_csv(accounts, "responses", io.BytesIO(broken), batch_rows=2)
+    assert "line 5" in " ".join(failed.value.errors)
+    accounts.rollback()
+    assert stored_rows(accounts) == set()

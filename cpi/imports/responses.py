@@ -3,21 +3,27 @@
 A batch's cells are checked a column at a time: each distinct cell of a column is
 parsed once by the same rules as a single row (``validate_answers``, the field
 parsers) and the rest are dictionary look-ups. A batch with any problem at all
-(a bad cell, a blank or short row, a duplicate) is checked again row by row by
+(a bad cell, a blank or short row) is checked again row by row by
 ``parse_responses``, the one definition of a valid row, which names every problem;
 so the errors are the row-by-row import's, line for line.
 
 Rows go in as tuples (SQLite: one prepared upsert; PostgreSQL: ``COPY`` into a
 temporary table and one ``INSERT ... SELECT ... ON CONFLICT``), in the caller's
-transaction. Duplicates across batches are found at the end from one integer per
-row (contact and quarter), 12 bytes a row. The answer sums of the accounts and
-quarters the file touched are then recomputed from the answers, with the queries
-of ``cpi sums check``.
+transaction. On PostgreSQL the server's ``INSERT ... SELECT`` of a batch runs while
+this process reads and checks the next one: the statement is waited for in a thread
+(the driver waits without holding the GIL), and joined before the connection is used
+again, so the connection still runs one statement at a time.
+
+Duplicates are found at the end, across the whole file, from one integer per row
+(contact and quarter), 12 bytes a row; a batch holding one is not written. The answer
+sums of the accounts and quarters the file touched are then recomputed from the
+answers, with the queries of ``cpi sums check``.
 """
 
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -109,6 +115,15 @@ class _Columns:
     answers: dict[str, list[Any]]  # ANSWER_COLUMNS -> values
 
 
+class _NothingSeen(dict[str, int]):
+    """``Context.seen`` for rows checked one by one in a batch: it remembers no row, so
+    ``parse_responses`` finds no duplicate; ``ResponsesImport.finish`` finds them all
+    from the keys of every batch and names the first line in the file."""
+
+    def setdefault(self, key: str, line: int) -> int:  # type: ignore[override]
+        return line
+
+
 @dataclass
 class _Errors:
     listed: list[tuple[int, str]] = field(default_factory=list)
@@ -139,7 +154,9 @@ class ResponsesImport:
         self.touched: set[tuple[int, str]] = set()
         self.errors = _Errors()
         self.rows = 0
+        self.repeated = False  # a row repeats another: the import will fail
         self.staging = False
+        self._merging: _Statement | None = None  # PostgreSQL: a batch's merge, running
         table = Response.__table__
         self.processors = {
             name: processor
@@ -153,22 +170,26 @@ class ResponsesImport:
         columns = self._checked(batch)
         contact_ids = None if columns is None else self._contact_ids(columns, check=True)
         if columns is not None and contact_ids is not None:
-            keys = self._keys(contact_ids, columns.periods)
-            if len(np.unique(keys)) == len(keys):
-                self.rows += len(batch.rows)
-                self._accept(columns, contact_ids, keys)
-                return
-        # Some problem: row by row, which names each one (a duplicate in the batch too).
+            self.rows += len(batch.rows)
+            self._accept(columns, contact_ids)
+            return
+        # Some problem: row by row, which names each one.
         columns = self._checked_row_by_row(batch)
         contact_ids = self._contact_ids(columns, check=False)
         assert contact_ids is not None
-        self._accept(columns, contact_ids, self._keys(contact_ids, columns.periods))
+        self._accept(columns, contact_ids)
 
-    def _accept(self, columns: _Columns, contact_ids: list[int], keys: Any) -> None:
+    def _accept(self, columns: _Columns, contact_ids: list[int]) -> None:
+        """Keep the rows' keys for ``finish``; write them while the import can succeed.
+        A row repeating another (in this batch or an earlier one) is found and named by
+        ``finish``, with the first line in the file; a batch holding one is not written
+        (one statement may not write a row twice), nor any batch after it."""
         if not columns.lines:
             return
+        keys = self._keys(contact_ids, columns.periods)
         self.keys.append((keys, np.array(columns.lines, dtype=np.int64)))
-        if not self.errors.total:
+        self.repeated = self.repeated or len(np.unique(keys)) < len(keys)
+        if not self.errors.total and not self.repeated:
             self._write(columns, contact_ids)
 
     def _checked(self, batch: Batch) -> _Columns | None:
@@ -207,7 +228,8 @@ class ResponsesImport:
     def _checked_row_by_row(self, batch: Batch) -> _Columns:
         """Every row through ``parse_responses``: the valid ones as columns, the
         problems of the others listed."""
-        self.context.seen = {}  # duplicates within the batch; across batches: ``finish``
+        # duplicates are found by ``finish`` over the whole file, not here
+        self.context.seen = _NothingSeen()
         records, lines = [], []
         for line, cells in zip(batch.lines, batch.rows, strict=True):
             row = row_cells(cells, batch.names)
@@ -293,6 +315,7 @@ class ResponsesImport:
                 wanted = list(zip(columns.account_pks, columns.emails, strict=True))
                 missing = {(pk, valid[email]) for pk, email in missing} - known.keys()
         if missing:
+            self.wait()
             insert = dialect_insert(self.dialect.name)
             self.connection.execute(
                 insert(Contact).on_conflict_do_nothing(index_elements=["account_id", "email"]),
@@ -304,8 +327,6 @@ class ResponsesImport:
 
     def _write(self, columns: _Columns, contact_ids: list[int]) -> None:
         touched = set(zip(columns.account_pks, columns.periods, strict=True))
-        # PostgreSQL: the sums rows first, so no submit changes these answers meanwhile.
-        sums.lock(self.session, touched)
         self.touched |= touched
         count = len(columns.lines)
         values = {
@@ -325,6 +346,9 @@ class ResponsesImport:
             elif column.count(None) != count:
                 values[name] = [None if v is None else process(v) for v in column]
         rows = list(zip(*(values[name] for name in RESPONSE_COLUMNS), strict=True))
+        self.wait()
+        # PostgreSQL: the sums rows first, so no submit changes these answers meanwhile.
+        sums.lock(self.session, touched)
         if self.dialect.name == "postgresql":
             self._copy(rows)
         else:
@@ -339,8 +363,36 @@ class ResponsesImport:
             with cursor.copy(_PG_COPY) as copy:
                 for row in rows:
                     copy.write_row(row)
-            cursor.execute(_PG_MERGE)
-            cursor.execute("TRUNCATE cpi_import_responses")
+        self._merging = _Statement(dbapi_connection, _PG_MERGE_BATCH)
+
+    def wait(self, *, failed: bool = False) -> None:
+        """Wait for the batch's merge still running, if any, and raise its error (not
+        when the import has already ``failed``: the caller's error is the one to tell)."""
+        merging, self._merging = self._merging, None
+        if merging is not None:
+            merging.join()
+            if merging.error is not None and not failed:
+                raise merging.error
+
+
+class _Statement:
+    """A statement run on a DBAPI connection in a thread of its own, its error kept
+    for the caller, who uses the connection again only after ``join``."""
+
+    def __init__(self, connection: Any, sql: str) -> None:
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(connection, sql), daemon=True)
+        self.thread.start()
+
+    def _run(self, connection: Any, sql: str) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+        except BaseException as error:  # noqa: BLE001 - the caller raises it after join()
+            self.error = error
+
+    def join(self) -> None:
+        self.thread.join()
 
 
 def _optional(parse: Callable[..., Any], name: str, cells: dict[str, list[str]]) -> list[Any]:
@@ -377,10 +429,15 @@ def import_responses(
     """Import a responses file; raises ImportFailed listing every problem."""
     before = session.scalar(select(func.count()).select_from(Response)) or 0
     work = ResponsesImport(session, context)
-    for batch in read_batches(raw, COLUMNS["responses"], batch_rows):
-        work.add(batch)
-        if progress is not None:
-            progress(work.rows)
+    try:
+        for batch in read_batches(raw, COLUMNS["responses"], batch_rows):
+            work.add(batch)
+            if progress is not None:
+                progress(work.rows)
+    except BaseException:  # no statement left running when the caller rolls back
+        work.wait(failed=True)
+        raise
+    work.wait()
     work.finish()
     session.flush()
     after = session.scalar(select(func.count()).select_from(Response)) or 0
@@ -407,3 +464,5 @@ _PG_MERGE = (
     f"INSERT INTO responses ({_COLUMNS}) SELECT {_COLUMNS} FROM cpi_import_responses "  # noqa: S608
     + _UPSERT_TAIL
 )
+# the batch's merge, then the staging table emptied for the next batch (one round trip)
+_PG_MERGE_BATCH = f"{_PG_MERGE}; TRUNCATE cpi_import_responses"
