@@ -39,13 +39,12 @@ from cpi.scorecards.qbr.operations import hidden_by_account
 from cpi.scorecards.rendering import logo_path, pdf_filename, pdf_html
 from cpi.scorecards.reports import (
     PDF_COMMENTS,
-    TREND_QUARTERS,
     Report,
-    audit_window,
     owner_names,
     report_from_data,
     scope_comments,
 )
+from cpi.scorecards.slices import TREND_QUARTERS, audit_window
 from cpi.scoring import Period
 
 # Pages built ahead of the renderers (beyond two per renderer): they keep the renderers

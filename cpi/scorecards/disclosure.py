@@ -32,6 +32,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -148,6 +149,13 @@ class AtomTable:
             if row is not None and column is not None and n > 0:
                 counts[row, column] = n
         return counts
+
+
+@lru_cache(maxsize=16)
+def atom_table(accounts: tuple[str, ...], quarters: tuple[str, ...]) -> AtomTable:
+    """The table of these accounts and quarters, built once: it depends on nothing else,
+    and a request after answers audits the same accounts again."""
+    return AtomTable(accounts, quarters)
 
 
 @dataclass(frozen=True)
@@ -350,7 +358,7 @@ class YearCounts:
             quarters = [str(q) for q in Period(year).quarters()]
             names = {a.account_id for a in self.accounts}
             names.update(a for atoms in self.per_code.values() for a, _ in atoms)
-            table = AtomTable(names, quarters)
+            table = atom_table(tuple(sorted(names)), tuple(quarters))
             self._tables[year] = (table, {c: table.matrix(a) for c, a in self.per_code.items()})
         return self._tables[year]
 

@@ -26,17 +26,15 @@ from cpi.scorecards.operations import (
     periods_needed,
     quarter_activity,
 )
-from cpi.scorecards.pieces import AccountsOnly, Pieces
+from cpi.scorecards.pieces import Pieces
 from cpi.scorecards.reports import (
-    TREND_QUARTERS,
-    Benchmark,
     Report,
-    benchmark_as_seen,
-    benchmark_scopes,
+    benchmarks,
     owner_names,
     report_from_cards,
     scope_comments,
 )
+from cpi.scorecards.slices import TREND_QUARTERS
 from cpi.scoring import (
     CATALOGUE,
     INDICATORS_BY_CODE,
@@ -149,7 +147,7 @@ def build_overview(
         comments=comments.shown, comments_total=comments.total,
         comments_withheld=comments.withheld,
     )  # fmt: skip
-    report = replace(report, benchmarks=_benchmarks(pieces, scope, period, disclosure))
+    report = replace(report, benchmarks=benchmarks(pieces, scope, period, disclosure))
     members = sorted((accounts[a] for a in scope.account_ids), key=lambda a: a.account_id)
     rankings = []
     if scope.type == "company" and visible is None:
@@ -176,18 +174,6 @@ def build_overview(
     ]  # fmt: skip
     rankings.append(rank("account", "Accounts", account_rows))
     return Overview(report=report, indicator=indicator, rankings=tuple(rankings))
-
-
-def _benchmarks(
-    pieces: Pieces, scope: Scope, period: Period, disclosure: Disclosure
-) -> tuple[Benchmark, ...]:
-    """``reports.benchmarks`` from the pieces: the segment and company figures beside a
-    scope's own, as the viewer may see them."""
-    shown = []
-    holder = AccountsOnly(pieces.accounts())
-    for label, wider in benchmark_scopes(holder, scope):  # type: ignore[arg-type]
-        shown.append(benchmark_as_seen(label, pieces.card(wider, period), disclosure))
-    return tuple(shown)
 
 
 def available_periods(session: Session) -> list[str]:

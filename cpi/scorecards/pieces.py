@@ -55,7 +55,7 @@ from cpi.scorecards.operations import (
     score,
     score_many,
 )
-from cpi.scorecards.reports import PeriodSlices, audit_window
+from cpi.scorecards.slices import PeriodSlices, audit_window
 from cpi.scoring import IndicatorResult, Period, Scope, Scorecard, SumsColumns
 
 T = TypeVar("T")

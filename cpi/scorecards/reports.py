@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
-from copy import copy
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,22 +21,22 @@ from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
 from cpi.scorecards.cache import changes_since, peek, quarter_state, store
 from cpi.scorecards.charts import Chart, trend_charts
-from cpi.scorecards.disclosure import Disclosure, Lazy, Universe
+from cpi.scorecards.disclosure import Disclosure, Universe
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
     AccountInfo,
     ScoringData,
     history_quarters,
     load_scoring_data,
-    periods_needed,
     resolve_scope,
     score,
 )
-from cpi.scoring import KpiRow, Period, Scope, Scorecard, TargetRow
+from cpi.scorecards.pieces import AccountsOnly, Pieces
+from cpi.scorecards.slices import TREND_QUARTERS, PeriodSlices
+from cpi.scoring import KpiRow, Period, Scope, Scorecard
 from cpi.surveys.models import Response
 from cpi.surveys.sums_models import AnswerSums
 
-TREND_QUARTERS = 8
 # Comments are capped (count and length): a page or PDF never grows without bound.
 PAGE_COMMENTS = 50
 PDF_COMMENTS = 6
@@ -137,71 +136,6 @@ def score_at(
         generated_at=generated_at,
     )
     return disclosure.card(card) if disclosure is not None else card
-
-
-class PeriodSlices:
-    """``data`` narrowed to what scoring one period reads: the KPI and target rows of the
-    period and of its quarters (the rows ``score`` keeps), indexed by period once, in
-    their original order. A page scoring a dozen periods then never re-reads every
-    KPI row of every quarter loaded for each of them."""
-
-    def __init__(self, data: ScoringData) -> None:
-        self.data = data
-        self._kpis: dict[str, list[tuple[int, KpiRow]]] = defaultdict(list)
-        for index, row in enumerate(data.kpi_rows):
-            self._kpis[row.period].append((index, row))
-        self._targets: dict[str, list[tuple[int, TargetRow]]] = defaultdict(list)
-        for index, target in enumerate(data.target_rows):
-            self._targets[target.period].append((index, target))
-        self._done: dict[Period, tuple[ScoringData, dict[str | None, list[KpiRow]]]] = {}
-
-    @staticmethod
-    def _of(rows: Mapping[str, list[tuple[int, Any]]], wanted: set[Period]) -> list[Any]:
-        chosen = [item for text, items in rows.items() if _parsed(text) in wanted for item in items]
-        return [row for _index, row in sorted(chosen, key=lambda item: item[0])]
-
-    def __reduce__(self) -> tuple[type[PeriodSlices], tuple[ScoringData]]:
-        # Pickled (the shared cache, Redis) as its load alone: the slices are rebuilt.
-        return (PeriodSlices, (self.data,))
-
-    def with_sums(self, data: ScoringData) -> PeriodSlices:
-        """These slices for ``data``: the same load with other sums (answers written since),
-        its KPI and target rows the same; each period's rows and indexes are kept."""
-        slices = copy(self)
-        slices.data = data
-        slices._done = {
-            period: (
-                replace(
-                    sliced, sums=data.sums, sum_rows=data.sum_rows, shared=sliced.shared.rows_only()
-                ),
-                by_account,
-            )  # fmt: skip
-            for period, (sliced, by_account) in self._done.items()
-        }
-        return slices
-
-    def __call__(self, period: Period) -> tuple[ScoringData, dict[str | None, list[KpiRow]]]:
-        """The narrowed data (its period set to ``period``) and its KPI rows by account."""
-        if period not in self._done:
-            wanted = {period, *period.quarters()}
-            # Its own shared state: the KPI and target indexes a load keeps are built from
-            # the rows of the first copy scored, which here holds one period's rows only.
-            data = replace(
-                self.data,
-                period=period,
-                kpi_rows=self._of(self._kpis, wanted),
-                target_rows=self._of(self._targets, wanted),
-                shared=type(self.data.shared)(),
-            )
-            self._done[period] = (data, data.kpis_by_account())
-        return self._done[period]
-
-
-def _parsed(text: str) -> Period | None:
-    try:
-        return Period.parse(text)
-    except ValueError:
-        return None
 
 
 def scope_title(scope: Scope, owner_names: Mapping[str, str]) -> tuple[str, str]:
@@ -461,21 +395,17 @@ def benchmark_scopes(data: ScoringData, scope: Scope) -> list[tuple[str, Scope]]
 
 
 def benchmarks(
-    data: ScoringData,
-    scope: Scope,
-    *,
-    min_n: int,
-    disclosure: Disclosure | None = None,
+    pieces: Pieces, scope: Scope, period: Period, disclosure: Disclosure | None
 ) -> tuple[Benchmark, ...]:
-    """Segment and company figures beside a scope's own, for the period of ``data``,
-    as the viewer may see them (``disclosure``; SECURITY.md, "Differencing"): a figure
-    that with the viewer's own would reveal other accounts' few answers is withheld."""
-    by_account = data.kpis_by_account()
-    shown = []
-    for label, wider in benchmark_scopes(data, scope):
-        card = score(data, wider, min_n=min_n, by_account=by_account)
-        shown.append(benchmark_as_seen(label, card, disclosure))
-    return tuple(shown)
+    """Segment and company figures beside a scope's own, for ``period``, as the viewer may
+    see them (``disclosure``; SECURITY.md, "Differencing"): a figure that with the
+    viewer's own would reveal other accounts' few answers is withheld. From the pieces
+    (cpi.scorecards.pieces): after answers, only what they changed is scored again."""
+    holder = cast(ScoringData, AccountsOnly(pieces.accounts()))
+    return tuple(
+        benchmark_as_seen(label, pieces.card(wider, period), disclosure)
+        for label, wider in benchmark_scopes(holder, scope)
+    )
 
 
 def benchmark_as_seen(label: str, card: Scorecard, disclosure: Disclosure | None) -> Benchmark:
@@ -487,19 +417,6 @@ def benchmark_as_seen(label: str, card: Scorecard, disclosure: Disclosure | None
         if r.status == "insufficient" and computed.status != "insufficient"
     )
     return Benchmark(label, seen, withheld)
-
-
-def audit_window(period: Period) -> tuple[Period, int]:
-    """What to load (a period and its ``history``, see ``periods_needed``) so that the
-    page's quarters and every quarter of the years they fall in are covered: the audit
-    of each year the page shows then reads the same sums (one load per page). A
-    quarter's data is loaded up to its year's last quarter (KPIs of the quarters only:
-    a quarter's page reads no year rows)."""
-    load = period if period.is_year else Period(period.year, 4)
-    oldest = history_quarters(period, TREND_QUARTERS)[0]
-    last = load.quarters()[-1]
-    start = Period(oldest.previous().year, 1)  # the oldest quarter is compared with the one before
-    return load, (last.year - start.year) * 4 + (last.quarter or 4) - (start.quarter or 1)
 
 
 def build_report(
@@ -521,27 +438,18 @@ def build_report(
     fewer answers are left out (``min_n`` for everyone but administrators).
     ``with_benchmarks``: add the segment and company figures beside the scope's own.
     """
+    when = Period.parse(period)
     only = [scope_id or ""] if scope_type == "account" else None
-    data = load_scoring_data(session, period, history=TREND_QUARTERS - 1, account_ids=only)
+    data = load_scoring_data(session, when, history=TREND_QUARTERS - 1, account_ids=only)
     scope = resolve_scope(data, scope_type, scope_id)
     in_scope = None if scope.type == "company" else scope.account_ids
     comments = scope_comments(
-        session, in_scope, period, limit=comment_limit, min_answers=comment_min_answers
+        session, in_scope, when, limit=comment_limit, min_answers=comment_min_answers
     )
-    disclosure = Disclosure(session, viewer, min_n)
-    window: Lazy | None = None
-    if viewer is not None:
-        # Every account over the years the report shows, loaded once if a year's audit is
-        # not cached: the differencing audit of each year and the benchmarks read it.
-        load, history = audit_window(Period.parse(period))
-        window = Lazy(
-            lambda: replace(
-                load_scoring_data(session, load, history=history), period=Period.parse(period)
-            )
-        )
-        disclosure = Disclosure(
-            session, viewer, min_n, data=window, quarters=periods_needed(load, history)
-        )
+    # What every viewer's page shares (the audit's answer counts, the segment and company
+    # figures), kept in the cache and patched after answers, as the dashboards read them.
+    pieces = Pieces(session, when, min_n=min_n)
+    disclosure = Disclosure(session, viewer, min_n, counts=pieces.year_counts)
     report = report_from_data(
         data,
         scope,
@@ -552,16 +460,11 @@ def build_report(
         owner_names=owner_names(session),
         disclosure=disclosure,
     )
-    custom = custom_figures(session, scope_type, scope_id, period, min_n=min_n)
+    custom = custom_figures(session, scope_type, scope_id, when, min_n=min_n)
     report = replace(report, custom_questions=tuple(custom))
     if not with_benchmarks:
         return report
-    if window is not None and window.value is not None:
-        wide = PeriodSlices(window.value)(window.value.period)[0]
-    else:
-        wide = load_scoring_data(session, period)
-    wide_scope = resolve_scope(wide, scope_type, scope_id)
-    wider = benchmarks(wide, wide_scope, min_n=min_n, disclosure=disclosure)
+    wider = benchmarks(pieces, pieces.scope(scope_type, scope_id), when, disclosure)
     return replace(report, benchmarks=wider)
 
 

@@ -23,7 +23,6 @@ from cpi.scorecards.qbr import operations
 from cpi.scorecards.qbr.edition import CustomerEdition, LocalChart, PrintedComment
 from cpi.scorecards.rendering import logo_path, page_size, report_pdf
 from cpi.scorecards.reports import (
-    TREND_QUARTERS,
     Comment,
     Report,
     build_report,
@@ -32,6 +31,7 @@ from cpi.scorecards.reports import (
     score_at,
     trim_leading_empty,
 )
+from cpi.scorecards.slices import TREND_QUARTERS
 from cpi.scoring import Period, Scorecard
 
 CUSTOMER_LOGO_FILE = "customer-logo.png"
