@@ -22,7 +22,13 @@ from cpi.accounts.models import Account
 from cpi.db import database
 from cpi.scorecards import cache
 from cpi.scorecards.disclosure import Universe
-from cpi.scorecards.operations import QuarterActivity, quarter_activity, resolve_scope, score
+from cpi.scorecards.operations import (
+    QuarterActivity,
+    load_scoring_data,
+    quarter_activity,
+    resolve_scope,
+    score,
+)
 from cpi.scorecards.overview import Overview, cached_overview, scope_activity
 from cpi.scorecards.pieces import Pieces
 from cpi.scorecards.reports import build_report
@@ -293,3 +299,47 @@ def test_a_kept_load_travels_through_the_shared_cache_as_its_rows(
     assert replace(score(again(period)[0], company, min_n=5), generated_at=None) == replace(
         expected, generated_at=None
     )
+
+
+def account_pages(app: Any, db: Any, *, fresh: bool = False) -> list[Any]:
+    """ACC-1's page report, as company-wide staff and as its manager see it (from whatever
+    the cache holds, or afresh), without the moments its scorecards were computed at."""
+    db.rollback()
+    if fresh:
+        cache.clear()
+    min_n = int(app.config["MIN_N"])
+    pages = []
+    with app.app_context():
+        for viewer in (Universe(), Universe(OWNER_A)):
+            report = build_report(db, "account", "ACC-1", "2026-Q3", min_n=min_n, viewer=viewer,
+                                  comment_min_answers=min_n, with_benchmarks=True)  # fmt: skip
+            pages.append(plain(Overview(report=report, indicator=None, rankings=())).report)  # type: ignore[arg-type]
+    return pages
+
+
+def test_an_account_page_after_answers_reads_only_the_accounts_written(
+    app: Any, runner: Any, write_csv: Any, client: Any, db: Any
+) -> None:
+    """The account page's audit counts and its segment and company figures come from the
+    dashboard's pieces: after answers to another account, a cold page reads that
+    account's sums only, and equals the page computed afresh."""
+    small_dataset(runner, write_csv)
+    campaign_id = setup_campaign(runner, write_csv)
+    assert runner.invoke("send", str(campaign_id)).exit_code == 0
+    before = account_pages(app, db)
+    assert [b.label for b in before[0].benchmarks] == ["Segment Retail", "Company"]
+    with app.app_context():  # the page's figures as computed, from one load of the period
+        data = load_scoring_data(db, "2026-Q3")
+        company = score(data, resolve_scope(data, "company", None), min_n=int(app.config["MIN_N"]))
+    assert before[0].benchmarks[1].card.indicators == company.indicators
+    tokens = tokens_by_email(app)
+    for email in ("cara@globex.test", "ann@acme.test"):
+        csrf = open_form(client, tokens[email])
+        data_ = {**GOOD_ANSWERS, "csat": "1", "csrf_token": csrf}
+        assert client.post(f"/s/{tokens[email]}", data=data_).status_code == 303
+    with full_sums_reads(app) as reads:
+        served = account_pages(app, db)
+    assert reads == []  # the pieces were patched, not read again
+    assert served == account_pages(app, db, fresh=True)
+    company_after = served[0].benchmarks[1].card
+    assert company_after.responses == company.responses + 2

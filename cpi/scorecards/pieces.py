@@ -105,10 +105,13 @@ class Pieces:
         (a write to the current quarter; kept across requests, see ``_narrow``), else the
         page's whole audit window (made once; every later piece reads it)."""
         wanted = set(quarters)
-        for covered, (_data, slices) in self._loads.items():
-            if wanted <= set(covered):
-                return slices
         narrow = periods_needed(self.period)
+        # The period's own pieces always read the narrow load, even when the window is
+        # loaded: it is the load kept in the cache and patched after answers.
+        candidates = [tuple(narrow)] if wanted <= set(narrow) else list(self._loads)
+        for covered in candidates:
+            if covered in self._loads and wanted <= set(covered):
+                return self._loads[covered][1]
         if wanted <= set(narrow):
             covered, slices = tuple(narrow), self._narrow(narrow)
         else:
