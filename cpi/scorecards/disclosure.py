@@ -140,15 +140,32 @@ class AtomTable:
         order[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
         self.order = order.reshape(len(self.accounts), len(self.quarters))
         self.digest = hashlib.sha256(repr((self.accounts, self.quarters)).encode()).digest()
+        self._last_places: tuple[list[Atom], tuple[np.ndarray, np.ndarray]] | None = None
 
     def matrix(self, atom_n: Mapping[Atom, int]) -> np.ndarray:
         """Answers per atom (0 where none, and for the atoms outside the table)."""
         counts = np.zeros((len(self.accounts), len(self.quarters)), dtype=np.int64)
-        for (account, quarter), n in atom_n.items():
-            row, column = self.row.get(account), self.column.get(quarter)
-            if row is not None and column is not None and n > 0:
-                counts[row, column] = n
+        if not atom_n:
+            return counts
+        rows, columns = self._places(list(atom_n))
+        values = np.fromiter(atom_n.values(), dtype=np.int64, count=len(atom_n))
+        inside = (rows >= 0) & (columns >= 0) & (values > 0)
+        counts[rows[inside], columns[inside]] = values[inside]
         return counts
+
+    def _places(self, atoms: list[Atom]) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of each atom (-1 outside the table); the indicators of a year
+        count the same atoms in the same order, so the last answer is reused."""
+        last = self._last_places  # one tuple, read and replaced whole (threads share tables)
+        if last is not None and last[0] == atoms:
+            return last[1]
+        row, column = self.row.get, self.column.get
+        places = (
+            np.fromiter((row(a, -1) for a, _ in atoms), dtype=np.int64, count=len(atoms)),
+            np.fromiter((column(q, -1) for _, q in atoms), dtype=np.int64, count=len(atoms)),
+        )
+        self._last_places = (atoms, places)
+        return places
 
 
 @lru_cache(maxsize=16)
@@ -357,7 +374,11 @@ class YearCounts:
         if year not in self._tables:
             quarters = [str(q) for q in Period(year).quarters()]
             names = {a.account_id for a in self.accounts}
-            names.update(a for atoms in self.per_code.values() for a, _ in atoms)
+            counted: list[Any] = []  # the indicators count the same atoms, as a rule
+            for atoms in self.per_code.values():
+                if not any(atoms.keys() == other for other in counted):
+                    counted.append(atoms.keys())
+                    names.update(account for account, _ in atoms)
             table = atom_table(tuple(sorted(names)), tuple(quarters))
             self._tables[year] = (table, {c: table.matrix(a) for c, a in self.per_code.items()})
         return self._tables[year]
