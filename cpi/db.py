@@ -53,6 +53,27 @@ def dialect_insert(dialect: str) -> Any:
     return insert
 
 
+class BackgroundStatement:
+    """A statement run on a DB-API connection in a thread of its own (the driver waits
+    for the server without holding the GIL, so the caller works meanwhile), its error
+    kept for the caller. The caller uses the connection again only after ``join``."""
+
+    def __init__(self, connection: Any, sql: str) -> None:
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(connection, sql), daemon=True)
+        self.thread.start()
+
+    def _run(self, connection: Any, sql: str) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+        except BaseException as error:  # noqa: BLE001 - the caller raises it after join()
+            self.error = error
+
+    def join(self) -> None:
+        self.thread.join()
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Limits (seconds) on waiting for the database; None waits as long as it takes.

@@ -23,7 +23,6 @@ answers, with the queries of ``cpi sums check``.
 from __future__ import annotations
 
 import heapq
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -35,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Contact
-from cpi.db import dialect_insert
+from cpi.db import BackgroundStatement, dialect_insert
 from cpi.i18n.errors import field_message
 from cpi.imports import fields
 from cpi.imports.csvfile import (
@@ -156,7 +155,7 @@ class ResponsesImport:
         self.rows = 0
         self.repeated = False  # a row repeats another: the import will fail
         self.staging = False
-        self._merging: _Statement | None = None  # PostgreSQL: a batch's merge, running
+        self._merging: BackgroundStatement | None = None  # PostgreSQL: a batch's merge, running
         table = Response.__table__
         self.processors = {
             name: processor
@@ -363,7 +362,7 @@ class ResponsesImport:
             with cursor.copy(_PG_COPY) as copy:
                 for row in rows:
                     copy.write_row(row)
-        self._merging = _Statement(dbapi_connection, _PG_MERGE_BATCH)
+        self._merging = BackgroundStatement(dbapi_connection, _PG_MERGE_BATCH)
 
     def wait(self, *, failed: bool = False) -> None:
         """Wait for the batch's merge still running, if any, and raise its error (not
@@ -373,26 +372,6 @@ class ResponsesImport:
             merging.join()
             if merging.error is not None and not failed:
                 raise merging.error
-
-
-class _Statement:
-    """A statement run on a DBAPI connection in a thread of its own, its error kept
-    for the caller, who uses the connection again only after ``join``."""
-
-    def __init__(self, connection: Any, sql: str) -> None:
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, args=(connection, sql), daemon=True)
-        self.thread.start()
-
-    def _run(self, connection: Any, sql: str) -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
-        except BaseException as error:  # noqa: BLE001 - the caller raises it after join()
-            self.error = error
-
-    def join(self) -> None:
-        self.thread.join()
 
 
 def _optional(parse: Callable[..., Any], name: str, cells: dict[str, list[str]]) -> list[Any]:
