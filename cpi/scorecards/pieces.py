@@ -231,19 +231,23 @@ class Pieces:
         accounts = cast(ScoringData, AccountsOnly(self.accounts()))
         return resolve_scope(accounts, scope_type, scope_id)
 
-    def card(self, scope: Scope, period: Period) -> Scorecard:
-        """The scope's scorecard for ``period`` (with its change since the period before)."""
+    def card(
+        self, scope: Scope, period: Period, compute: Callable[[], Scorecard] | None = None
+    ) -> Scorecard:
+        """The scope's scorecard for ``period`` (with its change since the period before).
+        ``compute`` scores it when it is not cached, from a load the caller holds (an
+        account page loads its own account); by default, from this page's loads."""
         quarters = _quarters(period, period.previous())
         key = (
             "card", self.url, scope.type, scope.id, _members(scope), str(period), self.min_n,
             quarters_fingerprint(self.session, quarters),
         )  # fmt: skip
 
-        def compute() -> Scorecard:
+        def from_loads() -> Scorecard:
             data, _by_account = self._load(quarters)(period)
             return score(data, scope, min_n=self.min_n)
 
-        return cast(Scorecard, self._cached(key, compute))
+        return cast(Scorecard, self._cached(key, compute or from_loads))
 
     def ranking(self, kind: str, code: str) -> Mapping[str | None, RankedScope]:
         """Every scope of ``kind`` (segment, owner, account) in the period, one indicator,

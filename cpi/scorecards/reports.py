@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import func, select
@@ -446,20 +446,27 @@ def build_report(
     comments = scope_comments(
         session, in_scope, when, limit=comment_limit, min_answers=comment_min_answers
     )
-    # What every viewer's page shares (the audit's answer counts, the segment and company
-    # figures), kept in the cache and patched after answers, as the dashboards read them.
+    # What every viewer's page shares (each quarter's scorecard, the audit's answer
+    # counts, the segment and company figures) is kept in the cache under the generations
+    # of the quarters it reads, as the dashboards keep it: after answers, only the
+    # quarters written are scored again.
     pieces = Pieces(session, when, min_n=min_n)
     disclosure = Disclosure(session, viewer, min_n, counts=pieces.year_counts)
-    report = report_from_data(
-        data,
-        scope,
-        min_n=min_n,
-        comments=comments.shown,
-        comments_total=comments.total,
-        comments_withheld=comments.withheld,
-        owner_names=owner_names(session),
-        disclosure=disclosure,
-    )
+    by_account = data.kpis_by_account()
+
+    def at(quarter: Period, moment: datetime | None) -> Scorecard:
+        card = pieces.card(
+            scope,
+            quarter,
+            lambda: score_at(data, scope, quarter, min_n=min_n, by_account=by_account),
+        )
+        return disclosure.card(card if moment is None else replace(card, generated_at=moment))
+
+    report = report_from_cards(
+        when, scope, at, data.accounts, min_n=min_n, comments=comments.shown,
+        comments_total=comments.total, comments_withheld=comments.withheld,
+        owner_names=owner_names(session), generated_at=datetime.now(UTC),
+    )  # fmt: skip
     custom = custom_figures(session, scope_type, scope_id, when, min_n=min_n)
     report = replace(report, custom_questions=tuple(custom))
     if not with_benchmarks:
