@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--responses", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20, help="cold requests per page")
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds per page")
-    parser.add_argument("--pages", default="company,manager,account")
+    parser.add_argument("--pages", default="company,manager,account,own-account")
     args = parser.parse_args(argv)
     url = args.database_url or f"sqlite:///{args.sqlite}"
     pages = {
@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         "manager": ("dashboard, account manager (50 accounts)", "am1@example.com",
                     f"/?period={LAST}"),
         "account": ("account page", "lead@example.com", f"/accounts/ACC-00001?period={LAST}"),
+        "own-account": ("account page, its account manager", "am1@example.com",
+                        f"/accounts/ACC-00001?period={LAST}"),
     }  # fmt: skip
     chosen = [pages[name] for name in args.pages.split(",")]
     warmup = args.warmup
