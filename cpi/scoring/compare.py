@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
+from operator import itemgetter
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -238,13 +240,20 @@ class _KpiPeriod:
             return self._combine_at(
                 sorted(i for account in scope.account_ids for i in by_account.get(account, ()))
             )
-        members = scope.account_ids
-        return self._combine_at([i for i, a in enumerate(self.accounts) if a in members])
+        inside = map(scope.account_ids.__contains__, self.accounts)
+        return self._combine_at(list(compress(range(len(self.accounts)), inside)))
 
     def _combine_at(self, indexes: list[int] | None) -> _Figure | None:
         """``_combine`` of the account rows at ``indexes`` (None: all), in that order."""
+        values: Sequence[float]
+        numerators: Sequence[float | None]
+        denominators: Sequence[float | None]
         if indexes is None:
             values, numerators, denominators = self.values, self.numerators, self.denominators
+        elif len(indexes) > 1:  # gathered in C: a company scope combines thousands of rows
+            pick = itemgetter(*indexes)
+            values, numerators = pick(self.values), pick(self.numerators)
+            denominators = pick(self.denominators)
         else:
             values = [self.values[i] for i in indexes]
             numerators = [self.numerators[i] for i in indexes]
