@@ -182,7 +182,8 @@ def test_an_audit_is_reused_across_generations_while_its_answers_are_unchanged(
     (another year, another generation) does not make a year's audit run again."""
     from staff_support import OWNER_A
 
-    from cpi.scorecards.disclosure import Universe, withheld_cells
+    from cpi.scorecards.differencing import Universe
+    from cpi.scorecards.disclosure import withheld_cells
 
     small_dataset(runner, write_csv)
     viewer = Universe(OWNER_A)

@@ -21,7 +21,7 @@ from cpi import generation
 from cpi.accounts.models import Account
 from cpi.db import database
 from cpi.scorecards import cache
-from cpi.scorecards.disclosure import Universe
+from cpi.scorecards.differencing import Universe
 from cpi.scorecards.operations import (
     QuarterActivity,
     load_scoring_data,

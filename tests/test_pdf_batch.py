@@ -14,7 +14,7 @@ from support import pdf_text
 
 from cpi.db import database, get_session
 from cpi.scorecards.batch import AccountPages
-from cpi.scorecards.disclosure import Universe
+from cpi.scorecards.differencing import Universe
 from cpi.scorecards.rendering import pdf_html, report_pdf
 from cpi.scorecards.reports import PDF_COMMENTS, build_report
 from cpi.scoring import Period

@@ -26,7 +26,8 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from cpi.db import get_session
-from cpi.scorecards.disclosure import Disclosure, Lazy, Universe, YearCounts, year_counts
+from cpi.scorecards.differencing import Universe
+from cpi.scorecards.disclosure import Disclosure, Lazy, YearCounts, year_counts
 from cpi.scorecards.operations import load_scoring_data, periods_needed, resolve_scope
 from cpi.scorecards.pdf import (
     PDF_MEMORY_BYTES,

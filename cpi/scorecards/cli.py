@@ -137,7 +137,7 @@ def scorecard_command(
 
     ``--edition customer`` writes an account's QBR edition, in ``--lang`` (default: the
     account's language); a ``.pptx`` PATH writes the account's slide deck."""
-    from cpi.scorecards.disclosure import Universe
+    from cpi.scorecards.differencing import Universe
     from cpi.scorecards.pdf import PdfError
     from cpi.scorecards.rendering import pdf_filename, report_pdf
     from cpi.scorecards.reports import account_exists, build_report
@@ -206,7 +206,7 @@ def _write_qbr(
 ) -> None:
     """The account's customer edition (PDF or deck), or its internal figures as a deck,
     with the choices saved for the account and period (comments, actions)."""
-    from cpi.scorecards.disclosure import Universe
+    from cpi.scorecards.differencing import Universe
     from cpi.scorecards.pdf import PdfError
     from cpi.scorecards.qbr import documents, operations, slides
     from cpi.scorecards.reports import account_exists

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from cpi.kpis.models import KpiFigure
 from cpi.scorecards import display
 from cpi.scorecards.cache import cached, data_fingerprint, kept_by_quarter
-from cpi.scorecards.disclosure import Disclosure, Universe
+from cpi.scorecards.differencing import Universe
+from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import (
     AccountInfo,
     QuarterActivity,

@@ -41,7 +41,8 @@ from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account
 from cpi.scorecards.cache import changes_since, peek, quarter_state, quarters_fingerprint, store
-from cpi.scorecards.disclosure import Atom, YearCounts
+from cpi.scorecards.differencing import Atom
+from cpi.scorecards.disclosure import YearCounts
 from cpi.scorecards.operations import (
     AccountInfo,
     ScopeNotFound,

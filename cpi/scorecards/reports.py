@@ -21,7 +21,8 @@ from cpi.questions.figures import QuestionFigures, custom_figures
 from cpi.scorecards import display
 from cpi.scorecards.cache import changes_since, peek, quarter_state, store
 from cpi.scorecards.charts import Chart, trend_charts
-from cpi.scorecards.disclosure import Disclosure, Universe
+from cpi.scorecards.differencing import Universe
+from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.headline import Headline, headline
 from cpi.scorecards.operations import (
     AccountInfo,

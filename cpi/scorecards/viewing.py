@@ -11,7 +11,7 @@ from cpi.accounts.info import AccountInfo
 from cpi.accounts.models import Account
 from cpi.auth import access
 from cpi.db import get_session
-from cpi.scorecards.disclosure import Universe
+from cpi.scorecards.differencing import Universe
 from cpi.scorecards.operations import latest_period, report_period
 from cpi.scorecards.reports import account_exists
 from cpi.scoring import Period

@@ -1,5 +1,5 @@
 """The differencing audit as first written, atom by atom: the oracle that
-cpi.scorecards.disclosure.audit (which looks at classes of atoms no figure tells
+cpi.scorecards.differencing.audit (which looks at classes of atoms no figure tells
 apart, for speed) must equal exactly (tests/security/test_differencing_audit.py)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from cpi.scorecards.disclosure import Atom, Cell, _weight
+from cpi.scorecards.differencing import Atom, Cell, _weight
 
 
 def audit(

@@ -1,4 +1,4 @@
-"""The differencing audit (cpi.scorecards.disclosure.audit) checked by brute force.
+"""The differencing audit (cpi.scorecards.differencing.audit) checked by brute force.
 
 For random small companies (accounts in segments and portfolios, answers per
 quarter), every figure the audit leaves shown is a known sum. Exact linear algebra
@@ -15,7 +15,7 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cpi.scorecards.disclosure import Universe, audit
+from cpi.scorecards.differencing import Universe, audit
 from cpi.scorecards.operations import AccountInfo
 
 YEAR = "2026"

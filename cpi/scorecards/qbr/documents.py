@@ -15,7 +15,8 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Account
-from cpi.scorecards.disclosure import Disclosure, Universe
+from cpi.scorecards.differencing import Universe
+from cpi.scorecards.disclosure import Disclosure
 from cpi.scorecards.operations import history_quarters, load_scoring_data, resolve_scope
 from cpi.scorecards.pdf import LOGO_URL, asset_url, render_pdf
 from cpi.scorecards.qbr import edition as editions
