@@ -378,11 +378,11 @@ def test_a_submit_is_one_connection_and_one_transaction(
 def test_a_submit_runs_one_statement_per_step(
     app: Any, runner: Any, write_csv: Any, client: Any, db: Any
 ) -> None:
-    """Issue 13 item 5: a first answer is the lookup, the old answers, the sums upsert
-    (which returns the quote-days histogram it locked), the histogram, the response
-    upsert, the invitation (on PostgreSQL a CTE of the upsert), the alert state and ONE
-    update of the generations (global and the quarter's, returning their values): no
-    statement read twice or built per row."""
+    """Issue 13 item 5: a first answer is the lookup, the old answers with the sums row's
+    quote-days histogram (the row locked), the sums upsert writing the merged histogram,
+    the response upsert, the invitation (on PostgreSQL a CTE of the upsert), the alert
+    state and ONE update of the generations (global and the quarter's, returning their
+    values): no statement read twice or built per row."""
     from sqlalchemy import event
 
     from cpi import generation
@@ -428,9 +428,8 @@ def test_a_submit_runs_one_statement_per_step(
     assert [s.split(".")[0] for s in statements] == [
         "SELECT invitations",  # the token's invitation
         *lock,
-        "SELECT responses",  # the answers this submit replaces (none)
-        "INSERT answer_sums",  # the sums, returning the histogram
-        "UPDATE answer_sums",  # the histogram
+        "SELECT responses",  # the answers this submit replaces (none), the histogram
+        "INSERT answer_sums",  # the sums and the histogram
         *answer,
         "SELECT alert_states",
         "UPDATE data_generation",  # global and quarter, returning their values
