@@ -27,7 +27,7 @@ from limits import RateLimitItem, parse_many
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
-from cpi.extensions import limiter
+from cpi.extensions import OWN_LIMIT, limiter
 
 SCOPE = "survey-token"
 DEFAULT_WRONG_LINK_LIMIT = "30 per minute;300 per hour"
@@ -108,6 +108,7 @@ def wrong_link_limit(wrong: Callable[[Response], bool]) -> Callable[[View], View
 
             return view(*args, **kwargs)
 
+        setattr(limited, OWN_LIMIT, True)  # Flask-Limiter's app-wide hooks skip it
         return limited  # type: ignore[return-value]
 
     return decorate

@@ -340,3 +340,28 @@ def test_item37_an_opt_out_holds_for_reminders_and_every_later_campaign(
     assert len(to_bob) == 1  # the first invitation only
     to_ann = [m for m in outbox_messages(app) if m["To"].addresses[0].addr_spec == "ann@acme.test"]
     assert len(to_ann) == 6  # 3 invitations, 3 reminders: she did not opt out
+
+
+def test_flask_limiter_hooks_skip_the_self_limited_survey_pages_only(app: Any) -> None:
+    """Issue 13 item 5: the survey pages limit themselves (cpi/surveys/throttle.py);
+    Flask-Limiter's app-wide hooks skip them, but not the staff pages, not while the
+    storage is down (its hook notices it coming back), and not where app-wide limits are
+    configured."""
+    from flask import Flask
+
+    from cpi.extensions import _limits_itself, _skip_app_wide_hooks, limiter
+
+    with app.test_request_context(f"/s/{'x' * 43}", method="POST"):
+        assert _limits_itself()
+        limiter._storage_dead = True
+        try:
+            assert not _limits_itself()
+        finally:
+            limiter._storage_dead = False
+    with app.test_request_context("/login", method="POST"):
+        assert not _limits_itself()
+    configured = Flask("configured")
+    configured.config["RATELIMIT_DEFAULT"] = "100 per minute"
+    configured.before_request(limiter._check_request_limit)
+    _skip_app_wide_hooks(configured)
+    assert configured.before_request_funcs[None] == [limiter._check_request_limit]
