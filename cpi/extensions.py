@@ -35,7 +35,7 @@ APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META
 
 def _limits_itself() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, OWN_LIMIT, False) and not limiter._storage_dead
+    return bool(getattr(view, OWN_LIMIT, False)) and not limiter._storage_dead
 
 
 def _skip_app_wide_hooks(app: Flask) -> None:
@@ -43,7 +43,7 @@ def _skip_app_wide_hooks(app: Flask) -> None:
     views (left as they are if this Flask-Limiter registers them differently)."""
     if any(app.config.get(name) for name in APP_WIDE_LIMITS):
         return
-    before = app.before_request_funcs.get(None, [])
+    before: list[Any] = app.before_request_funcs.get(None, [])
     for i, hook in enumerate(before):
         if hook == limiter._check_request_limit:
 
@@ -52,12 +52,12 @@ def _skip_app_wide_hooks(app: Flask) -> None:
                     hook()
 
             before[i] = check
-    after = app.after_request_funcs.get(None, [])
+    after: list[Any] = app.after_request_funcs.get(None, [])
     for i, hook in enumerate(after):
         if isinstance(hook, partial) and hook.args == (limiter,):
 
             def inject(response: Response, hook: Any = hook) -> Response:
-                return response if _limits_itself() else hook(response)  # type: ignore[no-any-return]
+                return response if _limits_itself() else hook(response)
 
             after[i] = inject
 
