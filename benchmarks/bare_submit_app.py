@@ -3,8 +3,9 @@ submit's database work and nothing else (no CSRF, rate limit, validation, langua
 templates, session cookie, request log).
 
 - ``CPI_BARE_WORK=upsert`` (the default): find the invitation by its token's hash, then
-  the same Core upsert and invitation update as the app (``cpi.surveys.responses``), in
-  one transaction: three statements.
+  the same Core upsert and invitation update as the app (``cpi.surveys.responses.
+  write_answers``), in one transaction: three statements on SQLite, two on PostgreSQL
+  (the invitation's update is a CTE of the upsert there).
 - ``CPI_BARE_WORK=full``: the app's own database work through its operations
   (``find_visit``, ``record_answers``: the answer sums, the alert state, the data
   generations) in one transaction of a plain session: what a submit must write since
@@ -27,7 +28,7 @@ from cpi.accounts.models import Contact
 from cpi.db import make_engine
 from cpi.scoring import Answers
 from cpi.surveys.models import Campaign, Invitation
-from cpi.surveys.responses import _answer_statements, find_visit, record_answers
+from cpi.surveys.responses import find_visit, record_answers, write_answers
 from cpi.surveys.tokens import hash_token
 
 INTEGERS = ("contacts_total", "contacts_value_added", "csat", "nps", "ces")
@@ -41,7 +42,6 @@ lookup = (
     .join(Contact, Contact.id == Invitation.contact_id)
     .where(Invitation.token_hash == bindparam("token_hash"))
 )
-upsert, mark_answered = _answer_statements(engine.dialect.name)
 FULL = os.environ.get("CPI_BARE_WORK", "upsert") == "full"
 
 
@@ -84,6 +84,5 @@ def submit(token: str) -> Any:
             account_id=row.account_id, contact_id=row.contact_id, period=row.period,
             invitation_id=row.id,
         )  # fmt: skip
-        connection.execute(upsert, params)
-        connection.execute(mark_answered, {"invitation_id": row.id, "now": now})
+        write_answers(connection, params, now)
     return redirect(f"/s/{token}/thanks", code=303)

@@ -17,7 +17,9 @@ workers close them). Every submit is a first answer for a fresh invitation.
 Each server is warmed up first (one unmeasured round), then rounds rotate
 between the servers. Prints each server's best round (submits/s) and the ratio
 app / bare (goal >= 0.5), the servers' CPU time per submit (the lowest round; on a
-shared machine the steadier figure) and its ratio, lost rows and non-303 answers.
+shared machine the steadier figure; counted from when every client has its survey page,
+so the app's page views are not charged to its submits) and its ratio, lost rows and
+non-303 answers.
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def _client(port: int, kind: str, tokens: list[str], threads: int, barrier: Any,
             headers["Cookie"] = cookie
             body = urlencode({**ANSWERS, "csrf_token": csrf})
         ready.wait()
+        go.wait()
         mine: dict[int, int] = {}
         for token in chunk:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
@@ -221,17 +224,24 @@ def _client(port: int, kind: str, tokens: list[str], threads: int, barrier: Any,
 
     browsers = [threading.Thread(target=browser, args=(c,)) for c in chunks if c]
     ready = threading.Barrier(len(browsers) + 1)
+    go = threading.Barrier(len(browsers) + 1)
     for thread in browsers:
         thread.start()
-    ready.wait()  # every browser has its page: the posts start together
-    barrier.wait()
+    ready.wait()  # every browser of this process has its page
+    barrier.wait()  # ... and of every process: the server's CPU is read
+    barrier.wait()  # the posts start together
+    go.wait()
     for thread in browsers:
         thread.join()
     results.put(statuses)
 
 
-def one_round(port: int, kind: str, tokens: list[str], clients: int) -> tuple[float, dict]:  # type: ignore[type-arg]
-    """Submits per second for these tokens, and the answers' status codes."""
+def one_round(
+    port: int, kind: str, tokens: list[str], clients: int, pgid: int
+) -> tuple[float, float, dict]:  # type: ignore[type-arg]
+    """Submits per second for these tokens, the server's CPU seconds spent on them (read
+    once every client has its survey page: the pages' CPU is not the submits'), and the
+    answers' status codes."""
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(CLIENT_PROCESSES + 1)
     results = context.Queue()
@@ -243,17 +253,20 @@ def one_round(port: int, kind: str, tokens: list[str], clients: int) -> tuple[fl
     ]  # fmt: skip
     for child in children:
         child.start()
+    barrier.wait()  # every client has its survey pages
+    cpu_before = group_cpu_seconds(pgid)
     barrier.wait()
     started = time.perf_counter()
     collected = [results.get(timeout=600) for _ in children]
     elapsed = time.perf_counter() - started
+    cpu_spent = group_cpu_seconds(pgid) - cpu_before
     for child in children:
         child.join()
     statuses: dict[int, int] = {}
     for part in collected:
         for code, n in part.items():
             statuses[code] = statuses.get(code, 0) + n
-    return len(tokens) / elapsed, statuses
+    return len(tokens) / elapsed, cpu_spent, statuses
 
 
 def main() -> None:
@@ -286,9 +299,9 @@ def report(url: str, tmp: Path, args: argparse.Namespace) -> None:
             order = KINDS[number % len(KINDS) :] + KINDS[: number % len(KINDS)]
             for kind in order:
                 chunk = slices[kind][number * args.per_round : (number + 1) * args.per_round]
-                before = group_cpu_seconds(servers[kind][0].pid)
-                rate, codes = one_round(servers[kind][1], kind, chunk, args.clients)
-                spent = (group_cpu_seconds(servers[kind][0].pid) - before) / len(chunk)
+                process, port = servers[kind]
+                rate, seconds, codes = one_round(port, kind, chunk, args.clients, process.pid)
+                spent = seconds / len(chunk)
                 for code, n in codes.items():
                     statuses[kind][code] = statuses[kind].get(code, 0) + n
                 if number:

@@ -121,6 +121,8 @@ def init_app(app: Flask) -> None:
         request_id = g.get("request_id")
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
+            if not logger.isEnabledFor(logging.INFO):
+                return response  # the line would be dropped: build none of it
             elapsed = time.perf_counter() - g.get("request_started", time.perf_counter())
             logger.info(
                 "%s %s %s",

@@ -41,16 +41,25 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
+_SECURITY_HEADER_KEYS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
+
+
 def _security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    # Every response passes here: one look at the headers already set, then appends
+    # (Werkzeug's setdefault scans the whole list once per header).
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    missing = [(name, value) for key, name, value in _SECURITY_HEADER_KEYS if key not in present]
+    if request.is_secure and "strict-transport-security" not in present:
+        missing.append(("Strict-Transport-Security", HSTS))
     # Staff pages, CSV, PDFs, the API and survey pages hold personal data or a
     # customer's token: no browser or proxy keeps a copy. Static files stay cacheable.
     if request.endpoint != "static":
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.pop("Expires", None)
+        if "cache-control" in present or "expires" in present:
+            headers.remove("Cache-Control")
+            headers.remove("Expires")
+        missing.append(("Cache-Control", "no-store"))
+    headers.extend(missing)
     return response
 
 

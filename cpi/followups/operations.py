@@ -123,7 +123,8 @@ def answer_recorded(
     now = now or utcnow()
     matched = alert_rules.matched(answers, cached_rules(session))
     key = {"account_id": account_id, "contact_id": contact_id, "period": period}
-    previous = session.execute(_STATE_QUERY, key).scalar()
+    # Core on the session's connection: every submit runs it (the ORM's execute costs more)
+    previous = session.connection().execute(_STATE_QUERY, key).scalar()
     if previous is None and not matched:
         return None  # the usual submit: one indexed read
     before = alert_rules.split(previous)

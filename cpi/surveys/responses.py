@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from cpi.accounts.models import Contact
@@ -202,12 +202,9 @@ def record_answers(
     )
     # The answer sums change with the answers, in this transaction (cpi/surveys/sums.py).
     replace_answers(session, visit.account_id, visit.contact_id, visit.period, answers)
-    upsert, mark_answered = _answer_statements(session.get_bind().dialect.name)
     # Core statements on the session's connection (its one transaction): no ORM
     # unit of work, no objects; all or nothing with the caller's commit.
-    connection = session.connection()
-    connection.execute(upsert, params)
-    connection.execute(mark_answered, {"invitation_id": visit.invitation_id, "now": now})
+    write_answers(session.connection(), params, now)
     # Core on the connection: tell the dashboard cache (cpi.generation). The response is
     # the quarter's; the invitation's answered_at is read by no dashboard.
     note_answers(session, [(visit.account_id, visit.period)])
@@ -274,11 +271,41 @@ def _custom_upsert(dialect: str) -> Any:
     )
 
 
+# What ``write_answers`` writes of a response (its parameters' names).
+RESPONSE_COLUMNS = (
+    *ANSWER_FIELDS, "comment", "name_consent", "account_id", "contact_id", "period",
+    "invitation_id", "source", "submitted_at", "updated_at",
+)  # fmt: skip
+
+
+def write_answers(connection: Connection, params: dict[str, Any], now: datetime) -> None:
+    """The response upsert (``params``: its ``RESPONSE_COLUMNS``) and the invitation
+    marked answered at ``now`` (kept if it was already): one statement on PostgreSQL (the
+    invitation's UPDATE in a CTE of the upsert), two on SQLite (no data-modifying CTEs)."""
+    upsert, mark_answered = _answer_statements(connection.dialect.name)
+    if mark_answered is None:
+        values = {f"r_{name}": params[name] for name in RESPONSE_COLUMNS}
+        values.update(answered_invitation=params["invitation_id"], answered_now=now)
+        connection.execute(upsert, values)
+        return
+    connection.execute(upsert, params)
+    connection.execute(mark_answered, {"invitation_id": params["invitation_id"], "now": now})
+
+
 @cache
 def _answer_statements(dialect: str) -> tuple[Any, Any]:
+    """The response upsert and the invitation's UPDATE; on PostgreSQL the UPDATE is a CTE
+    of the upsert (one statement, one round trip) and the second is None. Both write in
+    the statement's one snapshot; they touch different tables, and the upsert's foreign
+    key check on the invitation row (KEY SHARE) does not conflict with the UPDATE's lock
+    (it changes no key) in the same transaction."""
     responses: Table = Response.__table__  # type: ignore[assignment]
     invitations: Table = Invitation.__table__  # type: ignore[assignment]
     statement = dialect_insert(dialect)(responses)
+    if dialect == "postgresql":
+        # Every value a named parameter that is no column's name: parameters named like
+        # columns would also be SET by the UPDATE in the CTE (invitations.contact_id).
+        statement = statement.values({name: bindparam(f"r_{name}") for name in RESPONSE_COLUMNS})
     excluded = statement.excluded
     answer_columns = (*ANSWER_FIELDS, "comment", "name_consent")
     upsert = statement.on_conflict_do_update(
@@ -291,6 +318,15 @@ def _answer_statements(dialect: str) -> tuple[Any, Any]:
             "submitted_at": func.coalesce(responses.c.submitted_at, excluded.submitted_at),
         },
     )
+    if dialect == "postgresql":
+        answered = (
+            update(invitations)
+            .where(invitations.c.id == bindparam("answered_invitation"))
+            .values(answered_at=func.coalesce(invitations.c.answered_at, bindparam("answered_now")))
+            .returning(invitations.c.id)
+            .cte("answered")
+        )
+        return upsert.add_cte(answered), None
     mark_answered = (
         update(invitations)
         .where(invitations.c.id == bindparam("invitation_id"))

@@ -25,8 +25,10 @@ that quarter: a writer takes it before it reads the answers it replaces.
 The quote-days histogram is packed in the sums row (``quote_days``), so it changes
 by read-modify-write: the upsert of the sums locks the row first (PostgreSQL; on
 SQLite the write transaction holds the database), then the histogram is read
-``FOR UPDATE``, merged and written back; no concurrent writer can come between.
-Histogram entries and sums rows that reach 0 are deleted.
+``FOR UPDATE``, merged and written back; no concurrent writer can come between. A
+submit (``replace_answers``) reads the histogram with the answers it replaces, once
+``lock`` holds the row, and its sums upsert writes the merged histogram: one read and
+one write. Histogram entries and sums rows that reach 0 are deleted.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    literal_column,
     select,
     true,
     tuple_,
@@ -110,15 +113,50 @@ def replace_answers(
     commit, so the answers read here are the ones the write replaces."""
     lock(session, [(account_pk, quarter)])
     key = {"account_id": account_pk, "contact_id": contact_id, "period": quarter}
-    row = session.connection().execute(_STORED_ANSWERS, key).first()
-    record_answer_change(session, account_pk, quarter, answers_of(row) if row else None, new)
+    connection = session.connection()
+    # The answers replaced and the row's histogram in one read: the sums row is locked
+    # (PostgreSQL: ``lock`` above; SQLite: the write transaction), so the histogram read
+    # here is still the one the upsert below replaces.
+    row = connection.execute(_STORED_ANSWERS_AND_DAYS, key).one()
+    old = answers_of(row) if row.response_id is not None else None
+    delta = stats_delta([] if old is None else [old], [new])
+    note_answers(session, [(account_pk, quarter)])
+    statements = _statements(connection.dialect.name)
+    sums = {name: getattr(delta, name) for name in SUM_FIELDS}
+    days = {value: count for value, count in delta.quote_days.items() if count}
+    if not (any(sums.values()) or days):
+        return  # the same answers again: the sums stay as they are
+    values = {"account_id": account_pk, "period": quarter, **sums}
+    if days:
+        values["quote_days"] = _merged(row.quote_days, days)
+        connection.execute(statements.add_sums_setting_days, values)
+    else:
+        connection.execute(statements.add_sums, values)
+    # (a replaced answer leaves the count as it was, a new one adds 1: no row empties)
 
 
-# Built once: every survey submit runs it (Core, on the session's connection).
-_STORED_ANSWERS = select(*[getattr(Response, name) for name in ANSWER_FIELDS]).where(
-    Response.account_id == bindparam("account_id"),
-    Response.contact_id == bindparam("contact_id"),
-    Response.period == bindparam("period"),
+# Built once: every survey submit runs it (Core, on the session's connection). One row
+# whether or not the response and the sums row exist (outer joins from a one-row FROM).
+_ONE_ROW = select(literal_column("1").label("one")).subquery("one_row")
+_STORED_ANSWERS_AND_DAYS = select(
+    Response.id.label("response_id"),
+    *[getattr(Response, name) for name in ANSWER_FIELDS],
+    AnswerSums.quote_days,
+).select_from(
+    _ONE_ROW.outerjoin(
+        Response,
+        and_(
+            Response.account_id == bindparam("account_id"),
+            Response.contact_id == bindparam("contact_id"),
+            Response.period == bindparam("period"),
+        ),
+    ).outerjoin(
+        AnswerSums,
+        and_(
+            AnswerSums.account_id == bindparam("account_id"),
+            AnswerSums.period == bindparam("period"),
+        ),
+    )
 )
 
 
@@ -196,15 +234,19 @@ def _write_days(
     stored: Mapping[Key, bytes | None],
 ) -> None:
     """Write each row's stored histogram (packed) plus its delta."""
-    changed = []
-    for key, delta in deltas.items():
-        histogram = unpack_histogram(stored.get(key))
-        for days, count in delta.items():
-            histogram[days] = histogram.get(days, 0) + count
-        changed.append(
-            {"key_account": key[0], "key_period": key[1], "packed": pack_histogram(histogram)}
-        )
+    changed = [
+        {"key_account": key[0], "key_period": key[1], "packed": _merged(stored.get(key), delta)}
+        for key, delta in deltas.items()
+    ]
     connection.execute(statements.write_days, changed)
+
+
+def _merged(stored: bytes | None, delta: Mapping[float, int]) -> bytes | None:
+    """A stored (packed) histogram plus a delta, packed."""
+    histogram = unpack_histogram(stored)
+    for days, count in delta.items():
+        histogram[days] = histogram.get(days, 0) + count
+    return pack_histogram(histogram)
 
 
 @dataclass(frozen=True)
@@ -212,6 +254,7 @@ class _Statements:
     lock: Any
     add_sums: Any
     add_sums_returning_days: Any
+    add_sums_setting_days: Any
     read_days: Any
     write_days: Any
     drop_empty_sums: Any
@@ -225,6 +268,15 @@ def _statements(dialect: str) -> _Statements:
     add_sums = add_sums.on_conflict_do_update(
         index_elements=["period", "account_id"],
         set_={name: sums.c[name] + add_sums.excluded[name] for name in SUM_FIELDS},
+    )
+    # The sums plus a histogram merged by the caller, which read it with the row locked.
+    add_sums_setting_days = insert(sums)
+    add_sums_setting_days = add_sums_setting_days.on_conflict_do_update(
+        index_elements=["period", "account_id"],
+        set_={
+            **{name: sums.c[name] + add_sums_setting_days.excluded[name] for name in SUM_FIELDS},
+            "quote_days": add_sums_setting_days.excluded.quote_days,
+        },
     )
     lock = insert(sums).values(
         account_id=bindparam("account_id"),
@@ -246,6 +298,7 @@ def _statements(dialect: str) -> _Statements:
         lock=lock,
         add_sums=add_sums,
         add_sums_returning_days=add_sums.returning(sums.c.quote_days),
+        add_sums_setting_days=add_sums_setting_days,
         read_days=read_days,
         write_days=update(sums)
         .where(

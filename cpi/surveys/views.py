@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from cpi.db import database, get_session
-from cpi.extensions import csrf, limiter
+from cpi.extensions import csrf
 from cpi.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, normalise, use_locale
 from cpi.rules.branding import logo_file
 from cpi.surveys import labels
@@ -59,14 +59,9 @@ from cpi.surveys.responses import (
     record_answers,
     survey_questions,
 )
+from cpi.surveys.throttle import wrong_link_limit
 
 bp = Blueprint("surveys", __name__)
-
-DEFAULT_WRONG_LINK_LIMIT = "30 per minute;300 per hour"
-
-
-def _token_limit() -> str:
-    return str(current_app.config.get("SURVEY_TOKEN_RATE_LIMIT", DEFAULT_WRONG_LINK_LIMIT))
 
 
 def _wrong_token(response: WerkzeugResponse) -> bool:
@@ -74,8 +69,8 @@ def _wrong_token(response: WerkzeugResponse) -> bool:
 
 
 # Only failed lookups are counted, across all token addresses; a client over the
-# limit gets 429 for a while.
-token_limit = limiter.shared_limit(_token_limit, scope="survey-token", deduct_when=_wrong_token)
+# limit gets 429 for a while (cpi/surveys/throttle.py).
+token_limit = wrong_link_limit(_wrong_token)
 
 
 @bp.context_processor

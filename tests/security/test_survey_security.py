@@ -84,6 +84,37 @@ def test_item2_wrong_tokens_are_rate_limited_per_client(app: Any, sent: dict[str
         assert other.get(f"/s/{sent['bob@acme.test']}").status_code == 200
 
 
+def test_item2_the_limit_tells_its_state_only_to_those_it_counts(
+    app: Any, sent: dict[str, str]
+) -> None:
+    """Issue 13 item 5: a valid link reads no count window (the hot path of a submit;
+    with Redis a round trip each); a counted wrong link and the 429 say where the client
+    stands, and the 429 when to come back."""
+    app.config["SURVEY_TOKEN_RATE_LIMIT"] = "2 per minute;10 per hour"
+    customer = app.test_client()
+    customer.environ_base["REMOTE_ADDR"] = "192.0.2.8"
+    token = sent["bob@acme.test"]
+    csrf = open_form(customer, token)
+    for response in (
+        customer.get(f"/s/{token}"),
+        customer.post(f"/s/{token}", data={**GOOD_ANSWERS, "csrf_token": csrf}),
+    ):
+        assert response.status_code in (200, 303)
+        assert not [name for name, _ in response.headers if name.startswith("X-RateLimit")]
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "192.0.2.9"
+    first, second, refused = (attacker.get(f"/s/{'z' * 43}{n}") for n in range(3))
+    assert (first.status_code, second.status_code, refused.status_code) == (404, 404, 429)
+    assert first.headers["X-RateLimit-Limit"] == "2"  # the shortest window
+    assert first.headers["X-RateLimit-Remaining"] == "1"
+    assert second.headers["X-RateLimit-Remaining"] == "0"
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert 0 < int(refused.headers["Retry-After"]) <= 61
+    assert int(refused.headers["X-RateLimit-Reset"]) > 0
+    # every other header of the app's pages is still there
+    assert refused.headers["Content-Security-Policy"] and refused.headers["X-Request-ID"]
+
+
 def test_item2_the_limiter_uses_redis_when_configured(
     app_config: dict[str, Any], redis_server: Any
 ) -> None:
@@ -309,3 +340,28 @@ def test_item37_an_opt_out_holds_for_reminders_and_every_later_campaign(
     assert len(to_bob) == 1  # the first invitation only
     to_ann = [m for m in outbox_messages(app) if m["To"].addresses[0].addr_spec == "ann@acme.test"]
     assert len(to_ann) == 6  # 3 invitations, 3 reminders: she did not opt out
+
+
+def test_flask_limiter_hooks_skip_the_self_limited_survey_pages_only(app: Any) -> None:
+    """Issue 13 item 5: the survey pages limit themselves (cpi/surveys/throttle.py);
+    Flask-Limiter's app-wide hooks skip them, but not the staff pages, not while the
+    storage is down (its hook notices it coming back), and not where app-wide limits are
+    configured."""
+    from flask import Flask
+
+    from cpi.extensions import _limits_itself, _skip_app_wide_hooks, limiter
+
+    with app.test_request_context(f"/s/{'x' * 43}", method="POST"):
+        assert _limits_itself()
+        limiter._storage_dead = True
+        try:
+            assert not _limits_itself()
+        finally:
+            limiter._storage_dead = False
+    with app.test_request_context("/login", method="POST"):
+        assert not _limits_itself()
+    configured = Flask("configured")
+    configured.config["RATELIMIT_DEFAULT"] = "100 per minute"
+    configured.before_request(limiter._check_request_limit)
+    _skip_app_wide_hooks(configured)
+    assert configured.before_request_funcs[None] == [limiter._check_request_limit]
