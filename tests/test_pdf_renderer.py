@@ -5,6 +5,8 @@ PDFs are read back with pdftotext."""
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 import os
 import signal
 import threading
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 from support import pdf_text, wait_until
 
-from cpi.scorecards.pdf import PdfError, PdfRenderer, render_pdf, shared_renderer
+from cpi.scorecards.pdf import PdfError, PdfRenderer, _serve, render_pdf, shared_renderer
 
 STATIC = str(Path(__file__).resolve().parent.parent / "static")
 
@@ -172,3 +174,25 @@ def test_closing_while_processes_start_ahead_leaves_none_behind() -> None:
     assert not starting.is_alive() and pool.pids() == []
     with pytest.raises(PdfError):
         pool.render(page("After close"), STATIC)
+
+
+def test_a_renderer_collects_with_the_parents_thresholds_and_leaves_what_it_loaded_alone() -> None:
+    """A renderer process gets the app's collector thresholds (CPI_GC_THRESHOLD) from the
+    process that starts it, and freezes what the forkserver loaded (benchmarks/README.md,
+    "PDF batch: the renderer's garbage collector"). Run here, in this process, on a real
+    pipe: the state it leaves is what a renderer process has."""
+    requests, child = multiprocessing.Pipe()
+    requests.send(("<p>one</p>", STATIC, None, 2 * 1024**3, 60))
+    requests.send(None)
+    threshold, interrupt = gc.get_threshold(), signal.getsignal(signal.SIGINT)
+    try:
+        _serve(child, (12_345, 17, 9))
+        assert gc.get_threshold() == (12_345, 17, 9) and gc.get_freeze_count() > 0
+        ok, pdf, resident = requests.recv()
+        assert ok and "one" in pdf_text(pdf) and resident > 0
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+        signal.signal(signal.SIGINT, interrupt)
+        requests.close()
+        child.close()

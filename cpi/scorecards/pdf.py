@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import multiprocessing
 import os
@@ -107,10 +108,17 @@ def render_with_alarm(html: str, static_dir: str, logo: str | None, timeout: int
         signal.signal(signal.SIGALRM, previous)
 
 
-def _serve(requests: Connection) -> None:
+def _serve(requests: Connection, gc_threshold: tuple[int, int, int]) -> None:
     """A renderer process: render each document the parent sends, one at a time, until
     told to stop (None) or the parent is gone (end of file on the pipe)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # The parent's collector thresholds (the app's CPI_GC_THRESHOLD): a render makes
+    # tens of thousands of objects that live until it ends: with Python's own 700, ~12%
+    # of its CPU went to collecting them (~5% with the app's 50000 and the freeze below).
+    gc.set_threshold(*gc_threshold)
+    # What the forkserver loaded (WeasyPrint) lives as long as the process: collections
+    # need not walk it (nor copy its shared pages by touching their headers).
+    gc.freeze()
     while True:
         try:
             job = requests.recv()
@@ -150,7 +158,7 @@ class _Worker:
     def __init__(self, ctx: multiprocessing.context.BaseContext) -> None:
         self.connection, child = ctx.Pipe()
         self.process = ctx.Process(  # type: ignore[attr-defined]
-            target=_serve, args=(child,), daemon=True, name="cpi-pdf-renderer"
+            target=_serve, args=(child, gc.get_threshold()), daemon=True, name="cpi-pdf-renderer"
         )
         self.process.start()
         child.close()
