@@ -24,6 +24,7 @@ with the pure oracle (tests/scoring_oracle) within 1e-12.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -39,6 +40,7 @@ from sqlalchemy import Engine, inspect, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 import cpi.models  # noqa: E402, F401  (registers every table)
+from cpi.config import DEFAULTS, tune_garbage_collector  # noqa: E402
 from cpi.db import Base, make_engine  # noqa: E402
 from cpi.migrate import upgrade  # noqa: E402
 from cpi.scorecards.operations import (  # noqa: E402
@@ -454,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", default="2026-Q3", help="the last generated quarter")
     parser.add_argument("--check", action="store_true", help="compare with the pure oracle")
     args = parser.parse_args(argv)
+    # As the app's processes run (web workers, `cpi score`): its collector thresholds
+    # (CPI_GC_THRESHOLD, cpi.config), not Python's, which collect during the large loads.
+    tune_garbage_collector(os.environ.get("CPI_GC_THRESHOLD", DEFAULTS["GC_THRESHOLD"]))
 
     url = args.database_url
     if not url:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from cpi.accounts.info import AccountInfo as AccountInfo  # re-exported for scorecards
 from cpi.accounts.models import Account, Contact
+from cpi.db import BINARY_RESULTS
 from cpi.kpis.models import KpiFigure, Target
 from cpi.rules.addresses import normalise_email
 from cpi.scoring import (
@@ -222,6 +223,7 @@ def load_scoring_data(
                KpiFigure.value, KpiFigure.numerator, KpiFigure.denominator)
         .outerjoin(Account, Account.id == KpiFigure.account_id)
         .where(KpiFigure.period.in_(kpi_periods), kpi_filter)
+        .execution_options(**{BINARY_RESULTS: True})
     )))  # fmt: skip
     target_rows = [
         TargetRow(indicator, target_period, segment_key or None, target, tolerance)
@@ -276,7 +278,8 @@ def _load_sums(
         session,
         select(s.account_id, s.period, s.quote_days, *sums_columns)
         .where(s.period.in_(quarters), s.responses > 0)
-        .where(s.account_id.in_(only) if only is not None else true()),
+        .where(s.account_id.in_(only) if only is not None else true())
+        .execution_options(**{BINARY_RESULTS: True}),
     )
     account_of = {pk: info.account_id for pk, info in accounts_by_pk.items()}
     accounts = map(account_of.__getitem__, map(itemgetter(0), rows))
