@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from operator import itemgetter
 from typing import Any
 
@@ -362,14 +362,19 @@ def score_many(data: ScoringData, scopes: Sequence[Scope], *, min_n: int) -> Sco
     )
 
 
+@lru_cache(maxsize=100_000)
+def _account_scope(account: AccountInfo) -> Scope:
+    """An account's scope (immutable, so made once: every load of thousands of accounts
+    names the same scopes again)."""
+    return Scope("account", account.account_id, account.name,
+                 frozenset((account.account_id,)), account.segment)  # fmt: skip
+
+
 def canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
     """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
     accounts = data.accounts.values()
     if scope_type == "account":  # as resolve_scope names them, without its look-ups
-        return [
-            Scope("account", a.account_id, a.name, frozenset((a.account_id,)), a.segment)
-            for a in (data.accounts[key] for key in sorted(data.accounts))
-        ]
+        return list(map(_account_scope, map(data.accounts.__getitem__, sorted(data.accounts))))
     keys: list[str | None]
     if scope_type == "segment":
         keys = sorted({a.segment for a in accounts})

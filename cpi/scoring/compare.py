@@ -32,6 +32,7 @@ has a target.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -269,18 +270,19 @@ class _KpiPeriod:
         return _Figure(sum(values) / len(values))
 
 
+_INDICATOR_PERIOD = itemgetter(0, 1)  # a KpiRow's (indicator, period)
+
+
 class KpiIndex:
     """KPI rows indexed once by indicator and (parsed) period; each (indicator, period)
     is sorted by whose rows they are the first time it is asked for."""
 
     def __init__(self, kpi_rows: Iterable[KpiRow]) -> None:
-        raw: dict[tuple[str, str], list[tuple[int, KpiRow]]] = {}
-        for position, row in enumerate(kpi_rows):
-            key = (row.indicator, row.period)
-            bucket = raw.get(key)
-            if bucket is None:
-                bucket = raw[key] = []
-            bucket.append((position, row))
+        listed = list(kpi_rows)
+        raw: defaultdict[tuple[str, str], list[tuple[int, KpiRow]]] = defaultdict(list)
+        # (indicator, period) of each row taken in C; thousands of rows a load
+        for entry, key in zip(enumerate(listed), map(_INDICATOR_PERIOD, listed), strict=True):
+            raw[key].append(entry)
         # every spelling of a period ("2026-Q3", "2026-q3 ") is one period
         self._raw: dict[tuple[str, Period], list[list[tuple[int, KpiRow]]]] = {}
         for (code, text), rows in raw.items():
