@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
+from functools import lru_cache
 from typing import Any
 
 from flask import (
@@ -34,6 +35,8 @@ from flask_babel import get_locale, gettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import LanguageAccept, MIMEAccept
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from cpi.db import database, get_session
@@ -84,8 +87,22 @@ def page_language() -> dict[str, Any]:
 def _speak(visit: Visit | None) -> None:
     chosen = normalise(visit.locale if visit else None)
     if chosen is None:  # the browser's languages only when the contact has none
-        chosen = request.accept_languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+        chosen = _browser_locale(request.headers.get("Accept-Language"))
     use_locale(chosen)
+
+
+# The answer to an Accept or Accept-Language header depends on the header alone, and
+# browsers send a handful of them: each is parsed once per process, not on every submit.
+@lru_cache(maxsize=512)
+def _browser_locale(accept_language: str | None) -> str:
+    languages = parse_accept_header(accept_language, LanguageAccept)
+    return languages.best_match(SUPPORTED_LOCALES) or DEFAULT_LOCALE
+
+
+@lru_cache(maxsize=512)
+def _json_asked(accept: str | None) -> bool:
+    best = parse_accept_header(accept, MIMEAccept).best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 def _not_found() -> tuple[str, int]:
@@ -117,8 +134,7 @@ def _form_class(questions: list[QuestionInfo]) -> Any:
 
 def _wants_json() -> bool:
     """The page's script sends the form asking for JSON; a browser's Send asks for HTML."""
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
+    return _json_asked(request.headers.get("Accept"))
 
 
 def _header(visit: Visit, session: Session | None = None) -> SurveyHeader:
