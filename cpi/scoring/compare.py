@@ -37,7 +37,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import compress
-from operator import itemgetter
+from operator import itemgetter, not_
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -165,6 +165,7 @@ class _KpiPeriod:
         self.numerators: list[float | None] = []
         self.denominators: list[float | None] = []
         self._by_account: dict[str, list[int]] | None = None
+        self._account_values: dict[str, float] | None = None
 
     def add_all(self, rows: Iterable[tuple[int, KpiRow]]) -> None:
         """Index the rows (position, row), given in position order; each row's figure
@@ -211,12 +212,14 @@ class _KpiPeriod:
         return _Figure(self.values[index], numerator, denominator)
 
     def account_values(self) -> dict[str, float]:
-        """Each account's own figure (NaN: its first row has none)."""
-        values = self.values
-        return {
-            account: np.nan if index is None else values[index]
-            for account, index in self.account_first.items()
-        }
+        """Each account's own figure (NaN: its first row has none); made once."""
+        if self._account_values is None:
+            values = self.values
+            self._account_values = {
+                account: np.nan if index is None else values[index]
+                for account, index in self.account_first.items()
+            }
+        return self._account_values
 
     def own(self, scope: Scope) -> _Figure | None:
         if scope.type == "account":
@@ -350,18 +353,18 @@ class KpiIndex:
             return values, derived
         rows = self._rows(indicator.code, period)
         # an account's KPI in a quarter is its own row's, never derived
-        own = not period.is_year
-        accounts = own and any(s.type == "account" for s in scopes)
-        own_values = rows.account_values() if rows is not None and accounts else {}
-        get, nan = own_values.get, np.nan
-        values = np.array(
-            [get(s.id or "", nan) if own and s.type == "account" else nan for s in scopes],
-            dtype=np.float64,
-        )
-        for i, scope in enumerate(scopes):
-            if own and scope.type == "account":
-                continue
-            value, derived[i] = self.resolve(indicator, scope, period)
+        own = [s.type == "account" for s in scopes] if not period.is_year else []
+        if any(own):
+            get, nan = (rows.account_values() if rows is not None else {}).get, np.nan
+            mine = zip(scopes, own, strict=True)
+            values = np.fromiter(
+                (get(s.id or "", nan) if account else nan for s, account in mine),
+                dtype=np.float64,
+                count=len(scopes),
+            )
+        others = range(len(scopes)) if not own else compress(range(len(scopes)), map(not_, own))
+        for i in others:
+            value, derived[i] = self.resolve(indicator, scopes[i], period)
             if value is not None:
                 values[i] = value
         return values, derived
