@@ -6,7 +6,7 @@ The audit itself is cpi.scorecards.differencing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -63,18 +63,16 @@ def withheld_cells(
     year: int,
     min_n: int,
     fingerprint: str,
-    data: ScoringData | Callable[[], ScoringData] | None = None,
     *,
     counts: Callable[[], YearCounts] | None = None,
 ) -> frozenset[Any]:
     """(scope type, scope id, period, indicator code) of every figure of ``year`` withheld
-    from ``universe``; reused while the data (``fingerprint``) is unchanged. ``data``:
-    already loaded sums of every account covering the year's quarters (else loaded);
-    ``counts``: what gives the year's answer counts instead (cpi.scorecards.pieces)."""
+    from ``universe``; reused while the data (``fingerprint``) is unchanged. ``counts``:
+    what gives the year's answer counts (cpi.scorecards.pieces; else a load of the year)."""
     key = ("disclosure", str(session.get_bind().url), universe, year, min_n, fingerprint)
 
     def compute() -> frozenset[Any]:
-        found = counts() if counts is not None else year_counts(session, year, data)
+        found = counts() if counts is not None else year_counts(session, year)
         return _withheld_cells(universe, year, min_n, found)
 
     return cached(key, compute, small=True)
@@ -157,14 +155,10 @@ class Disclosure:
         universe: Universe | None,
         min_n: int,
         *,
-        data: ScoringData | Callable[[], ScoringData] | None = None,
-        quarters: Collection[str] = (),
         counts: Callable[[int], YearCounts] | None = None,
     ) -> None:
-        """``data``: sums of every account over ``quarters`` (or what loads them, called
-        at most when an audit is not cached: see ``Lazy``); a year whose four quarters
-        are all among them is audited from it instead of loading again. ``counts``:
-        gives a year's answer counts instead (called only when its audit is not cached).
+        """``counts``: gives a year's answer counts (called only when its audit is not
+        cached; else the year is loaded).
 
         A year's audit is cached under the generations of its own quarters
         (``quarters_fingerprint``): a write to another year leaves it as it is."""
@@ -173,16 +167,7 @@ class Disclosure:
         self.min_n = min_n
         self._years: dict[int, frozenset[Any]] = {}
         self._year_of: dict[str, int | None] = {}
-        self._data = data
-        self._quarters = frozenset(quarters)
         self._counts = counts
-
-    def _data_for(self, year: int) -> ScoringData | Callable[[], ScoringData] | None:
-        if self._data is None:
-            return None
-        if all(str(q) in self._quarters for q in Period(year).quarters()):
-            return self._data
-        return None
 
     def preload(self, *periods: Period) -> Disclosure:
         """Audit the periods' years now (a streamed CSV must not read the database later)."""
@@ -206,7 +191,6 @@ class Disclosure:
             counts = self._counts
             self._years[year] = withheld_cells(
                 self.session, self.universe, year, self.min_n, fingerprint,
-                self._data_for(year),
                 counts=(lambda: counts(year)) if counts is not None else None,
             )  # fmt: skip
         withheld = self._years.get(year)

@@ -370,11 +370,15 @@ def _account_scope(account: AccountInfo) -> Scope:
                  frozenset((account.account_id,)), account.segment)  # fmt: skip
 
 
-def canonical_scopes(data: ScoringData, scope_type: str) -> list[Scope]:
-    """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them."""
-    accounts = data.accounts.values()
+def canonical_scopes(
+    data: ScoringData, scope_type: str, holding: Collection[str] | None = None
+) -> list[Scope]:
+    """Every scope of a type that ``data`` holds, as ``resolve_scope`` names them;
+    ``holding`` (account ids): only the scopes that hold one of those accounts."""
+    names = sorted(data.accounts if holding is None else set(holding))
+    accounts = list(map(data.accounts.__getitem__, names))
     if scope_type == "account":  # as resolve_scope names them, without its look-ups
-        return list(map(_account_scope, map(data.accounts.__getitem__, sorted(data.accounts))))
+        return list(map(_account_scope, accounts))
     keys: list[str | None]
     if scope_type == "segment":
         keys = sorted({a.segment for a in accounts})

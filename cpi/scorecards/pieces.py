@@ -45,7 +45,6 @@ from cpi.scorecards.differencing import Atom
 from cpi.scorecards.disclosure import YearCounts
 from cpi.scorecards.operations import (
     AccountInfo,
-    ScopeNotFound,
     ScoringData,
     answer_counts_by_quarter,
     canonical_scopes,
@@ -268,7 +267,7 @@ class Pieces:
             before: dict[str | None, RankedScope], written: dict[int, str]
         ) -> dict[str | None, RankedScope]:
             names = list(written.values())
-            return {**before, **ranked(lambda data: _touched(data, kind, names))}
+            return {**before, **ranked(lambda data: canonical_scopes(data, kind, names))}
 
         return self._latest(
             ("ranking", kind, str(self.period), code, self.min_n),
@@ -318,25 +317,6 @@ def _ranked(
     column = score_many(data, scopes, min_n=min_n).indicator(code)
     return {scope.id: RankedScope(len(scope.account_ids), column.result(row))
             for row, scope in enumerate(scopes)}  # fmt: skip
-
-
-def _touched(data: ScoringData, kind: str, names: list[str]) -> list[Scope]:
-    """The scopes of ``kind`` that hold one of the accounts ``names``."""
-    written = [data.accounts[name] for name in names]
-    if kind == "account":
-        keys: set[str] = set(names)
-    elif kind == "segment":
-        keys = {account.segment for account in written}
-    else:
-        keys = {account.owner_email for account in written if account.owner_email}
-    scopes = {}
-    for key in sorted(keys):
-        try:
-            scope = resolve_scope(data, kind, key)
-        except ScopeNotFound:  # an owner address that does not normalise to itself
-            continue
-        scopes[scope.id] = scope
-    return list(scopes.values())
 
 
 def period_only(data: ScoringData) -> ScoringData:

@@ -9,8 +9,7 @@ Every write that changes answers calls in here in its own transaction:
 * ``replace_answers``: one respondent's answers for an account and quarter are
   being replaced (survey submit and re-answer): locks the sums row, reads the
   current answers and adds (new - old);
-* ``record_answer_change``: the caller knows old and new; ``add_answers``: new
-  responses only (demo loading);
+* ``add_answers``: new responses only (demo loading);
 * ``lock`` + ``apply_deltas``: many deltas at once; ``lock`` + ``recompute``: many
   answers written at once (CSV import), the sums of their accounts and quarters
   recomputed from the answers.
@@ -83,18 +82,6 @@ def answers_of(row: Any) -> Answers:
     return Answers(**{name: getattr(row, name) for name in ANSWER_FIELDS})
 
 
-def record_answer_change(
-    session: Session,
-    account_pk: int,
-    quarter: str,
-    old: Answers | None,
-    new: Answers | None,
-) -> None:
-    """One response of the account and quarter goes from ``old`` to ``new`` (None: absent)."""
-    delta = stats_delta([] if old is None else [old], [] if new is None else [new])
-    apply_deltas(session, {(account_pk, quarter): delta})
-
-
 def add_answers(session: Session, added: Iterable[tuple[int, str, Answers]]) -> None:
     """New responses ``(account pk, quarter, answers)``, none replacing another."""
     grouped: dict[Key, list[Answers]] = {}
@@ -122,8 +109,7 @@ def replace_answers(
     delta = stats_delta([] if old is None else [old], [new])
     note_answers(session, [(account_pk, quarter)])
     statements = _statements(connection.dialect.name)
-    sums = {name: getattr(delta, name) for name in SUM_FIELDS}
-    days = {value: count for value, count in delta.quote_days.items() if count}
+    sums, days = _changes(delta)
     if not (any(sums.values()) or days):
         return  # the same answers again: the sums stay as they are
     values = {"account_id": account_pk, "period": quarter, **sums}
@@ -191,8 +177,7 @@ def _apply(connection: Any, statements: _Statements, items: list[tuple[Key, Answ
     sums_rows, emptied_sums = [], []
     days_deltas: dict[Key, dict[float, int]] = {}
     for (account_pk, quarter), delta in items:
-        sums = {name: getattr(delta, name) for name in SUM_FIELDS}
-        days = {value: count for value, count in delta.quote_days.items() if count}
+        sums, days = _changes(delta)
         if any(sums.values()) or days:
             # The upsert also locks the row before its histogram is read (PostgreSQL).
             sums_rows.append({"account_id": account_pk, "period": quarter, **sums})
@@ -201,8 +186,8 @@ def _apply(connection: Any, statements: _Statements, items: list[tuple[Key, Answ
         if days:
             days_deltas[(account_pk, quarter)] = days
     if len(sums_rows) == 1 and days_deltas:
-        # One row (a submit): the upsert that locks it returns its histogram, so reading
-        # it takes no statement of its own.
+        # One row: the upsert that locks it returns its histogram, so reading it takes no
+        # statement of its own.
         stored = connection.execute(statements.add_sums_returning_days, sums_rows[0]).scalar()
         (key,) = days_deltas
         _write_days(connection, statements, days_deltas, {key: stored})
@@ -239,6 +224,12 @@ def _write_days(
         for key, delta in deltas.items()
     ]
     connection.execute(statements.write_days, changed)
+
+
+def _changes(delta: AnswerStats) -> tuple[dict[str, int], dict[float, int]]:
+    """A delta's sums, and its histogram's non-zero changes."""
+    sums = {name: getattr(delta, name) for name in SUM_FIELDS}
+    return sums, {value: count for value, count in delta.quote_days.items() if count}
 
 
 def _merged(stored: bytes | None, delta: Mapping[float, int]) -> bytes | None:
